@@ -1,0 +1,1 @@
+"""runrun: every functions-framework target of main.py in one Cloud Run container."""

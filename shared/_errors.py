@@ -1,0 +1,91 @@
+"""The one exception tree of the receiving path, translated to HTTP once, at the edge.
+
+    WebhookError (500)
+    ├── MethodNotAllowed (405, carries Allow)
+    ├── PayloadTooLarge (413)
+    ├── UnsupportedMediaType (415)
+    ├── VerificationFailed (401)
+    ├── Forbidden (403)
+    ├── BadRequest (400)
+    ├── ClaimInProgress (409, carries Retry-After)
+    ├── PayloadMismatch (422)
+    ├── NotConfigured (500)
+    └── BackendUnavailable (503, carries Retry-After)
+
+Messages are shown to the caller, so they name the problem and never carry a secret,
+a signature or a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class WebhookError(Exception):
+    """Base of every error the receiving path answers with; `status_code` is the HTTP status."""
+
+    status_code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def headers(self) -> dict[str, str]:
+        """Extra response headers this error requires (Allow, Retry-After)."""
+        return {}
+
+
+class MethodNotAllowed(WebhookError):
+    status_code = 405
+
+    def __init__(self, method: str, allowed: Sequence[str]) -> None:
+        super().__init__(f"method {method} is not allowed; use {', '.join(allowed)}")
+        self.allowed = tuple(allowed)
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allowed)}
+
+
+class PayloadTooLarge(WebhookError):
+    status_code = 413
+
+
+class UnsupportedMediaType(WebhookError):
+    status_code = 415
+
+
+class VerificationFailed(WebhookError):
+    status_code = 401
+
+
+class Forbidden(WebhookError):
+    status_code = 403
+
+
+class BadRequest(WebhookError):
+    status_code = 400
+
+
+class PayloadMismatch(WebhookError):
+    status_code = 422
+
+
+class NotConfigured(WebhookError):
+    status_code = 500
+
+
+class _RetryLater(WebhookError):
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ClaimInProgress(_RetryLater):
+    status_code = 409
+
+
+class BackendUnavailable(_RetryLater):
+    status_code = 503

@@ -1,0 +1,106 @@
+"""The processing side: each delivery runs each matching processor exactly once.
+
+Pub/Sub (and the local queue) deliver at least once, so every (delivery, processor) pair is
+claimed in the idempotency store before it runs, under the target name `process_delivery`.
+A processor that raises releases its claim and fails the whole event, so the queue
+redelivers it; processors that already completed are skipped on that redelivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ._deadline import deadline_scope
+from ._delivery import Delivery, NotADelivery, delivery_from_event
+from ._log import log_context
+from .idempotency import Replay, idempotency
+
+log = logging.getLogger("runrun.process")
+
+Processor = Callable[[Delivery], None]
+ANY = "*"
+PROCESS_TARGET = "process_delivery"
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    source: str
+    event_type: str
+    run: Processor
+
+
+class ProcessorRegistry:
+    """Processors registered per (source target, event type); "*" matches anything."""
+
+    def __init__(self) -> None:
+        self._registrations: list[Registration] = []
+
+    def register(
+        self, source: str = ANY, event_type: str = ANY, *, name: str | None = None
+    ) -> Callable[[Processor], Processor]:
+        def decorator(fn: Processor) -> Processor:
+            label = name or f"{fn.__module__}.{fn.__qualname__}"
+            if any(r.name == label for r in self._registrations):
+                raise ValueError(f"a processor named {label!r} is already registered")
+            self._registrations.append(Registration(label, source, event_type, fn))
+            return fn
+
+        return decorator
+
+    def matching(self, delivery: Delivery) -> list[Registration]:
+        return [
+            r
+            for r in self._registrations
+            if r.source in (ANY, delivery.source) and r.event_type in (ANY, delivery.event_type)
+        ]
+
+
+def process_event(event: Any, registry: ProcessorRegistry) -> None:
+    """Run every matching processor on the delivery inside a messagePublished CloudEvent.
+
+    Raises whatever a processor raised (after releasing its claim), or ClaimInProgress when
+    another worker is running the same pair right now: either way the queue retries later.
+    """
+    try:
+        delivery = delivery_from_event(event.data)
+    except NotADelivery as exc:
+        # Redelivering a message that can never be read helps no one: log it and ack.
+        log.error("dropped unreadable message", extra={"reason": str(exc)})
+        return
+    payload_hash = hashlib.sha256(delivery.data).hexdigest()
+    store = idempotency.get()
+    with log_context(source=delivery.source, delivery_id=delivery.delivery_id):
+        for registration in registry.matching(delivery):
+            key = f"{delivery.source}:{delivery.delivery_id}:{registration.name}"
+            with deadline_scope():
+                claim = store.claim(PROCESS_TARGET, key, payload_hash)
+            if isinstance(claim, Replay):
+                log.info("processor already ran", extra={"processor": registration.name})
+                continue
+            started = time.perf_counter()
+            try:
+                registration.run(delivery)
+            except Exception as exc:
+                log.warning(
+                    "processor failed",
+                    extra={"processor": registration.name, "error": type(exc).__name__},
+                )
+                with deadline_scope():
+                    store.release(claim)
+                raise
+            with deadline_scope():
+                store.complete(claim, 200, "", "text/plain")
+            log.info(
+                "processor ran",
+                extra={
+                    "processor": registration.name,
+                    "event_type": delivery.event_type,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )

@@ -1,0 +1,65 @@
+"""Handoff to Google Cloud Pub/Sub.
+
+Publishing goes through the client's underlying `api.publish` RPC, not the batching
+`PublisherClient.publish`: the batcher keeps retrying a message in the background after the
+caller gave up, so a request answered 503 could still publish, and the provider's retry
+would then publish again. One synchronous RPC with the request's remaining deadline either
+is acknowledged before we answer 2xx, or is cancelled with the call.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from .._clients import backend_errors, project_id, publisher_client
+from .._deadline import remaining
+from .._errors import BackendUnavailable
+from ._publisher import Publisher
+
+
+class PubSubPublisher(Publisher):
+    def __init__(self) -> None:
+        self._ready: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _topic_path(self, topic: str) -> str:
+        project = project_id()
+        if not project:
+            raise BackendUnavailable("GOOGLE_CLOUD_PROJECT is not set", retry_after=5)
+        return f"projects/{project}/topics/{topic}"
+
+    def _ensure_topic(self, client: Any, path: str) -> None:
+        """On the emulator, create a missing topic (in production, deploy creates it)."""
+        if path in self._ready or not os.environ.get("PUBSUB_EMULATOR_HOST"):
+            return
+        from google.api_core.exceptions import AlreadyExists
+
+        with self._lock:
+            if path in self._ready:
+                return
+            try:
+                client.api.create_topic(name=path, retry=None, timeout=remaining())
+            except AlreadyExists:
+                pass
+            self._ready.add(path)
+
+    def publish(self, topic: str, data: bytes, attributes: dict[str, str]) -> str:
+        from google.pubsub_v1 import PubsubMessage
+
+        try:
+            client = publisher_client.get()
+            path = self._topic_path(topic)
+            self._ensure_topic(client, path)
+            response = client.api.publish(
+                topic=path,
+                messages=[PubsubMessage(data=data, attributes=attributes)],
+                retry=None,
+                timeout=remaining(),
+            )
+        except backend_errors() as exc:
+            raise BackendUnavailable(
+                f"queue failed to publish: {type(exc).__name__}", retry_after=1
+            ) from exc
+        return str(response.message_ids[0])

@@ -1,0 +1,63 @@
+"""The record kept per idempotency key and the small store interface beneath the state machine.
+
+A store does four things, each atomic: create-if-absent, get, compare-and-swap replace, and
+compare-and-delete. `Version` is whatever the backend uses to detect a concurrent change (an
+update time in Firestore, a counter in SQLite and memory); callers treat it as opaque.
+Every backend failure is raised as BackendUnavailable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Status = Literal["in_progress", "completed"]
+Version = object
+
+
+def document_id(target: str, key: str) -> str:
+    """Keys are namespaced by target, then hashed: any provider's key becomes a safe id."""
+    return hashlib.sha256(f"{target}:{key}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    target: str
+    key: str
+    status: Status
+    payload_hash: str
+    lease_expires_at: datetime
+    expire_at: datetime
+    response_status: int | None = None
+    response_body: str | None = None
+    response_content_type: str | None = None
+
+    @property
+    def doc_id(self) -> str:
+        return document_id(self.target, self.key)
+
+
+class IdempotencyStore(ABC):
+    """Atomic storage of IdempotencyRecords; the state machine lives in `Idempotency`."""
+
+    @abstractmethod
+    def create(self, record: IdempotencyRecord) -> Version | None:
+        """Store `record` unless its doc_id exists; its version, or None when it existed."""
+
+    @abstractmethod
+    def get(self, doc_id: str) -> tuple[IdempotencyRecord, Version] | None:
+        """The record and its version, or None."""
+
+    @abstractmethod
+    def replace(self, record: IdempotencyRecord, expected: Version) -> Version | None:
+        """Overwrite the record if it is still at `expected`; the new version, or None."""
+
+    @abstractmethod
+    def delete(self, doc_id: str, expected: Version) -> bool:
+        """Delete the record if it is still at `expected`; whether it was deleted."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing to close
+        """Release connections."""

@@ -1,0 +1,83 @@
+"""Document storage for processors: a Firestore collection, or its embedded SQLite stand-in."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from abc import ABC, abstractmethod
+from typing import Any
+
+from ._clients import backend_errors, firestore_client
+from ._config import get_settings
+from ._deadline import remaining
+from ._errors import BackendUnavailable
+from .idempotency._sqlite import connect
+
+
+class DocumentCollection(ABC):
+    @abstractmethod
+    def put(self, doc_id: str, document: dict[str, Any]) -> None:
+        """Create or overwrite document `doc_id`."""
+
+    @abstractmethod
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        """The document, or None."""
+
+
+class FirestoreCollection(DocumentCollection):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def put(self, doc_id: str, document: dict[str, Any]) -> None:
+        ref = firestore_client.get().collection(self.name).document(doc_id)
+        try:
+            ref.set(document, retry=None, timeout=remaining())
+        except backend_errors() as exc:
+            raise BackendUnavailable(f"document write failed: {type(exc).__name__}", 1) from exc
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        ref = firestore_client.get().collection(self.name).document(doc_id)
+        snapshot = ref.get(retry=None, timeout=remaining())
+        return snapshot.to_dict() if snapshot.exists else None
+
+
+class SqliteCollection(DocumentCollection):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.path = get_settings().state_dir / "documents.sqlite3"
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = connect(self.path)
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, doc_id TEXT NOT NULL,"
+            " body TEXT NOT NULL, PRIMARY KEY (collection, doc_id))"
+        )
+        return conn
+
+    def put(self, doc_id: str, document: dict[str, Any]) -> None:
+        conn = self._conn()
+        try:
+            conn.execute(
+                "INSERT OR REPLACE INTO documents (collection, doc_id, body) VALUES (?, ?, ?)",
+                (self.name, doc_id, json.dumps(document)),
+            )
+        finally:
+            conn.close()
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        conn = self._conn()
+        try:
+            row = conn.execute(
+                "SELECT body FROM documents WHERE collection = ? AND doc_id = ?",
+                (self.name, doc_id),
+            ).fetchone()
+        finally:
+            conn.close()
+        return json.loads(row[0]) if row else None
+
+
+def event_documents(name: str) -> DocumentCollection:
+    """The collection `name` on the backend that RUNRUN_STORE selects."""
+    if get_settings().store == "firestore":
+        return FirestoreCollection(name)
+    return SqliteCollection(name)
