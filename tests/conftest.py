@@ -1,0 +1,88 @@
+"""Test isolation and the real emulators.
+
+Every test gets a clean environment (no secrets, no backends, a private state dir) and
+fresh process-wide clients. Tests marked `emulators` get the real Firestore and Pub/Sub
+emulators, started once per session; where this machine lacks them those tests are skipped
+with one loud reason, printed again at the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared import _clients, reload_settings
+from shared.handoff import publisher, stop_worker
+from shared.idempotency import idempotency
+from tests.emulators import EmulatorProcesses, Emulators
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_PREFIXES = ("RUNRUN_", "FIRESTORE_EMULATOR", "PUBSUB_EMULATOR", "GOOGLE_CLOUD_PROJECT", "K_")
+_SECRETS = (
+    "WEBHOOK_SECRET",
+    "GITHUB_WEBHOOK_SECRET",
+    "STRIPE_WEBHOOK_SECRET",
+    "SLACK_SIGNING_SECRET",
+    "GCP_PROJECT",
+)
+_skip_reason: list[str] = []
+
+
+def reset_process_state() -> None:
+    """Forget settings and every lazily built client, worker and store."""
+    stop_worker(timeout=10)
+    for lazy in (idempotency, publisher):
+        lazy.reset()
+    _clients.reset_clients()
+    reload_settings()
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    for name in list(os.environ):
+        if name.startswith(_PREFIXES) or name in _SECRETS:
+            monkeypatch.delenv(name)
+    state = tmp_path / "state"
+    monkeypatch.setenv("RUNRUN_STATE_DIR", str(state))
+    reset_process_state()
+    yield state
+    reset_process_state()
+
+
+@pytest.fixture(scope="session")
+def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulators]:
+    processes = EmulatorProcesses(tmp_path_factory.mktemp("emulators"))
+    try:
+        running = processes.start()
+    except RuntimeError as exc:
+        processes.stop()
+        reason = f"EMULATOR TESTS SKIPPED: {exc}"
+        _skip_reason.append(reason)
+        pytest.skip(reason)
+    yield running
+    processes.stop()
+
+
+@pytest.fixture
+def on_emulators(emulators: Emulators, monkeypatch: pytest.MonkeyPatch) -> Emulators:
+    """Point the project at the emulators, with a collection and topics of the test's own."""
+    suffix = uuid.uuid4().hex[:10]
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", emulators.firestore_host)
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", emulators.pubsub_host)
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "runrun-test")
+    monkeypatch.setenv("RUNRUN_IDEMPOTENCY_COLLECTION", f"keys-{suffix}")
+    monkeypatch.setenv("RUNRUN_EVENTS_COLLECTION", f"events-{suffix}")
+    monkeypatch.setenv("RUNRUN_TOPIC", f"deliveries-{suffix}")
+    monkeypatch.setenv("RUNRUN_COMMAND_TOPIC", f"commands-{suffix}")
+    reset_process_state()
+    return emulators
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _skip_reason:
+        terminalreporter.write_sep("!", _skip_reason[0], red=True, bold=True)
