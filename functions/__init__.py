@@ -1,5 +1,6 @@
 """The webhook targets and the processor, as plain functions-framework functions."""
 
-from shared import configure_logging
+from shared import announce_backends, configure_logging
 
 configure_logging()
+announce_backends()

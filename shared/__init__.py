@@ -46,6 +46,7 @@ from ._errors import (
 )
 from ._handshake import echo_challenge as echo_challenge
 from ._handshake import slack_url_verification as slack_url_verification
+from ._log import announce_backends as announce_backends
 from ._log import configure_logging as configure_logging
 from ._process import ProcessorRegistry as ProcessorRegistry
 from ._process import process_event as process_event
@@ -72,6 +73,7 @@ __all__ = [
     "UnsupportedMediaType",
     "VerificationFailed",
     "WebhookError",
+    "announce_backends",
     "configure_logging",
     "deadline_scope",
     "echo_challenge",
