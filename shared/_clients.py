@@ -20,13 +20,30 @@ if TYPE_CHECKING:
 EMULATOR_PROJECT = "runrun-local"
 
 
+def _default_project() -> str:
+    """The project of the runtime's credentials (Cloud Run does not set GOOGLE_CLOUD_PROJECT)."""
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        _, project = google.auth.default()
+    except DefaultCredentialsError:
+        return ""
+    return project or ""
+
+
+_adc_project: Lazy[str] = Lazy(_default_project)
+
+
 def project_id() -> str | None:
     project = get_settings().project
-    if project is None and (
-        os.environ.get("FIRESTORE_EMULATOR_HOST") or os.environ.get("PUBSUB_EMULATOR_HOST")
-    ):
+    if project is not None:
+        return project
+    if os.environ.get("FIRESTORE_EMULATOR_HOST") or os.environ.get("PUBSUB_EMULATOR_HOST"):
         return EMULATOR_PROJECT
-    return project
+    if os.environ.get("K_SERVICE"):
+        return _adc_project.get() or None
+    return None
 
 
 def _firestore() -> firestore.Client:
