@@ -1,0 +1,1 @@
+"""Benchmarks: runrun against functions-framework, side by side in one invocation."""

@@ -1,0 +1,227 @@
+"""python -m bench [--smoke] [--runs N] [--seconds S] [--out FILE]
+
+Measures, side by side in one invocation on this machine: throughput and latency of the full
+GitHub delivery path under functions-framework and runrun (embedded backends, then the
+emulators), a bare hello-world target on runrun's server, memory after load, cold start, and
+the cost of duplicates. Prints a table and writes JSON. Figures are medians of --runs runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ._coldstart import cold_start_seconds, slowest_imports
+from ._load import SECRET, hello_requests, run_wrk, signed_requests
+from ._servers import ROOT, RunningServer, ServerSpec, functions_framework, runrun
+
+HELLO_DIR = Path(__file__).resolve().parent / "hello"
+CONNECTIONS = 80
+
+
+def base_env(state_dir: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("RUNRUN_", "FIRESTORE_EMULATOR", "PUBSUB_EMULATOR", "K_"))
+    }
+    env.update(GITHUB_WEBHOOK_SECRET=SECRET, RUNRUN_STATE_DIR=state_dir, PYTHONPATH=str(ROOT))
+    env.update(extra or {})
+    return env
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def load_runs(
+    spec: ServerSpec,
+    env_extra: dict[str, str],
+    *,
+    runs: int,
+    seconds: float,
+    copies: int = 1,
+    hello: bool = False,
+) -> dict[str, Any]:
+    rps, p50, p99, rss, gen_cpu, non2xx = [], [], [], [], [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as state:
+            server = RunningServer(spec, base_env(state, env_extra))
+            try:
+                server.wait_ready()
+                # Enough distinct deliveries that none repeats unless asked to.
+                count = max(2000, int(seconds * 9000 / copies))
+                requests = hello_requests(64) if hello else signed_requests(count, copies)
+                run_wrk(server.base_url, spec.path, requests, seconds=1, connections=CONNECTIONS)
+                if not hello:
+                    requests = signed_requests(count, copies)  # the warm-up used the others
+                result = run_wrk(
+                    server.base_url, spec.path, requests, seconds=seconds, connections=CONNECTIONS
+                )
+                rss.append(server.rss_bytes() / 2**20)
+            finally:
+                server.stop()
+        rps.append(result.rps)
+        p50.append(result.p50_ms)
+        p99.append(result.p99_ms)
+        gen_cpu.append(result.generator_cpu)
+        non2xx.append(float(result.non2xx + result.socket_errors))
+    return {
+        "server": spec.name,
+        "rps": spread(rps),
+        "p50_ms": spread(p50),
+        "p99_ms": spread(p99),
+        "rss_mib": spread(rss),
+        "generator_cpu_cores": spread(gen_cpu),
+        "non2xx_or_errors": spread(non2xx),
+    }
+
+
+def emulator_env() -> tuple[Any, dict[str, str]] | None:
+    sys.path.insert(0, str(ROOT))
+    from tests.emulators import EmulatorProcesses
+
+    processes = EmulatorProcesses(Path(tempfile.mkdtemp()))
+    try:
+        running = processes.start()
+    except RuntimeError as exc:
+        print(f"emulators unavailable, skipping that part: {exc}", file=sys.stderr)
+        processes.stop()
+        return None
+    return processes, {
+        "FIRESTORE_EMULATOR_HOST": running.firestore_host,
+        "PUBSUB_EMULATOR_HOST": running.pubsub_host,
+        "GOOGLE_CLOUD_PROJECT": "runrun-bench",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="a few seconds: proves the harness")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--no-emulators", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.runs, args.seconds, args.cold_runs, args.no_emulators = 1, 1.0, 1, True
+
+    ff = functions_framework("github_webhook")
+    rr = runrun("github_webhook")
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "versions": {
+            name: metadata.version(name)
+            for name in ("functions-framework", "granian", "gunicorn", "flask")
+        },
+        "settings": {"connections": CONNECTIONS, "runs": args.runs, "seconds": args.seconds},
+    }
+    started = time.perf_counter()
+    results["embedded"] = {
+        "functions_framework": load_runs(ff, {}, runs=args.runs, seconds=args.seconds),
+        "runrun": load_runs(rr, {}, runs=args.runs, seconds=args.seconds),
+        "runrun_hello": load_runs(
+            runrun("hello", cwd=HELLO_DIR), {}, runs=args.runs, seconds=args.seconds, hello=True
+        ),
+    }
+    results["duplicates_x3"] = {
+        "functions_framework": load_runs(ff, {}, runs=args.runs, seconds=args.seconds, copies=3),
+        "runrun": load_runs(rr, {}, runs=args.runs, seconds=args.seconds, copies=3),
+    }
+    if not args.no_emulators:
+        found = emulator_env()
+        if found is not None:
+            processes, env = found
+            try:
+                results["emulators"] = {
+                    "functions_framework": load_runs(ff, env, runs=args.runs, seconds=args.seconds),
+                    "runrun": load_runs(rr, env, runs=args.runs, seconds=args.seconds),
+                }
+            finally:
+                processes.stop()
+    with tempfile.TemporaryDirectory() as state:
+        env = base_env(state)
+        results["cold_start_s"] = {
+            "functions_framework": spread(
+                [cold_start_seconds(ff, env) for _ in range(args.cold_runs)]
+            ),
+            "runrun": spread([cold_start_seconds(rr, env) for _ in range(args.cold_runs)]),
+        }
+        results["slowest_imports_ms"] = slowest_imports(env)
+    results["ratios"] = ratios(results)
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(table(results))
+    print(f"\nJSON: {args.out}")
+    return 0
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float]:
+    emb = results["embedded"]
+    med = lambda section, key: section[key]["median"]  # noqa: E731
+    return {
+        "runrun_vs_ff_rps": med(emb["runrun"], "rps") / med(emb["functions_framework"], "rps"),
+        "runrun_full_vs_hello_rps": med(emb["runrun"], "rps") / med(emb["runrun_hello"], "rps"),
+        "runrun_p99_ms": med(emb["runrun"], "p99_ms"),
+        "rss_runrun_all_vs_ff_one": med(emb["runrun"], "rss_mib")
+        / med(emb["functions_framework"], "rss_mib"),
+        "cold_start_runrun_vs_ff": results["cold_start_s"]["runrun"]["median"]
+        / results["cold_start_s"]["functions_framework"]["median"],
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    def fmt(stat: dict[str, float], digits: int = 0) -> str:
+        return f"{stat['median']:.{digits}f} ({stat['min']:.{digits}f}-{stat['max']:.{digits}f})"
+
+    lines = [
+        f"runrun benchmark {results['date']}  cpus={results['machine']['cpus']}  "
+        f"python={results['machine']['python']}  "
+        + "  ".join(f"{k}={v}" for k, v in results["versions"].items()),
+        "",
+        "| scenario | server | req/s | p50 ms | p99 ms | RSS MiB | wrk cores | non-2xx |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for section in ("embedded", "duplicates_x3", "emulators"):
+        for row in results.get(section, {}).values():
+            lines.append(
+                f"| {section} | {row['server']} | {fmt(row['rps'])} | {fmt(row['p50_ms'], 1)} | "
+                f"{fmt(row['p99_ms'], 1)} | {fmt(row['rss_mib'])} | "
+                f"{fmt(row['generator_cpu_cores'], 2)} | {fmt(row['non2xx_or_errors'])} |"
+            )
+    cold = results["cold_start_s"]
+    lines += [
+        "",
+        f"cold start s: functions-framework {fmt(cold['functions_framework'], 3)}, "
+        f"runrun {fmt(cold['runrun'], 3)}",
+        "slowest imports (ms, cumulative): "
+        + ", ".join(f"{name} {ms:.0f}" for name, ms in results["slowest_imports_ms"][:8]),
+        "",
+        "ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in results["ratios"].items()),
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,40 @@
+"""Cold start (process start to first answer) and where import time goes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from ._servers import ROOT, RunningServer, ServerSpec
+
+
+def cold_start_seconds(spec: ServerSpec, env: dict[str, str]) -> float:
+    server = RunningServer(spec, env)
+    try:
+        return server.wait_ready()
+    finally:
+        server.stop()
+
+
+def slowest_imports(
+    env: dict[str, str], top: int = 12, cwd: Path = ROOT
+) -> list[tuple[str, float]]:
+    """The modules whose import (with what they import) took longest, in ms, for `import main`."""
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import main"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = []
+    for line in completed.stderr.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
+        if match:
+            rows.append((match.group(4), int(match.group(2)) / 1000, len(match.group(3))))
+    # Only top-level entries (least indentation among the children of `main`) say what to cut.
+    rows.sort(key=lambda row: row[1], reverse=True)
+    return [(name, ms) for name, ms, _ in rows[:top]]

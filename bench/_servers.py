@@ -1,0 +1,142 @@
+"""Start a server process, wait until it answers, measure its process tree, stop it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerSpec:
+    """How to start one server under test."""
+
+    name: str
+    argv: list[str]
+    path: str  # where the target answers
+    cwd: Path = ROOT
+    probe: str = ""  # a GET that answers 2xx-4xx once the app is loaded
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def functions_framework(target: str, cwd: Path = ROOT) -> ServerSpec:
+    return ServerSpec(
+        name=f"functions-framework --target {target}",
+        argv=[str(VENV_BIN / "functions-framework"), "--target", target, "--host", "127.0.0.1"],
+        path="/",
+        cwd=cwd,
+        probe="/",
+    )
+
+
+def runrun(target: str, cwd: Path = ROOT, extra: list[str] | None = None) -> ServerSpec:
+    return ServerSpec(
+        name="python -m runrun serve",
+        argv=[sys.executable, "-m", "runrun", "serve", "--host", "127.0.0.1", *(extra or [])],
+        path=f"/{target}",
+        cwd=cwd,
+        probe=f"/{target}",
+        env={"PYTHONPATH": str(ROOT)},
+    )
+
+
+class RunningServer:
+    def __init__(self, spec: ServerSpec, env: dict[str, str]) -> None:
+        self.spec = spec
+        self.port = free_port()
+        full_env = {**env, **spec.env, "PORT": str(self.port)}
+        argv = (
+            [*spec.argv, "--port", str(self.port)]
+            if "functions-framework" in spec.argv[0]
+            else spec.argv
+        )
+        self.started = time.perf_counter()
+        self.log = open(os.devnull, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            argv,
+            cwd=spec.cwd,
+            env=full_env,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 60.0) -> float:
+        """Seconds from process start to the first HTTP answer of the app."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.spec.name} exited with {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(self.base_url + self.spec.probe, timeout=2):
+                    pass
+                return time.perf_counter() - self.started
+            except urllib.error.HTTPError:
+                return time.perf_counter() - self.started  # the app answered (405 is fine)
+            except OSError:
+                time.sleep(0.01)
+        raise RuntimeError(f"{self.spec.name} did not answer within {timeout} s")
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and all its descendants."""
+        return sum(_rss(pid) for pid in _tree(self.process.pid))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
