@@ -1,0 +1,408 @@
+"""Malformed signature headers, verifier by verifier: every one is VerificationFailed (401),
+never another exception, and over HTTP a JSON error that repeats no secret and no signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import flask
+import functions_framework
+import pytest
+from flask.testing import FlaskClient
+
+from shared import VerificationFailed
+from shared.verify import (
+    SignedRequest,
+    verify_github,
+    verify_shared_secret,
+    verify_slack,
+    verify_stripe,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+TOLERANCE = 300
+HUGE = 100 * 1024
+
+Headers = dict[str, str]
+Verifier = Callable[[SignedRequest, list[bytes], int], None]
+
+
+def hex_hmac(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    target: str
+    secret_env: str
+    secret: str
+    verify: Verifier
+    body: bytes
+    extra: Headers  # what the target needs besides the signature (delivery id, event)
+    sign: Callable[[str, bytes, int], Headers]  # (secret, body, timestamp) -> headers
+
+
+def _github(secret: str, body: bytes, stamp: int) -> Headers:
+    return {"x-hub-signature-256": "sha256=" + hex_hmac(secret, body)}
+
+
+def _stripe(secret: str, body: bytes, stamp: int) -> Headers:
+    return {"stripe-signature": f"t={stamp},v1={hex_hmac(secret, f'{stamp}.'.encode() + body)}"}
+
+
+def _slack(secret: str, body: bytes, stamp: int) -> Headers:
+    signature = "v0=" + hex_hmac(secret, f"v0:{stamp}:".encode() + body)
+    return {"x-slack-request-timestamp": str(stamp), "x-slack-signature": signature}
+
+
+def _shared(secret: str, body: bytes, stamp: int) -> Headers:
+    return {"secret": secret}
+
+
+PROVIDERS = {
+    p.name: p
+    for p in (
+        Provider(
+            "github",
+            "github_webhook",
+            "GITHUB_WEBHOOK_SECRET",
+            "gh-malformed-secret-0001",
+            verify_github,
+            b'{"action":"opened","number":1}',
+            {"x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958", "x-github-event": "x"},
+            _github,
+        ),
+        Provider(
+            "stripe",
+            "stripe_webhook",
+            "STRIPE_WEBHOOK_SECRET",
+            "whsec_malformed0002",
+            verify_stripe,
+            b'{"id":"evt_malformed","type":"charge.succeeded"}',
+            {},
+            _stripe,
+        ),
+        Provider(
+            "slack",
+            "slack_events",
+            "SLACK_SIGNING_SECRET",
+            "slack-malformed-secret-0003",
+            verify_slack,
+            b'{"type":"event_callback","event_id":"Ev01","event":{"type":"message"}}',
+            {},
+            _slack,
+        ),
+        Provider(
+            "shared",
+            "generic_webhook",
+            "WEBHOOK_SECRET",
+            "shared-malformed-secret-0004",
+            verify_shared_secret,
+            b'{"id":"generic-1","type":"thing"}',
+            {},
+            _shared,
+        ),
+    )
+}
+
+# A case turns the provider's good headers (at time `now`) into malformed ones.
+Mutation = Callable[[Provider, int], Headers]
+
+
+def good(p: Provider, now: int) -> Headers:
+    return p.sign(p.secret, p.body, now)
+
+
+def replace(name: str, value: str) -> Mutation:
+    def mutate(p: Provider, now: int) -> Headers:
+        return {**good(p, now), name: value}
+
+    return mutate
+
+
+def drop(name: str) -> Mutation:
+    def mutate(p: Provider, now: int) -> Headers:
+        headers = good(p, now)
+        del headers[name]
+        return headers
+
+    return mutate
+
+
+def duplicated(name: str) -> Mutation:
+    # Two header lines of the same name reach a WSGI app as one value joined with ", ".
+    def mutate(p: Provider, now: int) -> Headers:
+        headers = good(p, now)
+        headers[name] = f"{headers[name]}, {headers[name]}"
+        return headers
+
+    return mutate
+
+
+def signed_at(offset: int) -> Mutation:
+    """Correctly signed, but for a timestamp `offset` seconds away from now."""
+
+    def mutate(p: Provider, now: int) -> Headers:
+        return p.sign(p.secret, p.body, now + offset)
+
+    return mutate
+
+
+def stripe_items(template: str) -> Mutation:
+    """A Stripe-Signature built from `template` with {t} and {v1} filled in correctly."""
+
+    def mutate(p: Provider, now: int) -> Headers:
+        v1 = hex_hmac(p.secret, f"{now}.".encode() + p.body)
+        return {"stripe-signature": template.format(t=now, v1=v1)}
+
+    return mutate
+
+
+def slack_stamp(value: str) -> Mutation:
+    """Slack headers signed over `value` as the timestamp, whatever it is."""
+
+    def mutate(p: Provider, now: int) -> Headers:
+        signature = "v0=" + hex_hmac(p.secret, f"v0:{value}:".encode() + p.body)
+        return {"x-slack-request-timestamp": value, "x-slack-signature": signature}
+
+    return mutate
+
+
+def common(name: str, prefix: str) -> list[tuple[str, Mutation]]:
+    """The table every signature header gets."""
+    return [
+        ("missing", drop(name)),
+        ("empty", replace(name, "")),
+        ("whitespace", replace(name, " \t ")),
+        ("garbage", replace(name, "garbage")),
+        ("prefix-only", replace(name, prefix)),
+        ("bad-hex", replace(name, prefix + "zz" * 32)),
+        ("odd-hex", replace(name, prefix + "a" * 63)),
+        ("duplicated", duplicated(name)),
+        ("huge", replace(name, prefix + "a" * HUGE)),
+        ("huge-garbage", replace(name, "\x7f" * HUGE)),
+        ("non-ascii", replace(name, prefix + "\u00e9" * 64)),
+        ("non-latin1", replace(name, prefix + "\u20ac" + "a" * 63)),
+        ("control-chars", replace(name, prefix + "\x00\x01")),
+    ]
+
+
+GITHUB_CASES = [
+    *common("x-hub-signature-256", "sha256="),
+    ("wrong-prefix-sha1", lambda p, now: {"x-hub-signature-256": "sha1=" + "a" * 40}),
+    ("prefix-uppercase", lambda p, now: {"x-hub-signature-256": "SHA256=" + "a" * 64}),
+    ("no-prefix", lambda p, now: {"x-hub-signature-256": hex_hmac(p.secret, p.body)}),
+    ("legacy-header-only", lambda p, now: {"x-hub-signature": "sha1=" + "a" * 40}),
+    ("prefix-twice", lambda p, now: {"x-hub-signature-256": "sha256=sha256=" + "a" * 64}),
+]
+
+STRIPE_CASES = [
+    *common("stripe-signature", "v1="),
+    ("t-missing", stripe_items("v1={v1}")),
+    ("t-repeated", stripe_items("t={t},t={t},v1={v1}")),
+    ("t-empty", stripe_items("t=,v1={v1}")),
+    ("t-non-numeric", stripe_items("t=abc,v1={v1}")),
+    ("t-negative", stripe_items("t=-{t},v1={v1}")),
+    ("t-float", stripe_items("t={t}.5,v1={v1}")),
+    ("t-huge", stripe_items("t=9{t}{t}{t},v1={v1}")),
+    ("t-plus-sign", stripe_items("t=+{t},v1={v1}")),
+    ("t-non-ascii-digits", stripe_items("t=\u0661\u0662\u0663,v1={v1}")),
+    ("stale", signed_at(-TOLERANCE - 60)),
+    ("future", signed_at(TOLERANCE + 60)),
+    ("no-v1", stripe_items("t={t}")),
+    ("only-v0", stripe_items("t={t},v0={v1}")),
+    ("v1-empty", stripe_items("t={t},v1=")),
+    ("v1-bad-hex", stripe_items("t={t},v1=xyz")),
+    ("v1-odd-hex", stripe_items("t={t},v1=abc")),
+    ("item-without-equals", stripe_items("t={t},v1={v1},garbage")),
+    ("only-commas", replace("stripe-signature", ",,,")),
+    ("only-equals", replace("stripe-signature", "=")),
+    ("semicolons", stripe_items("t={t};v1={v1}")),
+    ("duplicated-header-lines", duplicated("stripe-signature")),
+]
+
+SLACK_CASES = [
+    *common("x-slack-signature", "v0="),
+    ("wrong-prefix", lambda p, now: {**good(p, now), "x-slack-signature": "v1=" + "a" * 64}),
+    ("timestamp-missing", drop("x-slack-request-timestamp")),
+    ("timestamp-empty", replace("x-slack-request-timestamp", "")),
+    ("timestamp-whitespace", replace("x-slack-request-timestamp", "   ")),
+    ("timestamp-non-numeric", slack_stamp("yesterday")),
+    ("timestamp-negative", slack_stamp("-1")),
+    ("timestamp-float", slack_stamp("1700000000.5")),
+    ("timestamp-huge", slack_stamp("9" * 40)),
+    ("timestamp-zero", slack_stamp("0")),
+    ("timestamp-non-ascii", slack_stamp("\u0661\u0662\u0663")),
+    ("timestamp-duplicated", duplicated("x-slack-request-timestamp")),
+    ("timestamp-huge-header", replace("x-slack-request-timestamp", "1" * HUGE)),
+    ("stale", signed_at(-5 * 60 - 60)),
+    ("future", signed_at(5 * 60 + 60)),
+]
+
+SHARED_CASES = [
+    ("missing", lambda p, now: {}),
+    ("secret-empty", replace("secret", "")),
+    ("secret-whitespace", replace("secret", "  \t")),
+    ("secret-garbage", replace("secret", "garbage")),
+    ("secret-duplicated", duplicated("secret")),
+    ("secret-huge", replace("secret", "a" * HUGE)),
+    ("secret-non-ascii", replace("secret", "s\u00e9cret")),
+    ("secret-non-latin1", replace("secret", "\u20ac")),
+    ("secret-with-bearer", lambda p, now: {"secret": "Bearer " + p.secret}),
+    ("bearer-empty", lambda p, now: {"authorization": ""}),
+    ("bearer-scheme-only", lambda p, now: {"authorization": "Bearer"}),
+    ("bearer-scheme-space", lambda p, now: {"authorization": "Bearer   "}),
+    ("basic", lambda p, now: {"authorization": "Basic " + p.secret}),
+    ("no-scheme", lambda p, now: {"authorization": p.secret}),
+    ("bearer-garbage", lambda p, now: {"authorization": "Bearer garbage"}),
+    ("bearer-duplicated", lambda p, now: {"authorization": f"Bearer {p.secret}, Bearer x"}),
+    ("bearer-huge", lambda p, now: {"authorization": "Bearer " + "a" * HUGE}),
+    ("bearer-non-ascii", lambda p, now: {"authorization": "Bearer \u00e9"}),
+    # A Secret header, even a blank one, is what is checked: no fallback to Authorization.
+    (
+        "secret-blank-bearer-good",
+        lambda p, now: {"secret": " ", "authorization": "Bearer " + p.secret},
+    ),
+]
+
+CASES = {
+    "github": GITHUB_CASES,
+    "stripe": STRIPE_CASES,
+    "slack": SLACK_CASES,
+    "shared": SHARED_CASES,
+}
+TABLE = [
+    pytest.param(provider, mutate, id=f"{provider}-{case}")
+    for provider, cases in CASES.items()
+    for case, mutate in cases
+]
+
+
+def test_case_ids_are_unique() -> None:
+    ids = [f"{provider}-{case}" for provider, cases in CASES.items() for case, _ in cases]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_good_headers_pass(provider: str) -> None:
+    # The baseline each malformed case departs from is itself valid.
+    p = PROVIDERS[provider]
+    now = 1_700_000_000
+    p.verify(SignedRequest(p.body, good(p, now), now=now), [p.secret.encode()], TOLERANCE)
+
+
+@pytest.mark.parametrize(("provider", "mutate"), TABLE)
+def test_verifier_refuses(provider: str, mutate: Mutation) -> None:
+    p = PROVIDERS[provider]
+    now = 1_700_000_000
+    headers = mutate(p, now)
+    with pytest.raises(VerificationFailed) as caught:
+        p.verify(SignedRequest(p.body, headers, now=now), [p.secret.encode()], TOLERANCE)
+    assert caught.value.status_code == 401
+    assert_no_leak(caught.value.message, p, headers)
+
+
+# --- Over HTTP --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clients() -> Iterator[dict[str, FlaskClient]]:
+    source = str(ROOT / "main.py")
+    yield {
+        name: functions_framework.create_app(p.target, source=source).test_client()
+        for name, p in PROVIDERS.items()
+    }
+
+
+def assert_no_leak(text: str, p: Provider, headers: Headers) -> None:
+    assert p.secret not in text
+    good_values = good(p, int(time.time())).values()
+    for value in [*headers.values(), *good_values]:
+        # Short values ("t", "v1=") cannot be told apart from words of the message.
+        for part in value.replace(",", " ").replace("=", " ").split():
+            if len(part) >= 8 and not part.isdigit():
+                assert part not in text
+
+
+def post(
+    client: FlaskClient, p: Provider, headers: Headers | list[tuple[str, str]]
+) -> flask.Response:
+    extra = list(p.extra.items())
+    given = list(headers.items()) if isinstance(headers, dict) else headers
+    return client.post("/", data=p.body, content_type="application/json", headers=extra + given)
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_http_good_headers_accepted(
+    provider: str, clients: dict[str, FlaskClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = PROVIDERS[provider]
+    monkeypatch.setenv(p.secret_env, p.secret)
+    response = post(clients[provider], p, good(p, int(time.time())))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.json is not None and response.json["status"] == "accepted"
+
+
+@pytest.mark.parametrize(("provider", "mutate"), TABLE)
+def test_http_answers_401_json(
+    provider: str,
+    mutate: Mutation,
+    clients: dict[str, FlaskClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    p = PROVIDERS[provider]
+    monkeypatch.setenv(p.secret_env, p.secret)
+    headers = mutate(p, int(time.time()))
+    response = post(clients[provider], p, headers)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 401, text
+    assert response.mimetype == "application/json"
+    body = json.loads(text)
+    assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"]
+    assert_no_leak(text, p, headers)
+    for value in response.headers.values():
+        assert p.secret not in value
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_http_two_header_lines_are_refused(
+    provider: str, clients: dict[str, FlaskClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Sent as two real header lines, not pre-joined: the server joins them, we refuse.
+    p = PROVIDERS[provider]
+    monkeypatch.setenv(p.secret_env, p.secret)
+    headers = good(p, int(time.time()))
+    lines = list(headers.items()) + list(headers.items())
+    response = post(clients[provider], p, lines)
+    assert response.status_code == 401, response.get_data(as_text=True)
+    assert_no_leak(response.get_data(as_text=True), p, headers)
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_http_secret_rotation(
+    provider: str, clients: dict[str, FlaskClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = PROVIDERS[provider]
+    monkeypatch.setenv(p.secret_env, f"{p.secret}-old,{p.secret}")
+    for signer, expected in ((f"{p.secret}-old", 200), (p.secret, 200), ("retired", 401)):
+        body = json.loads(p.body)
+        body_id = f"rotation-{signer}"
+        # A fresh delivery each time, so that the answer is not a replay.
+        extra = dict(p.extra)
+        if "x-github-delivery" in extra:
+            extra["x-github-delivery"] = body_id
+        body["id"] = body["event_id"] = body_id
+        raw = json.dumps(body).encode()
+        headers = {**extra, **p.sign(signer, raw, int(time.time()))}
+        response = clients[provider].post(
+            "/", data=raw, content_type="application/json", headers=headers
+        )
+        assert response.status_code == expected, (signer, response.get_data(as_text=True))
