@@ -75,13 +75,15 @@ class EmulatorProcesses:
         hosts = []
         for name, cmd in (("firestore", firestore_cmd), ("pubsub", pubsub_cmd)):
             port = free_port()
-            log = open(self.log_dir / f"{name}-emulator.log", "wb")
-            process = subprocess.Popen(
-                [*cmd, "--host=127.0.0.1", f"--port={port}"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # the launchers fork a JVM: stop the whole group
-            )
+            # The child keeps its own copy of the descriptor: ours is closed at once (an
+            # unclosed file is a ResourceWarning, which this suite turns into an error).
+            with open(self.log_dir / f"{name}-emulator.log", "wb") as log:
+                process = subprocess.Popen(
+                    [*cmd, "--host=127.0.0.1", f"--port={port}"],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # the launchers fork a JVM: stop the whole group
+                )
             self.processes.append(process)
             hosts.append((name, f"127.0.0.1:{port}", process))
         for name, host, process in hosts:

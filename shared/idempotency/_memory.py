@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 from ._store import IdempotencyRecord, IdempotencyStore, Version
@@ -11,13 +12,18 @@ class MemoryStore(IdempotencyStore):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: dict[str, tuple[IdempotencyRecord, int]] = {}
+        # Versions are never reused, not even after a delete: a per-record counter would
+        # restart at 1 when a released key is claimed again, and the stale claim holding
+        # version 1 could then complete or release the new owner's record (ABA).
+        self._versions = itertools.count(1)
 
     def create(self, record: IdempotencyRecord) -> Version | None:
         with self._lock:
             if record.doc_id in self._records:
                 return None
-            self._records[record.doc_id] = (record, 1)
-            return 1
+            version = next(self._versions)
+            self._records[record.doc_id] = (record, version)
+            return version
 
     def get(self, doc_id: str) -> tuple[IdempotencyRecord, Version] | None:
         with self._lock:
@@ -28,8 +34,9 @@ class MemoryStore(IdempotencyStore):
             current = self._records.get(record.doc_id)
             if current is None or current[1] != expected:
                 return None
-            self._records[record.doc_id] = (record, current[1] + 1)
-            return current[1] + 1
+            version = next(self._versions)
+            self._records[record.doc_id] = (record, version)
+            return version
 
     def delete(self, doc_id: str, expected: Version) -> bool:
         with self._lock:

@@ -7,6 +7,7 @@ so no explicit transactions are needed; WAL lets readers proceed while a writer 
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -37,6 +38,12 @@ _COLUMNS = (
     "target, key, status, payload_hash, lease_expires_at, expire_at, "
     "response_status, response_body, response_content_type"
 )
+
+
+def _new_version() -> int:
+    """A fresh random version. Not a per-row counter: that restarts at 1 when a released
+    key is claimed again, so a stale claim could complete or release the new owner (ABA)."""
+    return secrets.randbits(62) + 1
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -90,12 +97,13 @@ class SqliteStore(IdempotencyStore):
         )
 
     def create(self, record: IdempotencyRecord) -> Version | None:
+        version = _new_version()
         cur = self._run(
             f"INSERT OR IGNORE INTO idempotency_keys (doc_id, {_COLUMNS}, version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-            (record.doc_id, *self._row(record)),
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.doc_id, *self._row(record), version),
         )
-        return 1 if cur.rowcount == 1 else None
+        return version if cur.rowcount == 1 else None
 
     def get(self, doc_id: str) -> tuple[IdempotencyRecord, Version] | None:
         row = self._run(
@@ -118,13 +126,14 @@ class SqliteStore(IdempotencyStore):
 
     def replace(self, record: IdempotencyRecord, expected: Version) -> Version | None:
         assert isinstance(expected, int)
+        version = _new_version()
         cur = self._run(
             "UPDATE idempotency_keys SET target = ?, key = ?, status = ?, payload_hash = ?, "
             "lease_expires_at = ?, expire_at = ?, response_status = ?, response_body = ?, "
-            "response_content_type = ?, version = version + 1 WHERE doc_id = ? AND version = ?",
-            (*self._row(record), record.doc_id, expected),
+            "response_content_type = ?, version = ? WHERE doc_id = ? AND version = ?",
+            (*self._row(record), version, record.doc_id, expected),
         )
-        return expected + 1 if cur.rowcount == 1 else None
+        return version if cur.rowcount == 1 else None
 
     def delete(self, doc_id: str, expected: Version) -> bool:
         cur = self._run(
