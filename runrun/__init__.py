@@ -1,1 +1,44 @@
-"""runrun: every functions-framework target of main.py in one Cloud Run container."""
+"""runrun: every functions-framework target of main.py in one Cloud Run container.
+
+`python -m runrun serve` serves each target at `/<name>` exactly as
+`functions-framework --target <name>` serves it at `/`; `routes`, `deploy-plan` and
+`cloudbuild` describe and deploy the same targets.
+"""
+
+from ._cloudbuild import cloudbuild_yaml as cloudbuild_yaml
+from ._deploy import PlanSettings as PlanSettings
+from ._deploy import plan as plan
+from ._deploy import secrets_table as secrets_table
+from ._discover import Discovery as Discovery
+from ._discover import Target as Target
+from ._discover import discover as discover
+from ._dispatch import HEALTH_PATH as HEALTH_PATH
+from ._dispatch import TargetDispatcher as TargetDispatcher
+from ._errors import DuplicateTargetError as DuplicateTargetError
+from ._errors import RunrunError as RunrunError
+from ._errors import SourceError as SourceError
+from ._errors import UnsupportedTargetError as UnsupportedTargetError
+from ._mount import build_app as build_app
+from ._mount import target_app as target_app
+from ._server import ServeOptions as ServeOptions
+from ._server import serve as serve
+
+__all__ = [
+    "HEALTH_PATH",
+    "Discovery",
+    "DuplicateTargetError",
+    "PlanSettings",
+    "RunrunError",
+    "ServeOptions",
+    "SourceError",
+    "Target",
+    "TargetDispatcher",
+    "UnsupportedTargetError",
+    "build_app",
+    "cloudbuild_yaml",
+    "discover",
+    "plan",
+    "secrets_table",
+    "serve",
+    "target_app",
+]

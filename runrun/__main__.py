@@ -1,0 +1,7 @@
+"""`python -m runrun ...`."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

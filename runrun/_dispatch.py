@@ -1,0 +1,58 @@
+"""Route `/<target>/...` to that target's app with WSGI mount semantics.
+
+The first path segment moves from PATH_INFO to SCRIPT_NAME (as Werkzeug's
+DispatcherMiddleware does; `/NAME` alone becomes PATH_INFO `/`), so inside the target `request.path` is what it would be under
+`functions-framework --target <target>` at `/`, while `request.url` keeps the real URL.
+`/_runrun/health` answers with the targets; any other path is a 404 listing them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._discover import RESERVED_SEGMENT, Target
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+# Not ending in `z`: Cloud Run's front end reserves such paths (/healthz...).
+HEALTH_PATH = f"/{RESERVED_SEGMENT}/health"
+
+
+class TargetDispatcher:
+    """A WSGI app serving each target's app under `/<target name>`."""
+
+    def __init__(self, targets: Iterable[Target], apps: Mapping[str, WSGIApplication]) -> None:
+        self.targets = tuple(targets)
+        self.apps = dict(apps)
+        self._listing = [
+            {"name": t.name, "signature_type": t.signature_type, "route": t.route}
+            for t in self.targets
+        ]
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        segment, _, _ = path[1:].partition("/")
+        app = self.apps.get(segment) if path.startswith("/") else None
+        if app is not None:
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + "/" + segment
+            # `/NAME` is the target's root, as `/` is under functions-framework (and as a
+            # Cloud Function's URL without a trailing slash is): no redirect to `/NAME/`.
+            environ["PATH_INFO"] = path[1 + len(segment) :] or "/"
+            return app(environ, start_response)
+        if path == HEALTH_PATH:
+            if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+                return _json(start_response, "405 Method Not Allowed", {"error": "use GET"})
+            return _json(start_response, "200 OK", {"status": "ok", "targets": self._listing})
+        body = {"error": f"no target at {path}", "targets": [t.route for t in self.targets]}
+        return _json(start_response, "404 Not Found", body)
+
+
+def _json(start_response: StartResponse, status: str, body: Any) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
+    return [data]

@@ -1,0 +1,27 @@
+"""Why runrun refuses to start.
+
+RunrunError
+ ├── SourceError            main.py (or --source) is missing or fails to import
+ ├── DuplicateTargetError   two targets share a name (functions-framework keys by bare name)
+ └── UnsupportedTargetError a target runrun cannot serve (ASGI, unknown signature type)
+"""
+
+from __future__ import annotations
+
+
+class RunrunError(Exception):
+    """A configuration runrun cannot serve; the CLI prints it and exits 2."""
+
+    exit_code = 2
+
+
+class SourceError(RunrunError):
+    """The source module is missing or raised while importing."""
+
+
+class DuplicateTargetError(RunrunError):
+    """Two functions register the same target name from different modules."""
+
+
+class UnsupportedTargetError(RunrunError):
+    """A target whose kind runrun does not mount (ASGI targets, unknown signature types)."""

@@ -1,0 +1,185 @@
+"""Serve the dispatcher with granian (the default) or gunicorn, drained on SIGTERM.
+
+Both run pre-forked worker processes. The master imports the source module and builds
+the apps before forking (so each module runs once per process tree, and a broken or
+ambiguous main.py fails before any worker starts) but never builds a network client:
+those are built lazily in each worker. Each worker runs `worker_started` after the fork
+and `worker_stopping` after its last request.
+
+Threads per worker come from the concurrency setting (Cloud Run sends up to that many
+requests at once to an instance), never from os.cpu_count(), which ignores cgroup limits.
+On SIGTERM both servers stop accepting, let in-flight requests finish within
+`graceful_seconds` (Cloud Run sends SIGKILL 10 s after SIGTERM), and exit 0.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._discover import discover
+from ._lifecycle import worker_started, worker_stopping
+from ._mount import build_app
+
+SERVERS = ("granian", "gunicorn")
+DEFAULT_CONCURRENCY = 80  # Cloud Run's default requests per instance
+GRACEFUL_SECONDS = 8.0  # inside Cloud Run's 10 s between SIGTERM and SIGKILL
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: affinity, then the cgroup v2 or v1 CPU quota."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+    count = count or os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(count, quota)) if quota else count
+
+
+def _cgroup_quota() -> int | None:
+    try:
+        fields = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if fields and fields[0] != "max":
+            return math.ceil(int(fields[0]) / int(fields[1]))
+        return None
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        quota = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
+        period = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return math.ceil(quota / period) if quota > 0 and period > 0 else None
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How `python -m runrun serve` runs."""
+
+    host: str = "0.0.0.0"
+    port: int = 8080
+    concurrency: int = DEFAULT_CONCURRENCY
+    workers: int = 0  # 0: one per available CPU
+    server: str = "granian"
+    source: Path | None = None
+    graceful_seconds: float = GRACEFUL_SECONDS
+
+    @property
+    def worker_count(self) -> int:
+        # Never more processes than concurrent requests: an idle worker only costs memory.
+        return max(1, min(self.workers or available_cpus(), self.concurrency))
+
+    @property
+    def threads(self) -> int:
+        """Request threads per worker: together the workers take `concurrency` requests."""
+        return max(1, math.ceil(self.concurrency / self.worker_count))
+
+
+# Built in the master before the fork (see the module docstring); a worker started with
+# the "spawn" method has none and builds its own.
+_app: Any = None
+
+
+def _load_app(source: Path | None) -> Any:
+    global _app
+    if _app is None:
+        _app = build_app(discover(source))
+    return _app
+
+
+def prepare(options: ServeOptions) -> Any:
+    """Import the targets and build the app in this (master) process."""
+    return _load_app(options.source)
+
+
+def serve(options: ServeOptions) -> None:
+    """Run the chosen server until SIGTERM or SIGINT."""
+    prepare(options)
+    if options.server == "gunicorn":
+        _serve_gunicorn(options)
+    else:
+        _serve_granian(options)
+
+
+# --- granian -------------------------------------------------------------------------
+
+
+class _WorkerApp:
+    """granian's target loader: runs in each worker, after the fork."""
+
+    def __init__(self, source: Path | None) -> None:
+        self.source = source
+
+    def __call__(self) -> Any:
+        app = _load_app(self.source)
+        worker_started()
+        return app
+
+
+def _granian_worker(*args: Any, **kwargs: Any) -> None:
+    """granian's WSGI worker, then our shutdown once it has drained its connections."""
+    from granian.server.mp import MPServer
+
+    try:
+        MPServer._spawn_wsgi_worker(*args, **kwargs)
+    finally:
+        worker_stopping()
+
+
+def _serve_granian(options: ServeOptions) -> None:
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+
+    threads = options.threads
+    server = Granian(
+        "runrun",  # only shown in the process title: the loader below supplies the app
+        address=options.host,
+        port=options.port,
+        interface=Interfaces.WSGI,
+        http=HTTPModes.http1,  # Cloud Run's front end speaks HTTP/1.1 to the container
+        workers=options.worker_count,
+        blocking_threads=threads,
+        # At most `threads` requests in flight per worker; more wait in the accept queue
+        # or go to a less busy worker instead of queueing behind busy threads.
+        backpressure=threads,
+        workers_kill_timeout=max(1, math.floor(options.graceful_seconds)),
+        log_access=False,
+    )
+    server.serve(
+        spawn_target=_granian_worker,
+        target_loader=_WorkerApp(options.source),
+        wrap_loader=False,
+    )
+
+
+# --- gunicorn ------------------------------------------------------------------------
+
+
+def _serve_gunicorn(options: ServeOptions) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            settings: dict[str, Any] = {
+                "bind": f"{options.host}:{options.port}",
+                "workers": options.worker_count,
+                "worker_class": "gthread",
+                "threads": options.threads,
+                # As functions-framework runs it: no worker timeout (Cloud Run enforces the
+                # request timeout) and no request-line limit.
+                "timeout": 0,
+                "limit_request_line": 0,
+                "graceful_timeout": options.graceful_seconds,
+                "keepalive": 5,
+                "loglevel": "warning",
+                "post_fork": lambda server, worker: worker_started(),
+                "worker_exit": lambda server, worker: worker_stopping(),
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return _load_app(options.source)
+
+    Application().run()

@@ -1,0 +1,82 @@
+"""Scenario targets that show what a handler sees and how its return values are answered."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import flask
+import functions_framework
+
+
+class TeapotError(Exception):
+    pass
+
+
+@functions_framework.errorhandler(TeapotError)
+def _teapot(error: TeapotError) -> tuple[str, int, dict[str, str]]:
+    return f"teapot: {error}", 418, {"X-Teapot": "yes"}
+
+
+@functions_framework.http
+def echo(request: flask.Request) -> flask.Response:
+    seen = {
+        "method": request.method,
+        "path": request.path,
+        "full_path": request.full_path,
+        "args": request.args.to_dict(flat=False),
+        "content_type": request.content_type,
+        "body": request.get_data(as_text=True),
+        "execution_id": request.headers.get("Function-Execution-Id", ""),
+        "endpoint": request.endpoint,
+        "view_args": request.view_args,
+    }
+    return flask.jsonify(seen)
+
+
+@functions_framework.http
+def returns(request: flask.Request):  # noqa: ANN201 - every kind of return value
+    kind = request.args.get("kind", "str")
+    if kind == "str":
+        return "plain text"
+    if kind == "bytes":
+        return b"\x00bytes"
+    if kind == "dict":
+        return {"a": 1, "b": [1, 2]}
+    if kind == "list":
+        return [1, "two"]
+    if kind == "status":
+        return "created", 201
+    if kind == "headers":
+        return "with headers", 202, {"X-Extra": "1", "Content-Type": "text/csv"}
+    if kind == "response":
+        return flask.Response("resp", status=203, headers={"X-Resp": "r"})
+    if kind == "abort":
+        flask.abort(409, description="conflict here")
+    if kind == "teapot":
+        raise TeapotError("short and stout")
+    if kind == "none":
+        return None
+    raise RuntimeError("the handler raised")
+
+
+def undecorated(request: flask.Request) -> str:
+    """Not decorated: functions-framework serves it as an HTTP target all the same."""
+    return f"undecorated {request.method} {request.path}"
+
+
+@functions_framework.cloud_event
+def events(cloud_event) -> None:  # noqa: ANN001 - a cloudevents CloudEvent
+    if cloud_event.get("type") == "scenario.fail":
+        raise RuntimeError("the event handler raised")
+    folder = os.environ.get("SCENARIO_EVENTS_DIR")
+    if folder:
+        record = {"attributes": dict(cloud_event.get_attributes()), "data": cloud_event.data}
+        path = Path(folder) / f"{cloud_event['id']}.json"
+        path.write_text(json.dumps(record, sort_keys=True, default=str))
+
+
+@functions_framework.http
+def slow(request: flask.Request) -> str:
+    time.sleep(float(request.args.get("seconds", "1")))
+    return "finished"
