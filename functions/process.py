@@ -4,7 +4,7 @@ messagePublished CloudEvent); the embedded queue calls it directly with the same
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from shared import process_event
+from shared import authorize_push, process_event
 from shared.handoff import set_local_consumer
 
 from .processors import registry
@@ -12,6 +12,7 @@ from .processors import registry
 
 @functions_framework.cloud_event
 def process_delivery(cloud_event: CloudEvent) -> None:
+    authorize_push()  # Pub/Sub push / Cloud Tasks OIDC token, when PUSH_AUDIENCE is set
     # Raising makes functions-framework answer 500, so Pub/Sub redelivers.
     process_event(cloud_event, registry)
 

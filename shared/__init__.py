@@ -46,10 +46,13 @@ from ._errors import (
 )
 from ._handshake import echo_challenge as echo_challenge
 from ._handshake import slack_url_verification as slack_url_verification
+from ._handshake import text as text_answer
 from ._log import announce_backends as announce_backends
 from ._log import configure_logging as configure_logging
 from ._process import ProcessorRegistry as ProcessorRegistry
+from ._process import authorize_push as authorize_push
 from ._process import process_event as process_event
+from ._provider import Handshake as Handshake
 from ._provider import Inbound as Inbound
 from ._provider import Provider as Provider
 from ._provider import text_of as text_of
@@ -62,6 +65,7 @@ __all__ = [
     "ConfigError",
     "Delivery",
     "Forbidden",
+    "Handshake",
     "Inbound",
     "MethodNotAllowed",
     "NotConfigured",
@@ -73,6 +77,7 @@ __all__ = [
     "UnsupportedMediaType",
     "VerificationFailed",
     "WebhookError",
+    "authorize_push",
     "announce_backends",
     "configure_logging",
     "deadline_scope",
@@ -83,5 +88,6 @@ __all__ = [
     "reload_settings",
     "secrets_from_env",
     "slack_url_verification",
+    "text_answer",
     "text_of",
 ]

@@ -15,10 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import flask
+
 from ._deadline import deadline_scope
 from ._delivery import Delivery, NotADelivery, delivery_from_event
+from ._errors import WebhookError
 from ._log import log_context
+from ._receive import error_response
 from .idempotency import Replay, idempotency
+from .verify import push_auth_enabled, verify_google_oidc
 
 log = logging.getLogger("runrun.process")
 
@@ -59,6 +64,23 @@ class ProcessorRegistry:
             for r in self._registrations
             if r.source in (ANY, delivery.source) and r.event_type in (ANY, delivery.event_type)
         ]
+
+
+def authorize_push() -> None:
+    """When reached over HTTP with PUSH_AUDIENCE set, require Google's OIDC token.
+
+    Pub/Sub push and Cloud Tasks sign every request; the local queue calls the processor
+    directly, outside any request, and is not checked. A bad token is answered (401, or 503
+    when Google's certificates cannot be fetched), never raised as a 500.
+    """
+    if not flask.has_request_context() or not push_auth_enabled():
+        return
+    headers = {name.lower(): value for name, value in flask.request.headers.items()}
+    try:
+        verify_google_oidc(headers)
+    except WebhookError as exc:
+        log.warning("push request refused", extra={"reason": exc.message})
+        flask.abort(error_response(exc))
 
 
 def process_event(event: Any, registry: ProcessorRegistry) -> None:

@@ -14,7 +14,10 @@ import hashlib
 import io
 import json
 import logging
+import os
 import time
+import urllib.parse
+from dataclasses import replace
 from typing import Any
 
 import flask
@@ -32,10 +35,10 @@ from ._errors import (
     WebhookError,
 )
 from ._log import log_context, trace_fields
-from ._provider import Inbound, Provider
+from ._provider import Handshake, Inbound, Provider
 from .handoff import ensure_worker, publisher
 from .idempotency import Claim, Replay, idempotency
-from .verify import SignedRequest
+from .verify import SignedRequest, push_auth_enabled, verify_google_oidc
 
 log = logging.getLogger("runrun.receive")
 
@@ -86,11 +89,16 @@ def _read_body(request: flask.Request, limit: int) -> bytes:
         request.environ["wsgi.input"] = io.BytesIO()
         request.environ["CONTENT_LENGTH"] = "0"
         raise PayloadTooLarge(f"body exceeds {limit} bytes")
-    request.max_content_length = limit  # a chunked body is cut off at the limit, too
+    # A streamed (chunked) body is cut off one byte past the limit: Werkzeug's LimitedStream
+    # stops quietly at its maximum, so a cut at exactly `limit` would pass for a whole body.
+    request.max_content_length = limit + 1
     try:
-        return request.get_data(cache=True)
+        body = request.get_data(cache=True)
     except RequestEntityTooLarge:
         raise PayloadTooLarge(f"body exceeds {limit} bytes") from None
+    if len(body) > limit:
+        raise PayloadTooLarge(f"body exceeds {limit} bytes")
+    return body
 
 
 def _is_json(mimetype: str) -> bool:
@@ -99,36 +107,109 @@ def _is_json(mimetype: str) -> bool:
     )
 
 
-def _receive(request: flask.Request, provider: Provider, details: dict[str, Any]) -> flask.Response:
-    settings = get_settings()
-    if request.method not in provider.methods:
-        raise MethodNotAllowed(request.method, provider.methods)
-    if not _is_json(request.mimetype):
-        shown = request.mimetype or "none"
-        raise UnsupportedMediaType(f"content type {shown!r} is not JSON; send application/json")
-    try:
-        body = _read_body(request, settings.max_body_bytes)
-    except PayloadTooLarge:
-        details["close"] = True
-        raise
+FORM = "application/x-www-form-urlencoded"
 
-    secrets = secrets_from_env(provider.secret_env)
-    if not secrets:
-        raise NotConfigured(f"{provider.secret_env} is not set")
-    headers = {name.lower(): value for name, value in request.headers.items()}
-    provider.verify(
-        SignedRequest(body=body, headers=headers, url=request.url),
-        secrets,
-        settings.timestamp_tolerance_seconds,
-    )
 
+def _body_format(provider: Provider, mimetype: str) -> str:
+    if "json" in provider.body_formats and _is_json(mimetype):
+        return "json"
+    if "form" in provider.body_formats and mimetype == FORM:
+        return "form"
+    shown = mimetype or "none"
+    wanted = " or ".join("application/json" if f == "json" else FORM for f in provider.body_formats)
+    raise UnsupportedMediaType(f"content type {shown!r} is not accepted; send {wanted}")
+
+
+def public_url(request: flask.Request) -> str:
+    """The URL the sender called, as it signed it (Twilio).
+
+    Behind Cloud Run's front end (or any proxy) the app sees http and an internal address:
+    the scheme comes from X-Forwarded-Proto and the host from X-Forwarded-Host or Host. The
+    path and query are the raw bytes of the request line (RAW_URI / REQUEST_URI), because
+    re-quoting the decoded path would change what was signed (`%2F` becomes `/`).
+    """
+    forwarded_proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    scheme = forwarded_proto if forwarded_proto in ("http", "https") else request.scheme
+    forwarded_host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+    host = forwarded_host or request.host
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if not isinstance(raw, str) or not raw.startswith("/"):
+        raw = request.full_path if request.query_string else request.path
+        raw = request.root_path + raw
+    return f"{scheme}://{host}{raw}"
+
+
+def _tolerance(provider: Provider, default: int) -> int:
+    raw = os.environ.get(provider.tolerance_env, "").strip() if provider.tolerance_env else ""
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise NotConfigured(f"{provider.tolerance_env} must be a positive integer")
+    return int(raw)
+
+
+def _parse(body: bytes, body_format: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The payload object, and the form fields in order when the body is a form."""
+    if body_format == "form":
+        try:
+            pairs = urllib.parse.parse_qsl(
+                body.decode("utf-8"), keep_blank_values=True, errors="strict"
+            )
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise BadRequest(f"body is not a valid form: {type(exc).__name__}") from None
+        fields: dict[str, Any] = {}
+        for name, value in pairs:
+            fields.setdefault(name, value)  # a repeated field keeps its first value
+        return fields, pairs
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"body is not valid JSON: {type(exc).__name__}") from None
     if not isinstance(payload, dict):
         raise BadRequest("JSON body must be an object")
-    inbound = Inbound(headers=headers, body=body, payload=payload, query=request.args)
+    return payload, []
+
+
+def _receive(request: flask.Request, provider: Provider, details: dict[str, Any]) -> flask.Response:
+    settings = get_settings()
+    if request.method not in provider.methods:
+        raise MethodNotAllowed(request.method, provider.methods)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    named = {env: secrets_from_env(env) for env in provider.env_names}
+    if provider.handshake is not None:
+        check = Handshake(method=request.method, query=request.args, headers=headers, secrets=named)
+        answer = provider.handshake(check)
+        if answer is not None:
+            details["outcome"] = "handshake"
+            return answer
+    if request.method == "GET":  # allowed for a handshake only, and this was none
+        raise BadRequest("GET is only for the ownership check, and this request is none")
+    body_format = _body_format(provider, request.mimetype)
+    try:
+        body = _read_body(request, settings.max_body_bytes)
+    except PayloadTooLarge:
+        details["close"] = True
+        raise
+
+    secrets = [value for env in (provider.secret_env, *provider.key_envs) for value in named[env]]
+    if not secrets:
+        raise NotConfigured(f"{' or '.join((provider.secret_env, *provider.key_envs))} is not set")
+    if provider.internal and push_auth_enabled():
+        verify_google_oidc(headers)
+    form: list[tuple[str, str]] = []
+    payload: dict[str, Any] | None = None
+    if body_format == "form":
+        payload, form = _parse(body, body_format)  # the form fields are part of what is signed
+    provider.verify(
+        SignedRequest(body=body, headers=headers, url=public_url(request), form=form),
+        secrets,
+        _tolerance(provider, settings.timestamp_tolerance_seconds),
+    )
+    if payload is None:  # JSON is parsed only once the signature is known to be good
+        payload, _ = _parse(body, body_format)
+    inbound = Inbound(
+        headers=headers, body=body, payload=payload, query=request.args, secrets=named
+    )
 
     answer = provider.challenge(inbound)
     if answer is not None:
@@ -138,34 +219,74 @@ def _receive(request: flask.Request, provider: Provider, details: dict[str, Any]
         details["outcome"] = "ignored"
         return json_response(200, {"status": "ignored"})
 
+    parts = _parts(provider, inbound, body_format, request.mimetype)
+    if not parts:
+        details["outcome"] = "ignored"
+        return json_response(200, {"status": "ignored", "reason": "empty batch"})
+    keyed = [(part, content_type, _key(provider, part)) for part, content_type in parts]
+    event_type = provider.event_type(keyed[0][0])
+    details.update(delivery_id=keyed[0][2], event_type=event_type)
+    if len(keyed) > 1:
+        details["batch"] = len(keyed)
+    status, answer_body, answer_type = provider.answer([key for _, _, key in keyed])
+
+    handed_off = 0
+    with deadline_scope():
+        for part, content_type, key in keyed:
+            digest = hashlib.sha256(part.body).hexdigest()
+            outcome = idempotency.get().claim(provider.target, key, digest)
+            if isinstance(outcome, Replay):
+                if len(keyed) == 1:
+                    details["outcome"] = "replayed"
+                    response = flask.Response(
+                        outcome.body, status=outcome.status, content_type=outcome.content_type
+                    )
+                    response.headers["Idempotent-Replayed"] = "true"
+                    return response
+                continue  # this item of the batch was handed off by an earlier attempt
+            item_type = provider.event_type(part)
+            _hand_off(outcome, provider, key, item_type, content_type, part.body)
+            handed_off += 1
+            try:
+                idempotency.get().complete(outcome, status, answer_body, answer_type)
+            except WebhookError as exc:
+                # The message is already durably queued, so 2xx is the truth. The claim stays
+                # in progress until its lease ends; a retry after that publishes again and the
+                # processor's own deduplication absorbs it.
+                log.warning("could not mark delivery complete", extra={"reason": exc.message})
+    details["outcome"] = "accepted" if handed_off else "replayed"
+    return flask.Response(answer_body, status=status, content_type=answer_type)
+
+
+def _parts(
+    provider: Provider, inbound: Inbound, body_format: str, mimetype: str
+) -> list[tuple[Inbound, str]]:
+    """What is handed off: the request itself, or each item of a batch.
+
+    Items and form bodies travel as JSON, so every processor reads `Delivery.json()`.
+    """
+    if provider.split is not None:
+        return [
+            (replace(inbound, payload=item, body=_canonical(item)), "application/json")
+            for item in provider.split(inbound)
+        ]
+    if body_format == "form":
+        return [(replace(inbound, body=_canonical(inbound.payload)), "application/json")]
+    return [(inbound, mimetype)]
+
+
+def _canonical(value: Any) -> bytes:
+    # Sorted and compact: the same item re-sent in a retry hashes to the same payload.
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _key(provider: Provider, inbound: Inbound) -> str:
     key = provider.delivery_id(inbound)
     if not key:
         raise BadRequest(f"missing delivery id ({provider.delivery_id_source})")
     if len(key) > MAX_KEY_CHARS:
         raise BadRequest(f"delivery id longer than {MAX_KEY_CHARS} characters")
-    event_type = provider.event_type(inbound)
-    details.update(delivery_id=key, event_type=event_type)
-
-    with deadline_scope():
-        outcome = idempotency.get().claim(provider.target, key, hashlib.sha256(body).hexdigest())
-        if isinstance(outcome, Replay):
-            details["outcome"] = "replayed"
-            response = flask.Response(
-                outcome.body, status=outcome.status, content_type=outcome.content_type
-            )
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
-        _hand_off(outcome, provider, key, event_type, request.mimetype, body)
-        answer_body = json.dumps({"status": "accepted", "delivery_id": key})
-        try:
-            idempotency.get().complete(outcome, 200, answer_body, "application/json")
-        except WebhookError as exc:
-            # The message is already durably queued, so 200 is the truth. The claim stays
-            # in progress until its lease ends; a retry after that publishes again and the
-            # processor's own deduplication absorbs it.
-            log.warning("could not mark delivery complete", extra={"reason": exc.message})
-    details["outcome"] = "accepted"
-    return flask.Response(answer_body, status=200, content_type="application/json")
+    return key
 
 
 def _hand_off(

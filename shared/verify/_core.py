@@ -12,6 +12,10 @@ import hmac
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .._errors import VerificationFailed
 
@@ -28,7 +32,7 @@ class SignedRequest:
     body: bytes
     headers: Mapping[str, str]
     url: str = ""
-    form: Mapping[str, str] = field(default_factory=dict)
+    form: Sequence[tuple[str, str]] = ()  # urlencoded fields in order (Twilio signs them)
     now: float = field(default_factory=time.time)
 
 
@@ -54,6 +58,33 @@ def decode_base64(value: str, name: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise VerificationFailed(f"malformed {name} header: not base64") from None
+
+
+Encoding = Literal["hex", "base64"]
+
+
+def decode(value: str, name: str, encoding: Encoding) -> bytes:
+    """A signature in `encoding`; anything undecodable is the one VerificationFailed."""
+    return decode_hex(value, name) if encoding == "hex" else decode_base64(value, name)
+
+
+def sign(secret: bytes, message: bytes, digest: Digest = hashlib.sha256) -> bytes:
+    """HMAC(secret, message): what a challenge answer proves we hold (Zoom, X CRC)."""
+    return hmac.new(secret, message, digest).digest()
+
+
+def verify_body_hmac(
+    request: SignedRequest,
+    secrets: Sequence[bytes],
+    name: str,
+    *,
+    prefix: str = "",
+    encoding: Encoding = "hex",
+    digest: Digest = hashlib.sha256,
+) -> None:
+    """The commonest scheme: header `name` = prefix + encoded HMAC(secret, raw body)."""
+    value = strip_prefix(header(request, name), prefix, name) if prefix else header(request, name)
+    require_hmac(secrets, request.body, [decode(value, name, encoding)], digest)
 
 
 def check_timestamp(value: str, name: str, now: float, tolerance: int) -> int:
@@ -93,6 +124,22 @@ def require_hmac(
     """Raise VerificationFailed unless `hmac_matches`."""
     if not hmac_matches(secrets, message, candidates, digest):
         raise VerificationFailed("signature does not match")
+
+
+def ed25519_matches(
+    public_keys: Sequence[bytes], message: bytes, candidates: Iterable[bytes]
+) -> bool:
+    """True when any candidate is a valid ed25519 signature of `message` by any key."""
+    keys = [Ed25519PublicKey.from_public_bytes(key) for key in public_keys]
+    found = False
+    for candidate in candidates:
+        for key in keys:
+            try:
+                key.verify(candidate, message)
+                found = True
+            except InvalidSignature:
+                pass
+    return found
 
 
 def require_secret(secrets: Sequence[bytes], given: str) -> None:

@@ -1,0 +1,81 @@
+"""Google-signed OIDC tokens: Pub/Sub push and Cloud Tasks HTTP targets.
+
+`Authorization: Bearer <JWT>` signed by Google; we check the signature against Google's
+certificates, `iss`, `aud` (PUSH_AUDIENCE), `exp`, and that `email` is a verified address
+in PUSH_SERVICE_ACCOUNT. The audience alone is not enough: any Google account can mint a
+token for any audience, so the service account is required whenever the check is on.
+https://cloud.google.com/pubsub/docs/authenticate-push-subscriptions
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from .._config import secrets_from_env
+from .._errors import BackendUnavailable, NotConfigured, VerificationFailed
+from .._lazy import Lazy
+from ._core import SignedRequest, header
+
+AUDIENCE_ENV = "PUSH_AUDIENCE"
+ACCOUNT_ENV = "PUSH_SERVICE_ACCOUNT"
+# Where Google's token certificates are fetched; tests point it at a local server.
+CERTS_URL_ENV = "RUNRUN_OIDC_CERTS_URL"
+GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
+CLOCK_SKEW_SECONDS = 10
+
+
+def _transport() -> Any:
+    from google.auth.transport.requests import Request
+
+    return Request()
+
+
+_request: Lazy[Any] = Lazy(_transport)
+
+
+def push_auth_enabled() -> bool:
+    """True when PUSH_AUDIENCE is set: internal requests must then carry a Google token."""
+    return bool(secrets_from_env(AUDIENCE_ENV))
+
+
+def verify_google_oidc(headers: Mapping[str, str]) -> Mapping[str, Any]:
+    """Check the bearer token in `headers` (lower-cased names) and return its claims.
+
+    Raises:
+        VerificationFailed: missing, malformed, expired or foreign token (401).
+        NotConfigured: PUSH_AUDIENCE or PUSH_SERVICE_ACCOUNT is empty.
+        BackendUnavailable: Google's certificates could not be fetched (503, retried).
+    """
+    from google.auth.exceptions import GoogleAuthError, TransportError
+    from google.oauth2 import id_token
+
+    audiences = [value.decode() for value in secrets_from_env(AUDIENCE_ENV)]
+    accounts = {value.decode() for value in secrets_from_env(ACCOUNT_ENV)}
+    if not audiences or not accounts:
+        raise NotConfigured(f"{AUDIENCE_ENV} and {ACCOUNT_ENV} must both be set")
+    value = header(SignedRequest(body=b"", headers=headers), "authorization")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise VerificationFailed("malformed authorization header: expected 'Bearer <token>'")
+    try:
+        claims = id_token.verify_token(
+            token.strip(),
+            _request.get(),
+            audience=audiences,
+            certs_url=os.environ.get(CERTS_URL_ENV) or GOOGLE_CERTS_URL,
+            clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
+        )
+    except TransportError as exc:
+        raise BackendUnavailable("could not fetch Google's certificates", retry_after=5) from exc
+    except (GoogleAuthError, ValueError, TypeError, KeyError, IndexError) as exc:
+        # google-auth raises ValueError subclasses for bad signatures, expiry and audience,
+        # but a hostile token can reach other parsing errors: all are the same 401.
+        raise VerificationFailed(f"invalid OIDC token: {type(exc).__name__}") from None
+    if claims.get("iss") not in GOOGLE_ISSUERS:
+        raise VerificationFailed("OIDC token not issued by Google")
+    if claims.get("email_verified") is not True or claims.get("email") not in accounts:
+        raise VerificationFailed(f"OIDC token is not from an account in {ACCOUNT_ENV}")
+    return claims
