@@ -246,7 +246,10 @@ def ensure_worker() -> LocalWorker | None:
     with _worker_lock:
         if _worker is None or not _worker.is_alive():
             queue = publisher.get()
-            assert isinstance(queue, LocalQueue)
+            if not isinstance(queue, LocalQueue):
+                # Another Publisher stands in for the queue: it has no outbox to drain, and
+                # this runs before the receive pipeline can turn an error into an answer.
+                return None
             _worker = LocalWorker(queue, get_settings().topic, _consumer)
             _worker.start()
         return _worker
