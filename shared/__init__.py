@@ -45,8 +45,12 @@ from ._errors import (
     WebhookError as WebhookError,
 )
 from ._handshake import echo_challenge as echo_challenge
+from ._handshake import meta_subscribe as meta_subscribe
+from ._handshake import query_echo as query_echo
 from ._handshake import slack_url_verification as slack_url_verification
 from ._handshake import text as text_answer
+from ._handshake import x_crc as x_crc
+from ._handshake import zoom_url_validation as zoom_url_validation
 from ._log import announce_backends as announce_backends
 from ._log import configure_logging as configure_logging
 from ._process import ProcessorRegistry as ProcessorRegistry
@@ -83,11 +87,15 @@ __all__ = [
     "deadline_scope",
     "echo_challenge",
     "get_settings",
+    "meta_subscribe",
     "process_event",
+    "query_echo",
     "receive",
     "reload_settings",
     "secrets_from_env",
     "slack_url_verification",
     "text_answer",
     "text_of",
+    "x_crc",
+    "zoom_url_validation",
 ]

@@ -1,0 +1,60 @@
+"""`twilio_webhook`: Twilio messaging and voice webhooks and status callbacks.
+
+Signed over the PUBLIC URL: behind Cloud Run the pipeline rebuilds it from
+X-Forwarded-Proto and the Host the caller used. Configure Twilio with exactly that URL.
+https://www.twilio.com/docs/usage/webhooks
+"""
+
+from collections.abc import Sequence
+
+import flask
+import functions_framework
+
+from shared import Inbound, Provider, receive, text_of
+from shared.verify import verify_twilio
+
+# Most specific resource first: a recording callback also carries its CallSid.
+_RESOURCES = (
+    ("RecordingSid", "RecordingStatus"),
+    ("TranscriptionSid", "TranscriptionStatus"),
+    ("MessageSid", "MessageStatus"),
+    ("SmsSid", "SmsStatus"),
+    ("CallSid", "CallStatus"),
+)
+
+
+def _delivery_id(inbound: Inbound) -> str | None:
+    # Twilio's per-webhook token, kept across its retries (not in our provider notes, so
+    # used when present only); else the resource SID with its status, since one call or
+    # message posts once per status change.
+    token = inbound.headers.get("i-twilio-idempotency-token", "").strip()
+    if token:
+        return f"token:{token}"
+    for sid_field, status_field in _RESOURCES:
+        sid = text_of(inbound.field(sid_field))
+        if sid:
+            status = text_of(inbound.field(status_field))
+            return f"{sid}:{status}" if status else sid
+    return text_of(inbound.field("sid")) or text_of(inbound.field("id"))
+
+
+def _twiml(keys: Sequence[str]) -> tuple[int, str, str]:
+    # Twilio reads the answer as TwiML: an empty <Response/> (nothing more to do).
+    return 200, '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', "text/xml"
+
+
+TWILIO = Provider(
+    target="twilio_webhook",
+    secret_env="TWILIO_AUTH_TOKEN",
+    verify=verify_twilio,
+    delivery_id=_delivery_id,
+    delivery_id_source="I-Twilio-Idempotency-Token or the resource SID (MessageSid, CallSid...)",
+    event_type=lambda i: next((f for f, _ in _RESOURCES if text_of(i.field(f))), "event"),
+    body_formats=("form", "json"),
+    answer=_twiml,
+)
+
+
+@functions_framework.http
+def twilio_webhook(request: flask.Request) -> flask.Response:
+    return receive(request, TWILIO)
