@@ -1,8 +1,9 @@
 """Route `/<target>/...` to that target's app with WSGI mount semantics.
 
 The first path segment moves from PATH_INFO to SCRIPT_NAME (as Werkzeug's
-DispatcherMiddleware does; `/NAME` alone becomes PATH_INFO `/`), so inside the target `request.path` is what it would be under
-`functions-framework --target <target>` at `/`, while `request.url` keeps the real URL.
+DispatcherMiddleware does; `/NAME` alone becomes PATH_INFO `/`), so inside the target
+`request.path` is what it would be under `functions-framework --target <target>` at `/`,
+while `request.url` keeps the real URL.
 `/_runrun/health` answers with the targets; any other path is a 404 listing them.
 """
 

@@ -170,7 +170,7 @@ def _serve_gunicorn(options: ServeOptions) -> None:
                 # request timeout) and no request-line limit.
                 "timeout": 0,
                 "limit_request_line": 0,
-                "graceful_timeout": options.graceful_seconds,
+                "graceful_timeout": max(1, math.floor(options.graceful_seconds)),
                 "keepalive": 5,
                 "loglevel": "warning",
                 "post_fork": lambda server, worker: worker_started(),

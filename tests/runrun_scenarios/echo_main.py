@@ -8,6 +8,11 @@ from pathlib import Path
 import flask
 import functions_framework
 
+# Each execution of this module leaves one line here: runrun must import it once per tree.
+if os.environ.get("SCENARIO_IMPORT_LOG"):
+    with open(os.environ["SCENARIO_IMPORT_LOG"], "a") as log:
+        log.write(f"{os.getpid()}\n")
+
 
 class TeapotError(Exception):
     pass
@@ -35,7 +40,7 @@ def echo(request: flask.Request) -> flask.Response:
 
 
 @functions_framework.http
-def returns(request: flask.Request):  # noqa: ANN201 - every kind of return value
+def returns(request: flask.Request):
     kind = request.args.get("kind", "str")
     if kind == "str":
         return "plain text"
@@ -66,7 +71,7 @@ def undecorated(request: flask.Request) -> str:
 
 
 @functions_framework.cloud_event
-def events(cloud_event) -> None:  # noqa: ANN001 - a cloudevents CloudEvent
+def events(cloud_event) -> None:
     if cloud_event.get("type") == "scenario.fail":
         raise RuntimeError("the event handler raised")
     folder = os.environ.get("SCENARIO_EVENTS_DIR")
@@ -78,5 +83,7 @@ def events(cloud_event) -> None:  # noqa: ANN001 - a cloudevents CloudEvent
 
 @functions_framework.http
 def slow(request: flask.Request) -> str:
+    if os.environ.get("SCENARIO_SLOW_MARK"):
+        Path(os.environ["SCENARIO_SLOW_MARK"]).write_text("started")
     time.sleep(float(request.args.get("seconds", "1")))
     return "finished"

@@ -1,0 +1,160 @@
+"""Parity over real sockets: `functions-framework --target NAME` processes against one
+`python -m runrun serve` process (granian, and gunicorn when selected), plus what only a
+real process tree shows: one import, health, SIGTERM drain, the local queue worker."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from runrun import discover, secrets_table
+from tests.runrun_scenarios import corpus
+from tests.runrun_scenarios.corpus import Answer, Case
+from tests.runrun_scenarios.processes import Server, base_env, functions_framework, runrun
+
+
+@dataclass
+class Fleet:
+    reference: dict[str, Server]
+    ours: dict[str, Server]  # by server kind
+    folder: Path
+
+
+def _start_fleet(
+    folder: Path, source: Path, targets: list[str], kinds: list[str], **env: str
+) -> Fleet:
+    log_dir = folder / "logs"
+    log_dir.mkdir(parents=True)
+    ff_env = base_env(folder / "ff-state", SCENARIO_EVENTS_DIR=str(folder / "ff-events"), **env)
+    reference = {t: functions_framework(t, source, ff_env, log_dir) for t in targets}
+    ours = {}
+    for kind in kinds:
+        ours_env = base_env(
+            folder / f"{kind}-state",
+            SCENARIO_EVENTS_DIR=str(folder / f"{kind}-events"),
+            SCENARIO_IMPORT_LOG=str(folder / f"{kind}-imports.log"),
+            **env,
+        )
+        ours[kind] = runrun(kind, source, ours_env, log_dir, "--server", kind, "--workers", "2")
+    fleet = Fleet(reference, ours, folder)
+    for name in ("ff", *kinds):
+        (folder / f"{name}-events").mkdir()
+    try:
+        for server in [*reference.values(), *ours.values()]:
+            server.wait_ready("/_runrun/health")
+    except BaseException:
+        _stop(fleet)
+        raise
+    return fleet
+
+
+def _stop(fleet: Fleet) -> None:
+    for server in [*fleet.reference.values(), *fleet.ours.values()]:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def echo_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    targets = sorted({case.target for case in corpus.echo_cases()})
+    fleet = _start_fleet(
+        tmp_path_factory.mktemp("echo"), corpus.ECHO_SOURCE, targets, ["granian", "gunicorn"]
+    )
+    yield fleet
+    _stop(fleet)
+
+
+@pytest.fixture(scope="module")
+def main_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    targets = [t.name for t in discover(corpus.MAIN_SOURCE).targets]
+    fleet = _start_fleet(
+        tmp_path_factory.mktemp("main"), corpus.MAIN_SOURCE, targets, ["granian"], **corpus.SECRETS
+    )
+    yield fleet
+    _stop(fleet)
+
+
+def _compare(cases: list[Case], reference: list[Answer], ours: list[Answer], who: str) -> None:
+    mismatches = [
+        f"{case}\n  functions-framework: {ref}\n  runrun ({who}):  {got}"
+        for case, ref, got in zip(cases, reference, ours, strict=True)
+        if ref != got
+    ]
+    assert not mismatches, "\n".join(mismatches)
+
+
+def _events(folder: Path) -> dict[str, object]:
+    return {p.name: json.loads(p.read_text()) for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("kind", ["granian", "gunicorn"])
+def test_scenario_targets_answer_identically_over_sockets(echo_fleet: Fleet, kind: str) -> None:
+    cases = corpus.echo_cases()
+    reference = [echo_fleet.reference[c.target].send(c, c.ff_path()) for c in cases]
+    ours = [echo_fleet.ours[kind].send(c, c.runrun_path()) for c in cases]
+    _compare(cases, reference, ours, kind)
+    ff_events = _events(echo_fleet.folder / "ff-events")
+    assert len(ff_events) == 3
+    assert _events(echo_fleet.folder / f"{kind}-events") == ff_events
+
+
+def test_every_main_target_answers_identically_over_sockets(main_fleet: Fleet) -> None:
+    targets = discover(corpus.MAIN_SOURCE).targets
+    secrets = secrets_table(targets)
+    cases = corpus.main_cases((t.name, t.signature_type, secrets.get(t.name)) for t in targets)
+    reference = [main_fleet.reference[c.target].send(c, c.ff_path()) for c in cases]
+    ours = [main_fleet.ours["granian"].send(c, c.runrun_path()) for c in cases]
+    _compare(cases, reference, ours, "granian")
+    assert any(("idempotent-replayed", "true") in a.headers for a in ours)
+
+
+@pytest.mark.parametrize("kind", ["granian", "gunicorn"])
+def test_source_module_is_imported_once_per_process_tree(echo_fleet: Fleet, kind: str) -> None:
+    # Two worker processes, six targets: one execution of the module, in the master.
+    lines = (echo_fleet.folder / f"{kind}-imports.log").read_text().split()
+    assert len(lines) == 1
+
+
+def test_health_lists_targets_and_unknown_paths_list_them_too(echo_fleet: Fleet) -> None:
+    server = echo_fleet.ours["granian"]
+    names = sorted(t.name for t in discover(corpus.ECHO_SOURCE).targets)
+    health = server.request("GET", "/_runrun/health")
+    assert health.status == 200
+    assert [t["name"] for t in json.loads(health.body)["targets"]] == names
+    for method, path in [("GET", "/"), ("POST", "/nope/x"), ("GET", "/echoes")]:
+        missing = server.request(method, path, body=b"{}" if method == "POST" else b"")
+        assert missing.status == 404
+        assert ("content-type", "application/json") in missing.headers
+        assert json.loads(missing.body)["targets"] == [f"/{name}" for name in names]
+
+
+@pytest.mark.parametrize("kind", ["granian", "gunicorn"])
+def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(tmp_path: Path, kind: str) -> None:
+    mark = tmp_path / "slow-started"
+    env = base_env(tmp_path / "state", SCENARIO_SLOW_MARK=str(mark))
+    server = runrun(kind, corpus.ECHO_SOURCE, env, tmp_path, "--server", kind, "--workers", "1")
+    try:
+        server.wait_ready("/_runrun/health")
+        answers: list[Answer] = []
+        client = threading.Thread(
+            target=lambda: answers.append(server.request("GET", "/slow?seconds=2")), daemon=True
+        )
+        client.start()
+        for _ in range(300):  # bounded: until the handler is running
+            if mark.exists():
+                break
+            client.join(0.05)
+        assert mark.exists(), server.output()
+        status = server.stop(signal.SIGTERM)
+        client.join(30)
+        assert answers and answers[0].status == 200 and answers[0].body == b"finished"
+        assert status == 0, server.output()
+        with pytest.raises(OSError):
+            server.request("GET", "/_runrun/health", timeout=2)
+    finally:
+        server.stop(signal.SIGKILL)
