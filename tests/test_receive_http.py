@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from shared import BackendUnavailable, reload_settings
 from shared._log import CloudLoggingFormatter
-from shared.handoff import LocalQueue, Publisher, publisher
+from shared.handoff import LocalQueue, Publisher, publisher, stop_worker
 from shared.idempotency import document_id, idempotency
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,7 +159,7 @@ class CurrentStdout:
 
 
 @pytest.fixture
-def log_out(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+def log_out(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Everything written to stdout and stderr. The JSON log handler keeps the stdout it was
     configured with, so it is pointed at the stdout of the moment instead."""
     handlers = [
@@ -170,7 +170,9 @@ def log_out(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
     assert handlers, "configure_logging() installed no JSON handler on 'runrun'"
     for handler in handlers:
         monkeypatch.setattr(handler, "stream", CurrentStdout())
-    return capsys
+    yield capsys
+    # The local queue's worker logs as it processes: let it finish while output is captured.
+    stop_worker()
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
