@@ -61,7 +61,10 @@ def error_response(exc: WebhookError) -> flask.Response:
 def receive(request: flask.Request, provider: Provider) -> flask.Response:
     """Run `request` through the pipeline for `provider` and return the answer."""
     started = time.perf_counter()
-    ensure_worker()  # the local queue drains what a previous run left, without waiting
+    try:
+        ensure_worker()  # the local queue drains what a previous run left, without waiting
+    except WebhookError as exc:  # an unusable queue is answered by the handoff step, below
+        log.error("local queue worker not started", extra={"reason": exc.message})
     details: dict[str, Any] = {}
     with log_context(
         target=provider.target, **trace_fields(request.headers.get("X-Cloud-Trace-Context"))

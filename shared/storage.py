@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 from ._clients import backend_errors, firestore_client
@@ -42,37 +45,45 @@ class FirestoreCollection(DocumentCollection):
 
 
 class SqliteCollection(DocumentCollection):
+    _local = threading.local()  # one connection per thread and file, reused across calls
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.path = get_settings().state_dir / "documents.sqlite3"
 
     def _conn(self) -> sqlite3.Connection:
-        conn = connect(self.path)
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, doc_id TEXT NOT NULL,"
-            " body TEXT NOT NULL, PRIMARY KEY (collection, doc_id))"
+        cache: dict[tuple[int, Path], sqlite3.Connection] = self._local.__dict__.setdefault(
+            "conns", {}
         )
+        key = (os.getpid(), self.path)
+        conn = cache.get(key)
+        if conn is None:
+            conn = connect(self.path)
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL,"
+                " doc_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (collection, doc_id))"
+            )
+            cache[key] = conn
         return conn
 
     def put(self, doc_id: str, document: dict[str, Any]) -> None:
-        conn = self._conn()
         try:
-            conn.execute(
+            self._conn().execute(
                 "INSERT OR REPLACE INTO documents (collection, doc_id, body) VALUES (?, ?, ?)",
                 (self.name, doc_id, json.dumps(document)),
             )
-        finally:
-            conn.close()
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"document write failed: {exc}", 1) from exc
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
-        conn = self._conn()
-        try:
-            row = conn.execute(
+        row = (
+            self._conn()
+            .execute(
                 "SELECT body FROM documents WHERE collection = ? AND doc_id = ?",
                 (self.name, doc_id),
-            ).fetchone()
-        finally:
-            conn.close()
+            )
+            .fetchone()
+        )
         return json.loads(row[0]) if row else None
 
 

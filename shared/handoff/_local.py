@@ -72,13 +72,16 @@ class LocalQueue(Publisher):
         self.path = path or settings.state_dir / "queue.sqlite3"
         self.max_attempts = settings.queue_max_attempts
         self._local = threading.local()
-        self._conn().executescript(_SCHEMA)
+        try:
+            self._conn().executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise BackendUnavailable(f"local queue unusable: {exc}", retry_after=5) from exc
         self.wakeup = threading.Event()
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None or getattr(self._local, "pid", 0) != os.getpid():
-            conn = connect(self.path)
+            conn = connect(self.path, durable=True)
             self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
