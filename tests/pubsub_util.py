@@ -246,3 +246,35 @@ def relay_server() -> Iterator[tuple[RelayTarget, str]]:
         server.shutdown()
         server.server_close()
         thread.join(10)
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A host:port that accepts TCP connections and never answers (a hung backend)."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stopping = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stopping.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stopping.set()
+        thread.join(10)
+        for conn in held:
+            conn.close()
+        listener.close()

@@ -41,6 +41,7 @@ from tests.pubsub_util import (
     push_body,
     push_envelope,
     relay_server,
+    silent_server,
     wait_for,
     warm_up,
 )
@@ -267,8 +268,20 @@ def test_relay_receives_each_delivery_once_and_retries_after_500(
         assert set(documents(settings.events_collection)) == {ok_id, failing_id}
 
 
+@pytest.fixture(params=["refused", "silent"])
+def broken_host(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A backend address that refuses connections, or one that accepts and never answers
+    (then only the request's deadline ends the call)."""
+    if request.param == "refused":
+        yield f"127.0.0.1:{free_port()}"
+    else:
+        with silent_server() as host:
+            yield host
+
+
 def test_failing_queue_is_503_and_releases_the_claim(
     emu: Emulators,
+    broken_host: str,
     github: flask.Flask,
     pubsub: PubSub,
     monkeypatch: pytest.MonkeyPatch,
@@ -278,8 +291,8 @@ def test_failing_queue_is_503_and_releases_the_claim(
     delivery_id = str(uuid.uuid4())
     body = push_body()
 
-    # Nothing listens on this port: every publish fails at once.
-    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", broken_host)
+    monkeypatch.setenv("RUNRUN_DEADLINE_SECONDS", "1")
     forget_clients()
     down = deliver(github, body, delivery_id)
 
@@ -303,6 +316,7 @@ def test_failing_queue_is_503_and_releases_the_claim(
 
 def test_failing_store_is_503_and_publishes_nothing(
     emu: Emulators,
+    broken_host: str,
     github: flask.Flask,
     pubsub: PubSub,
     monkeypatch: pytest.MonkeyPatch,
@@ -311,7 +325,7 @@ def test_failing_store_is_503_and_publishes_nothing(
     delivery_id = str(uuid.uuid4())
     body = push_body()
 
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", broken_host)
     monkeypatch.setenv("RUNRUN_DEADLINE_SECONDS", "1")
     forget_clients()
     down = deliver(github, body, delivery_id)
