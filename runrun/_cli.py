@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from ._cloudbuild import cloudbuild_yaml
 from ._deploy import MODES, PlanSettings, plan
-from ._discover import discover
+from ._discover import Target, discover
 from ._errors import RunrunError
 from ._server import DEFAULT_CONCURRENCY, SERVERS, ServeOptions
 
@@ -85,8 +86,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _targets(source: Path | None) -> tuple[Target, ...]:
+    # Importing the targets may log to stdout, and these commands' stdout is their output
+    # (`cloudbuild > cloudbuild.yaml`): whatever the import logs goes to stderr instead.
+    with contextlib.redirect_stdout(sys.stderr):
+        return discover(source).targets
+
+
 def _routes(source: Path | None) -> None:
-    targets = discover(source).targets
+    targets = _targets(source)
     width = max((len(t.name) for t in targets), default=0)
     for target in targets:
         print(f"{target.name:<{width}}  {target.signature_type:<10}  {target.route}")
@@ -100,12 +108,12 @@ def _deploy_plan(args: argparse.Namespace) -> None:
         "image": args.image,
     }
     settings = PlanSettings.from_env(**overrides)
-    for line in plan(args.mode, discover(args.source).targets, settings):
+    for line in plan(args.mode, _targets(args.source), settings):
         print(line)
 
 
 def _cloudbuild(args: argparse.Namespace) -> int:
-    text = cloudbuild_yaml(discover(args.source).targets)
+    text = cloudbuild_yaml(_targets(args.source))
     if args.check is None:
         sys.stdout.write(text)
         return 0

@@ -97,6 +97,9 @@ class Discovery:
 
 _cache: dict[Path, Discovery] = {}
 _cache_lock = threading.Lock()
+# Per source file and for the life of the process: a module imported once keeps the handlers
+# it registered even when its targets are collected again.
+_errorhandlers: dict[Path, ErrorHandlers] = {}
 
 
 def default_source() -> Path:
@@ -119,7 +122,7 @@ def discover(source: str | os.PathLike[str] | None = None) -> Discovery:
             return cached
         if not path.is_file():
             raise SourceError(f"{path} does not exist: pass --source or set FUNCTION_SOURCE")
-        errorhandlers = ErrorHandlers()
+        errorhandlers = _errorhandlers.setdefault(path, ErrorHandlers())
         module = _import_once(path, errorhandlers)
         discovery = Discovery(path, module, _collect(module), errorhandlers)
         _cache[path] = discovery
@@ -131,7 +134,9 @@ def _import_once(path: Path, errorhandlers: ErrorHandlers) -> types.ModuleType:
     loaded = sys.modules.get(name)
     registered = Registered()
     if loaded is not None and _same_file(getattr(loaded, "__file__", None), path):
-        return loaded  # already imported (say, by `import main`): not again
+        # Already imported: not again. Its errorhandler registrations are known only if
+        # runrun imported it (as `python -m runrun serve` always does).
+        return loaded
     # Exactly as functions-framework loads it: named by the file stem, its folder on sys.path.
     module, spec = _function_registry.load_function_module(str(path))
     previous = functions_framework.errorhandler

@@ -1,0 +1,1 @@
+"""Tiny main.py-like modules and helpers for the runrun tests."""

@@ -1,0 +1,145 @@
+"""Discovery and the command line: targets found in main.py, duplicates refused, routes,
+the public names of the package, and the local queue worker started by `serve`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import functions_framework
+import pytest
+from functions_framework import _function_registry
+
+import main
+import runrun
+from runrun import DuplicateTargetError, SourceError, discover
+from runrun._server import ServeOptions
+from shared import reload_settings
+from shared.handoff import LocalQueue
+from tests.runrun_scenarios import corpus
+from tests.runrun_scenarios.processes import base_env
+from tests.runrun_scenarios.processes import runrun as start_runrun
+
+HERE = Path(__file__).resolve().parent
+SCENARIOS = HERE / "runrun_scenarios"
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runrun", *args],
+        cwd=corpus.ROOT,
+        env=base_env(tmp_path / "state"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_public_names_are_pinned() -> None:
+    public = {name for name in dir(runrun) if not name.startswith("_")}
+    assert set(runrun.__all__) == public
+    assert sorted(runrun.__all__) == sorted(set(runrun.__all__))
+
+
+def test_every_target_main_exports_is_found_with_its_signature_type() -> None:
+    discovery = discover(corpus.MAIN_SOURCE)
+    names = {t.name for t in discovery.targets}
+    assert names == set(main.__all__)
+    for target in discovery.targets:
+        expected = _function_registry.REGISTRY_MAP.get(target.name, "http")
+        assert target.signature_type == expected
+        assert target.route == f"/{target.name}"
+    assert discovery.target("process_delivery").signature_type == "cloudevent"
+
+
+def test_the_source_module_runs_once_however_often_it_is_discovered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "imports.log"
+    monkeypatch.setenv("SCENARIO_IMPORT_LOG", str(log))
+    monkeypatch.delitem(sys.modules, "echo_main", raising=False)
+    from runrun import _discover
+
+    monkeypatch.setattr(_discover, "_cache", {})
+    first = discover(corpus.ECHO_SOURCE)
+    runrun.build_app(first)
+    assert discover(corpus.ECHO_SOURCE) is first
+    runrun.build_app(first)
+    assert len(log.read_text().split()) == 1
+
+
+def test_decorators_and_errorhandler_are_restored_after_import() -> None:
+    http, cloud_event = functions_framework.http, functions_framework.cloud_event
+    errorhandler = functions_framework.errorhandler
+    discover(corpus.ECHO_SOURCE)
+    assert functions_framework.http is http
+    assert functions_framework.cloud_event is cloud_event
+    assert functions_framework.errorhandler is errorhandler
+
+
+def test_two_targets_with_one_name_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("dup_main", "dup_alpha", "dup_beta"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(_function_registry, "REGISTRY_MAP", dict(_function_registry.REGISTRY_MAP))
+    with pytest.raises(DuplicateTargetError, match="'hook' is defined in dup_alpha and dup_beta"):
+        discover(SCENARIOS / "dup_main.py")
+
+
+def test_serve_refuses_duplicates_at_start_with_a_clear_error(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "serve", "--source", str(SCENARIOS / "dup_main.py"), "--port", "0")
+    assert result.returncode == 2
+    assert "runrun: target 'hook' is defined in dup_alpha and dup_beta" in result.stderr
+    assert "Rename one of them" in result.stderr
+
+
+def test_a_missing_source_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="does not exist"):
+        discover(tmp_path / "main.py")
+
+
+def test_routes_prints_each_target_its_signature_type_and_route(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "routes")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert rows == [
+        [t.name, t.signature_type, t.route] for t in discover(corpus.MAIN_SOURCE).targets
+    ]
+
+
+def test_threads_follow_the_concurrency_setting_not_the_cpu_count() -> None:
+    assert ServeOptions(concurrency=80, workers=2).threads == 40
+    assert ServeOptions(concurrency=80, workers=3).threads == 27  # 81 >= 80
+    assert ServeOptions(concurrency=1, workers=4).worker_count == 1
+    assert ServeOptions(concurrency=80).worker_count >= 1
+
+
+def test_serve_starts_the_local_queue_worker_and_drains_the_outbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A message left in the outbox by an earlier run, written without a worker here.
+    state = tmp_path / "state"
+    monkeypatch.setenv("RUNRUN_STATE_DIR", str(state))
+    monkeypatch.setenv("RUNRUN_QUEUE", "pubsub")  # keeps this process's worker from starting
+    reload_settings()
+    queue = LocalQueue(state / "queue.sqlite3")
+    data = json.dumps({"id": "left-over-1", "type": "t"}).encode()
+    attributes = corpus.message_data("generic_webhook", "left-over-1", data)["message"]
+    queue.publish("webhook-deliveries", data, attributes["attributes"])
+    assert queue.counts() == {"pending": 1}
+
+    server = start_runrun("queue", corpus.MAIN_SOURCE, base_env(state), tmp_path)
+    try:
+        server.wait_ready("/_runrun/health")
+        for _ in range(300):  # bounded: no request is sent, the worker must find it alone
+            if not queue.counts():
+                break
+            time.sleep(0.1)
+        assert queue.counts() == {}, server.output()
+        assert server.stop(signal.SIGTERM) == 0, server.output()
+    finally:
+        server.stop(signal.SIGKILL)

@@ -1,0 +1,216 @@
+"""The deploy path: gcloud plans, cloudbuild.yaml kept in step with the targets, and the
+container's command run as a process exactly as the Dockerfile runs it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runrun import PlanSettings, Target, cloudbuild_yaml, discover, plan, secrets_table
+from shared import Provider
+from tests.runrun_scenarios import corpus
+from tests.runrun_scenarios.processes import Server, base_env, free_port
+
+ROOT = corpus.ROOT
+
+
+def targets() -> tuple[Target, ...]:
+    return discover(corpus.MAIN_SOURCE).targets
+
+
+def providers() -> dict[str, str]:
+    """target -> secret env, read independently of runrun: every Provider object loaded."""
+    found = {}
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("functions."):
+            for value in vars(module).values():
+                if isinstance(value, Provider):
+                    found[value.target] = value.secret_env
+    return found
+
+
+def test_secrets_table_comes_from_the_providers() -> None:
+    table = secrets_table(targets())
+    assert table == {name: env for name, env in providers().items() if name in table}
+    assert set(table) == {t.name for t in targets() if t.signature_type == "http"}
+    for env in ("WEBHOOK_SECRET", "GITHUB_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"):
+        assert env in table.values()
+    assert "SLACK_SIGNING_SECRET" in table.values()
+
+
+def test_run_plan_deploys_one_service_with_every_secret_and_the_push_subscription() -> None:
+    lines = plan("run", targets(), PlanSettings(project="acme", region="europe-west1"))
+    deploys = [shlex.split(line) for line in lines if line.startswith("gcloud run deploy")]
+    assert len(deploys) == 1
+    deploy = deploys[0]
+    assert "--concurrency=80" in deploy
+    [secrets] = [a.removeprefix("--set-secrets=") for a in deploy if a.startswith("--set-secrets=")]
+    assert sorted(s.split("=")[0] for s in secrets.split(",")) == sorted(
+        set(secrets_table(targets()).values())
+    )
+    assert all(s.endswith(":latest") for s in secrets.split(","))
+    push = [line for line in lines if "subscriptions create" in line]
+    assert len(push) == 1
+    assert "--topic=webhook-deliveries" in push[0]
+    assert '"--push-endpoint=${SERVICE_URL}/process_delivery"' in push[0]
+    assert any(line.startswith("SERVICE_URL=$(gcloud run services describe") for line in lines)
+
+
+def test_functions_plan_deploys_each_target_with_its_trigger() -> None:
+    lines = plan("functions", targets(), PlanSettings())
+    deploys = {}
+    for line in lines:
+        if line.startswith("gcloud functions deploy"):
+            argv = shlex.split(line)
+            deploys[argv[3]] = argv
+    assert set(deploys) == {t.name for t in targets()}
+    secrets = secrets_table(targets())
+    for name, argv in deploys.items():
+        for flag in ("--gen2", "--runtime=python312", f"--entry-point={name}", "--source=."):
+            assert flag in argv, (name, flag)
+        if name == "process_delivery":
+            assert "--trigger-topic=webhook-deliveries" in argv
+            assert not any(a.startswith("--set-secrets") for a in argv)
+        else:
+            assert "--trigger-http" in argv
+            assert f"--set-secrets={secrets[name]}={secrets[name]}:latest" in argv
+
+
+def test_deploy_plan_command_prints_only_commands(tmp_path: Path) -> None:
+    env = base_env(tmp_path / "state", GOOGLE_CLOUD_PROJECT="acme", RUNRUN_TOPIC="deliveries")
+    for mode in ("run", "functions"):
+        result = subprocess.run(
+            [sys.executable, "-m", "runrun", "deploy-plan", "--mode", mode],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert lines and all(re.match(r"^(gcloud |SERVICE_URL=)", line) for line in lines)
+        assert all("--project=acme" in line for line in lines if line.startswith("gcloud"))
+        assert "--topic=deliveries" in result.stdout or "--trigger-topic=deliveries" in (
+            result.stdout
+        )
+
+
+def test_cloudbuild_yaml_is_current() -> None:
+    committed = (ROOT / "cloudbuild.yaml").read_text()
+    assert committed == cloudbuild_yaml(targets()), (
+        "cloudbuild.yaml is stale: run `.venv/bin/python -m runrun cloudbuild > cloudbuild.yaml`"
+    )
+
+
+def test_cloudbuild_yaml_deploys_exactly_the_targets() -> None:
+    text = (ROOT / "cloudbuild.yaml").read_text()
+    run_branch = text.split("          run)\n")[1].split(";;")[0]
+    functions_branch = text.split("          functions)\n")[1].split(";;")[0]
+    deployed = set(re.findall(r"gcloud functions deploy (\S+)", functions_branch))
+    assert deployed == {t.name for t in targets()}
+    assert run_branch.count("gcloud run deploy") == 1
+    events = {t.name for t in targets() if t.signature_type in ("cloudevent", "event")}
+    assert set(re.findall(r"push-endpoint=\$\$\{SERVICE_URL\}/(\w+)", run_branch)) == events
+    steps = re.findall(r"^  - id: (\w+)$", text, flags=re.MULTILINE)
+    assert steps == ["test", "build", "push", "deploy"]
+
+
+# --- The container -------------------------------------------------------------------
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """(instruction, arguments) pairs, continuation lines joined."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            instruction, _, rest = line.strip().partition(" ")
+            rows.append((instruction.upper(), rest.strip()))
+    return rows
+
+
+def copied() -> list[str]:
+    return [rest.split()[0] for op, rest in dockerfile() if op == "COPY"]
+
+
+def project_packages() -> set[str]:
+    """Top-level project modules that importing main.py loads (and so the server needs)."""
+    discover(corpus.MAIN_SOURCE)
+    names = set()
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None) or ""
+        path = Path(file).resolve() if file else None
+        if path and ROOT in path.parents and ".venv" not in path.parts:
+            names.add(path.relative_to(ROOT).parts[0])
+    return names - {"tests", "runrun"}  # runrun is the server, not imported by main.py
+
+
+def test_dockerfile_layers_user_and_base() -> None:
+    rows = dockerfile()
+    assert rows[0] == ("FROM", "python:3.12-slim")
+    ops = [op for op, _ in rows]
+    install = next(i for i, (op, rest) in enumerate(rows) if op == "RUN" and "pip install" in rest)
+    assert copied()[0] == "requirements.txt"
+    assert ops.index("COPY") < install < [i for i, op in enumerate(ops) if op == "COPY"][1]
+    user = [rest for op, rest in rows if op == "USER"]
+    assert user and user[-1] not in ("root", "0")
+    assert ops.index("USER") > max(i for i, op in enumerate(ops) if op in ("COPY", "RUN"))
+
+
+def test_dockerfile_copies_everything_the_server_imports() -> None:
+    sources = {path.rstrip("/") for path in copied()}
+    assert project_packages() | {"runrun", "main.py"} <= sources
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert all(f"!{path}" in ignored for path in copied())
+
+
+def test_gcloudignore_uploads_what_functions_import_and_not_the_rest() -> None:
+    lines = (ROOT / ".gcloudignore").read_text().splitlines()
+    kept = {line.removeprefix("!/").rstrip("/") for line in lines if line.startswith("!/")}
+    assert "/*" in lines
+    assert project_packages() | {"requirements.txt"} <= kept
+    assert not {"tests", "runrun", "Dockerfile", ".venv"} & kept
+
+
+def test_container_command_serves_every_target_and_stops_on_sigterm(tmp_path: Path) -> None:
+    # The image's file tree: only what the Dockerfile copies, in a folder of its own.
+    app = tmp_path / "app"
+    app.mkdir()
+    for path in copied():
+        source = ROOT / path.rstrip("/")
+        if source.is_dir():
+            shutil.copytree(source, app / source.name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, app / source.name)
+    env_lines = [rest for op, rest in dockerfile() if op == "ENV"]
+    assert any("PORT=8080" in line for line in env_lines)
+    [cmd] = [json.loads(rest) for op, rest in dockerfile() if op == "CMD"]
+    port = str(free_port())
+    env = base_env(tmp_path / "state", PORT=port, HOST="127.0.0.1", **corpus.SECRETS)
+    # 0.0.0.0 in the image; the test binds loopback only.
+    argv = [part.replace("--host 0.0.0.0", "--host 127.0.0.1") for part in cmd]
+    server = Server("container", argv, env, tmp_path).start(cwd=app)
+    try:
+        server.wait_ready("/_runrun/health")
+        health = json.loads(server.request("GET", "/_runrun/health").body)
+        assert [t["name"] for t in health["targets"]] == [t.name for t in targets()]
+        for target in targets():
+            answer = server.request("POST", target.route, (("Content-Type", "text/plain"),))
+            assert answer.status != 404, (target.name, answer)
+        assert server.stop(signal.SIGTERM) == 0, server.output()
+    finally:
+        server.stop(signal.SIGKILL)
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", ".dockerignore", ".gcloudignore"])
+def test_container_files_exist(name: str) -> None:
+    assert (ROOT / name).is_file()
