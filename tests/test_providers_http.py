@@ -515,3 +515,14 @@ def test_twilio_key_is_sid_and_status_or_idempotency_token() -> None:
     req.headers.pop("I-Twilio-Idempotency-Token")
     status, replay, headers = post(req)
     assert (status, replay, headers.get("Idempotent-Replayed")) == (200, body, "true")
+
+
+def test_main_reexports_every_provider_target_and_its_env_vars() -> None:
+    import main
+
+    assert set(TARGETS) <= set(main.__all__)
+    from functions.meta import META
+    from functions.standard import STANDARD
+
+    assert META.env_names == ("META_APP_SECRET", "META_VERIFY_TOKEN")
+    assert STANDARD.env_names == ("STANDARD_WEBHOOK_SECRET", "STANDARD_WEBHOOK_PUBLIC_KEY")
