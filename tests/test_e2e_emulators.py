@@ -18,7 +18,7 @@ import sys
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -416,8 +416,9 @@ def test_failing_processor_is_released_and_rerun(
 
 
 @pytest.fixture
-def server(emu: Emulators, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """A real `functions-framework --target github_webhook` process with an explicit env."""
+def server(emu: Emulators, tmp_path: Path) -> Iterator[str]:
+    """The URL of a real `functions-framework --target github_webhook` process, started
+    with an explicit environment (nothing inherited but PATH) on a free port."""
     port = free_port()
     settings = get_settings()
     env = {
@@ -441,7 +442,14 @@ def server(emu: Emulators, tmp_path: Path) -> Iterator[Callable[[], str]]:
     ]
     log_path = tmp_path / "functions-framework.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # gunicorn forks workers: a kill must reach them too
+        )
     url = f"http://127.0.0.1:{port}/"
 
     def up() -> bool:
@@ -455,19 +463,19 @@ def server(emu: Emulators, tmp_path: Path) -> Iterator[Callable[[], str]]:
 
     try:
         wait_for(up, "functions-framework to listen", timeout=30)
-        yield lambda: url
+        yield url
     finally:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
 
 
-def test_functions_framework_process(server: Callable[[], str], pubsub: PubSub) -> None:
+def test_functions_framework_process(server: str, pubsub: PubSub) -> None:
     subscription = pubsub.subscribe(get_settings().topic)
-    url = server()
+    url = server
     delivery_id = str(uuid.uuid4())
     body = push_body()
     headers = github_headers(body, delivery_id)
@@ -489,7 +497,7 @@ def test_functions_framework_process(server: Callable[[], str], pubsub: PubSub) 
     assert duplicate.content == first.content
     assert forged.status_code == 401
     assert wrong_method.status_code == 405
-    # 3 signed-or-forged deliveries, 1 duplicate, 1 forgery: 1 publish of the raw body.
+    # 3 POSTs (1 delivery, 1 duplicate, 1 forgery) and a GET: 1 publish of the raw body.
     messages = pubsub.pull(subscription, expected=1)
     assert [m.message.data for m in messages] == [body]
     assert messages[0].message.attributes["delivery_id"] == delivery_id
