@@ -448,7 +448,7 @@ def server(emu: Emulators, tmp_path: Path) -> Iterator[str]:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # gunicorn forks workers: a kill must reach them too
+            process_group=0,  # gunicorn forks workers: a kill must reach them too
         )
     url = f"http://127.0.0.1:{port}/"
 
