@@ -29,5 +29,6 @@ def worker_stopping(timeout: float = 5.0) -> None:
         built = publisher.peek()
         if built is not None:
             built.close(timeout)
+        log.info("worker stopped: queue worker and publisher flushed")
     except Exception:  # a failing flush must not turn a clean shutdown into a crash loop
         log.exception("flushing the publisher at shutdown failed")

@@ -105,6 +105,21 @@ def serve(options: ServeOptions) -> None:
 # --- granian -------------------------------------------------------------------------
 
 
+class _WithoutServerEnvHeaders:
+    """granian starts every WSGI environ from a copy of os.environ, so a variable such as
+    HTTP_PROXY would reach the targets as a request header (`Proxy`); gunicorn and
+    functions-framework never do that. Drop such keys unless the request sent them."""
+
+    def __init__(self, app: Any, leaked: dict[str, str]) -> None:
+        self.app, self.leaked = app, leaked
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        for name, value in self.leaked.items():
+            if environ.get(name) == value:
+                del environ[name]
+        return self.app(environ, start_response)
+
+
 class _WorkerApp:
     """granian's target loader: runs in each worker, after the fork."""
 
@@ -114,7 +129,8 @@ class _WorkerApp:
     def __call__(self) -> Any:
         app = _load_app(self.source)
         worker_started()
-        return app
+        leaked = {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}
+        return _WithoutServerEnvHeaders(app, leaked) if leaked else app
 
 
 def _granian_worker(*args: Any, **kwargs: Any) -> None:

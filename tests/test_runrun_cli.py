@@ -141,5 +141,6 @@ def test_serve_starts_the_local_queue_worker_and_drains_the_outbox(
             time.sleep(0.1)
         assert queue.counts() == {}, server.output()
         assert server.stop(signal.SIGTERM) == 0, server.output()
+        assert "worker stopped: queue worker and publisher flushed" in server.output()
     finally:
         server.stop(signal.SIGKILL)

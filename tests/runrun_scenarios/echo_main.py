@@ -33,6 +33,7 @@ def echo(request: flask.Request) -> flask.Response:
         "content_type": request.content_type,
         "body": request.get_data(as_text=True),
         "execution_id": request.headers.get("Function-Execution-Id", ""),
+        "proxy_header": request.headers.get("Proxy"),
         "endpoint": request.endpoint,
         "view_args": request.view_args,
     }
