@@ -77,7 +77,9 @@ def make_app(target: str, monkeypatch: pytest.MonkeyPatch) -> flask.Flask:
     monkeypatch.setenv("FUNCTION_TARGET", target)
     monkeypatch.setenv("FUNCTION_SIGNATURE_TYPE", "")
     monkeypatch.delenv("FUNCTION_SIGNATURE_TYPE")
-    app: flask.Flask = functions_framework.create_app(target, source=str(ROOT / "main.py"))
+    app: flask.Flask = functions_framework.create_app(  # type: ignore[no-untyped-call]
+        target, source=str(ROOT / "main.py")
+    )
     return app
 
 
@@ -105,7 +107,7 @@ def warm_up(emulators: Emulators) -> None:
 
     client = firestore.Client(project=PROJECT)
     client.collection("warm-up").document("warm-up").set({"ok": True}, timeout=60)
-    client.close()
+    client.close()  # type: ignore[no-untyped-call]
     publisher = PublisherClient()
     topic = f"projects/{PROJECT}/topics/warm-up-{os.getpid()}"
     from google.api_core.exceptions import AlreadyExists

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import flask
 import pytest
+from werkzeug.test import TestResponse
 
 from functions.processors import registry
 from shared import Delivery, get_settings, reload_settings
@@ -73,11 +74,8 @@ def github(embedded: Path, monkeypatch: pytest.MonkeyPatch) -> flask.Flask:
     return make_app("github_webhook", monkeypatch)
 
 
-def deliver(app: flask.Flask, body: bytes, delivery_id: str) -> flask.Response:
-    response: flask.Response = app.test_client().post(
-        "/", data=body, headers=github_headers(body, delivery_id)
-    )
-    return response
+def deliver(app: flask.Flask, body: bytes, delivery_id: str) -> TestResponse:
+    return app.test_client().post("/", data=body, headers=github_headers(body, delivery_id))
 
 
 def outbox(state: Path) -> list[tuple[str, str, int]]:

@@ -94,7 +94,7 @@ def deliver(app: flask.Flask, body: bytes, delivery_id: str, event: str = "push"
 def documents(collection: str) -> dict[str, dict[str, Any]]:
     """Every document of a Firestore collection on the emulator, by id."""
     stream = _clients.firestore_client.get().collection(collection).stream()
-    return {snapshot.id: snapshot.to_dict() for snapshot in stream}
+    return {snapshot.id: snapshot.to_dict() or {} for snapshot in stream}
 
 
 def redeliver(process: flask.Flask, envelope: dict[str, Any]) -> int:

@@ -288,7 +288,7 @@ def test_firestore_document_fields(machine: Idempotency) -> None:
     collection = firestore_client.get().collection(get_settings().idempotency_collection)
     documents = list(collection.stream())
     assert [d.id for d in documents] == [hashlib.sha256(f"{TARGET}:{key}".encode()).hexdigest()]
-    fields = documents[0].to_dict()
+    fields = documents[0].to_dict() or {}
     assert fields["target"] == TARGET
     assert fields["key"] == key
     assert fields["status"] == "completed"
