@@ -2,7 +2,13 @@
 
 import main
 
-TARGETS = {"generic_webhook", "github_webhook", "stripe_webhook", "slack_events", "process_delivery"}
+TARGETS = {
+    "generic_webhook",
+    "github_webhook",
+    "stripe_webhook",
+    "slack_events",
+    "process_delivery",
+}
 
 
 def test_main_reexports_every_target() -> None:
