@@ -14,6 +14,7 @@ import shlex
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ._discover import CLOUDEVENT, EVENT, Target
 
@@ -31,44 +32,58 @@ class PlanSettings:
     project: str = "PROJECT_ID"
     region: str = "us-central1"
     service: str = "runrun"
-    image: str = "us-central1-docker.pkg.dev/PROJECT_ID/runrun/runrun:latest"
+    image: str = ""  # default: the project's Artifact Registry in `region`
     concurrency: int = 80
     secret_version: str = "latest"
     topic: str = DEFAULT_TOPIC
     command_topic: str = DEFAULT_COMMAND_TOPIC
-    push_service_account: str = "runrun-push@PROJECT_ID.iam.gserviceaccount.com"
+    push_service_account: str = ""  # default: runrun-push@PROJECT.iam.gserviceaccount.com
+
+    def __post_init__(self) -> None:
+        # Derived defaults follow the project and region actually given.
+        if not self.image:
+            image = f"{self.region}-docker.pkg.dev/{self.project}/runrun/runrun:latest"
+            object.__setattr__(self, "image", image)
+        if not self.push_service_account:
+            account = f"runrun-push@{self.project}.iam.gserviceaccount.com"
+            object.__setattr__(self, "push_service_account", account)
 
     @classmethod
     def from_env(cls, **overrides: str | int) -> PlanSettings:
-        project = os.environ.get("GOOGLE_CLOUD_PROJECT") or "PROJECT_ID"
-        region = "us-central1"
-        base = cls(
-            project=project,
-            region=region,
-            image=f"{region}-docker.pkg.dev/{project}/runrun/runrun:latest",
-            topic=os.environ.get("RUNRUN_TOPIC") or DEFAULT_TOPIC,
-            command_topic=os.environ.get("RUNRUN_COMMAND_TOPIC") or DEFAULT_COMMAND_TOPIC,
-            push_service_account=f"runrun-push@{project}.iam.gserviceaccount.com",
-        )
-        values = {**base.__dict__, **{k: v for k, v in overrides.items() if v not in (None, "")}}
+        values: dict[str, Any] = {
+            "project": os.environ.get("GOOGLE_CLOUD_PROJECT") or "PROJECT_ID",
+            "topic": os.environ.get("RUNRUN_TOPIC") or DEFAULT_TOPIC,
+            "command_topic": os.environ.get("RUNRUN_COMMAND_TOPIC") or DEFAULT_COMMAND_TOPIC,
+        }
+        values.update({k: v for k, v in overrides.items() if v not in (None, "")})
         return cls(**values)
 
 
-def secret_env(target: Target) -> str | None:
-    """The env var holding `target`'s signing secret, from its module's provider object."""
+def secret_envs(target: Target) -> tuple[str, ...]:
+    """The env vars holding `target`'s secrets (signing secrets, keys, verify tokens), read
+    from its module's provider object (`Provider.env_names`)."""
     module = sys.modules.get(target.module)
     for value in vars(module).values() if module is not None else ():
         if getattr(value, "target", None) == target.name:
+            names = getattr(value, "env_names", None)
+            if callable(names):
+                names = names()
+            if isinstance(names, tuple) and names:
+                return tuple(str(n) for n in names)
             name = getattr(value, "secret_env", None)
             if isinstance(name, str) and name:
-                return name
-    return None
+                return (name,)
+    return ()
 
 
-def secrets_table(targets: Iterable[Target]) -> dict[str, str]:
-    """Target name -> secret env var, for every target that has a secret."""
-    table = {t.name: secret_env(t) for t in targets}
-    return {name: env for name, env in table.items() if env}
+def secrets_table(targets: Iterable[Target]) -> dict[str, tuple[str, ...]]:
+    """Target name -> its secret env vars, for every target that has any."""
+    table = {t.name: secret_envs(t) for t in targets}
+    return {name: envs for name, envs in table.items() if envs}
+
+
+def all_secrets(targets: Iterable[Target]) -> list[str]:
+    return sorted({env for envs in secrets_table(targets).values() for env in envs})
 
 
 def is_event(target: Target) -> bool:
@@ -88,11 +103,25 @@ def _set_secrets(envs: Iterable[str], settings: PlanSettings) -> list[str]:
     return ["--set-secrets=" + ",".join(f"{n}={n}:{settings.secret_version}" for n in names)]
 
 
-def _env_vars(settings: PlanSettings) -> str:
-    return (
-        f"--set-env-vars=GOOGLE_CLOUD_PROJECT={settings.project},"
+def push_audience(settings: PlanSettings) -> str:
+    """The audience of the push subscription's OIDC tokens: a fixed name, because the
+    service URL is only known after the deploy that must already carry it."""
+    return f"{settings.service}-push"
+
+
+def _env_vars(settings: PlanSettings, *, push_auth: bool = False) -> str:
+    values = (
+        f"GOOGLE_CLOUD_PROJECT={settings.project},"
         f"RUNRUN_TOPIC={settings.topic},RUNRUN_COMMAND_TOPIC={settings.command_topic}"
     )
+    if push_auth:
+        # The service is public (webhook senders cannot authenticate to Google), so
+        # process_delivery checks the push subscription's token itself.
+        values += (
+            f",PUSH_AUDIENCE={push_audience(settings)},"
+            f"PUSH_SERVICE_ACCOUNT={settings.push_service_account}"
+        )
+    return "--set-env-vars=" + values
 
 
 def _ensure_topic(topic: str, settings: PlanSettings) -> str:
@@ -126,8 +155,8 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
         f"--region={s.region}",
         f"--concurrency={s.concurrency}",
         "--allow-unauthenticated",  # webhook senders cannot authenticate to Google
-        _env_vars(s),
-        *_set_secrets(secrets_table(targets).values(), s),
+        _env_vars(s, push_auth=any(is_event(t) for t in targets)),
+        *_set_secrets(all_secrets(targets), s),
     ]
     lines.append(render(deploy))
     events = [t for t in targets if is_event(t)]
@@ -155,6 +184,7 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
             f"--topic={trigger_topic(target, s)}",
             f"--push-endpoint=${{SERVICE_URL}}{target.route}",
             f"--push-auth-service-account={s.push_service_account}",
+            f"--push-auth-token-audience={push_audience(s)}",
             "--ack-deadline=60",
             "--min-retry-delay=10s",
             "--max-retry-delay=600s",
@@ -188,7 +218,7 @@ def functions_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[
         else:
             argv += ["--trigger-http", "--allow-unauthenticated"]
         argv.append(_env_vars(s))
-        argv += _set_secrets([secrets[target.name]] if target.name in secrets else [], s)
+        argv += _set_secrets(secrets.get(target.name, ()), s)
         lines.append(render(argv))
     return lines
 

@@ -27,13 +27,17 @@ def targets() -> tuple[Target, ...]:
 
 
 def providers() -> dict[str, str]:
-    """target -> secret env, read independently of runrun: every Provider object loaded."""
-    found = {}
+    """target -> secret envs, read independently of runrun: every Provider object loaded."""
+    found: dict[str, tuple[str, ...]] = {}
     for module in list(sys.modules.values()):
         if getattr(module, "__name__", "").startswith("functions."):
             for value in vars(module).values():
                 if isinstance(value, Provider):
-                    found[value.target] = value.secret_env
+                    found[value.target] = (
+                        value.secret_env,
+                        *value.key_envs,
+                        *value.hook_envs,
+                    )
     return found
 
 
@@ -41,9 +45,18 @@ def test_secrets_table_comes_from_the_providers() -> None:
     table = secrets_table(targets())
     assert table == {name: env for name, env in providers().items() if name in table}
     assert set(table) == {t.name for t in targets() if t.signature_type == "http"}
-    for env in ("WEBHOOK_SECRET", "GITHUB_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"):
-        assert env in table.values()
-    assert "SLACK_SIGNING_SECRET" in table.values()
+    every = {env for envs in table.values() for env in envs}
+    for env in (
+        "WEBHOOK_SECRET",
+        "GITHUB_WEBHOOK_SECRET",
+        "STRIPE_WEBHOOK_SECRET",
+        "SLACK_SIGNING_SECRET",
+        "META_APP_SECRET",
+        "META_VERIFY_TOKEN",
+        "STANDARD_WEBHOOK_SECRET",
+        "STANDARD_WEBHOOK_PUBLIC_KEY",
+    ):
+        assert env in every
 
 
 def test_run_plan_deploys_one_service_with_every_secret_and_the_push_subscription() -> None:
@@ -54,13 +67,17 @@ def test_run_plan_deploys_one_service_with_every_secret_and_the_push_subscriptio
     assert "--concurrency=80" in deploy
     [secrets] = [a.removeprefix("--set-secrets=") for a in deploy if a.startswith("--set-secrets=")]
     assert sorted(s.split("=")[0] for s in secrets.split(",")) == sorted(
-        set(secrets_table(targets()).values())
+        {env for envs in secrets_table(targets()).values() for env in envs}
     )
+    [env_vars] = [a for a in deploy if a.startswith("--set-env-vars=")]
+    assert "PUSH_AUDIENCE=runrun-push" in env_vars
+    assert "PUSH_SERVICE_ACCOUNT=runrun-push@acme.iam.gserviceaccount.com" in env_vars
     assert all(s.endswith(":latest") for s in secrets.split(","))
     push = [line for line in lines if "subscriptions create" in line]
     assert len(push) == 1
     assert "--topic=webhook-deliveries" in push[0]
     assert '"--push-endpoint=${SERVICE_URL}/process_delivery"' in push[0]
+    assert "--push-auth-token-audience=runrun-push" in push[0]
     assert any(line.startswith("SERVICE_URL=$(gcloud run services describe") for line in lines)
 
 
@@ -81,7 +98,8 @@ def test_functions_plan_deploys_each_target_with_its_trigger() -> None:
             assert not any(a.startswith("--set-secrets") for a in argv)
         else:
             assert "--trigger-http" in argv
-            assert f"--set-secrets={secrets[name]}={secrets[name]}:latest" in argv
+            mounted = ",".join(f"{env}={env}:latest" for env in sorted(secrets[name]))
+            assert f"--set-secrets={mounted}" in argv
 
 
 def test_deploy_plan_command_prints_only_commands(tmp_path: Path) -> None:
