@@ -26,7 +26,7 @@ local requests = {}
 local count = 0
 local next_index = 1
 local threads = {}
-local thread_id = 0
+-- thread_id is a global set by setup() through thread:set(); a local here would hide it.
 
 function setup(thread)
   thread:set("thread_id", #threads)
@@ -38,7 +38,7 @@ function init(args)
   local stride = tonumber(args[2])
   local index = 0
   for line in io.lines(args[3]) do
-    if index % stride == thread_id then
+    if index % stride == tonumber(thread_id) then
       local sep = string.find(line, "\t", 1, true)
       local headers = {}
       for name, value in string.gmatch(string.sub(line, 1, sep - 1), "([^=;]+)=([^;]*)") do

@@ -14,7 +14,7 @@ from ._clients import backend_errors, firestore_client
 from ._config import get_settings
 from ._deadline import remaining
 from ._errors import BackendUnavailable
-from .idempotency._sqlite import connect
+from .idempotency._sqlite import connect, writing
 
 
 class DocumentCollection(ABC):
@@ -68,10 +68,11 @@ class SqliteCollection(DocumentCollection):
 
     def put(self, doc_id: str, document: dict[str, Any]) -> None:
         try:
-            self._conn().execute(
-                "INSERT OR REPLACE INTO documents (collection, doc_id, body) VALUES (?, ?, ?)",
-                (self.name, doc_id, json.dumps(document)),
-            )
+            with writing(self.path):
+                self._conn().execute(
+                    "INSERT OR REPLACE INTO documents (collection, doc_id, body) VALUES (?, ?, ?)",
+                    (self.name, doc_id, json.dumps(document)),
+                )
         except sqlite3.Error as exc:
             raise BackendUnavailable(f"document write failed: {exc}", 1) from exc
 

@@ -26,7 +26,7 @@ from .._config import get_settings
 from .._deadline import remaining
 from .._delivery import Delivery, message_published_event, rfc3339_now
 from .._errors import BackendUnavailable
-from ..idempotency._sqlite import connect
+from ..idempotency._sqlite import connect, write_lock, writing
 from ._publisher import Publisher
 
 log = logging.getLogger("runrun.queue")
@@ -78,23 +78,29 @@ class LocalQueue(Publisher):
             raise BackendUnavailable(f"local queue unusable: {exc}", retry_after=5) from exc
         self.wakeup = threading.Event()
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None or getattr(self._local, "pid", 0) != os.getpid():
-            conn = connect(self.path, durable=True)
-            self._local.conn, self._local.pid = conn, os.getpid()
+    def _conn(self, durable: bool = False) -> sqlite3.Connection:
+        """This thread's connection. Only publishing needs `durable` (an fsync per commit:
+        the message was acknowledged); a lost lease or delete after a power cut merely runs
+        a message again, which the processors' own claims absorb."""
+        name = "durable" if durable else "conn"
+        conn: sqlite3.Connection | None = getattr(self._local, name, None)
+        if conn is None or getattr(self._local, name + "_pid", 0) != os.getpid():
+            conn = connect(self.path, durable=durable)
+            setattr(self._local, name, conn)
+            setattr(self._local, name + "_pid", os.getpid())
         return conn
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str]) -> str:
         message_id = uuid.uuid4().hex
         try:
-            conn = self._conn()
+            conn = self._conn(durable=True)
             conn.execute(f"PRAGMA busy_timeout={int(remaining() * 1000)}")
-            conn.execute(
-                "INSERT INTO outbox (message_id, topic, data, attributes, published_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (message_id, topic, data, json.dumps(attributes), rfc3339_now()),
-            )
+            with writing(self.path):
+                conn.execute(
+                    "INSERT INTO outbox (message_id, topic, data, attributes, published_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (message_id, topic, data, json.dumps(attributes), rfc3339_now()),
+                )
         except sqlite3.Error as exc:
             raise BackendUnavailable(f"local queue failed: {exc}", retry_after=1) from exc
         self.wakeup.set()
@@ -105,6 +111,10 @@ class LocalQueue(Publisher):
         """Take the oldest due message of `topic` for this worker, or None."""
         now = time.time()
         conn = self._conn()
+        with write_lock(self.path):
+            return self._lease(conn, topic, now)
+
+    def _lease(self, conn: sqlite3.Connection, topic: str, now: float) -> QueuedMessage | None:
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute(
@@ -127,7 +137,8 @@ class LocalQueue(Publisher):
         return QueuedMessage(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
 
     def succeeded(self, message: QueuedMessage) -> None:
-        self._conn().execute("DELETE FROM outbox WHERE id = ?", (message.row_id,))
+        with write_lock(self.path):
+            self._conn().execute("DELETE FROM outbox WHERE id = ?", (message.row_id,))
 
     def failed(self, message: QueuedMessage, error: str) -> bool:
         """Schedule a retry with backoff; True when the message is now dead-lettered."""

@@ -6,10 +6,12 @@ so no explicit transactions are needed; WAL lets readers proceed while a writer 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sqlite3
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,38 @@ def connect(path: Path, *, durable: bool = False) -> sqlite3.Connection:
     return conn
 
 
+_write_locks: dict[tuple[int, Path], threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def write_lock(path: Path) -> threading.Lock:
+    """This process's lock for writing `path`.
+
+    SQLite's busy handler waits by sleeping and polling, so with dozens of threads writing
+    one file some writers keep losing until their deadline runs out (seen as 503s under
+    load). Queueing this process's writers on a lock leaves the busy handler to arbitrate
+    between processes only. Keyed by pid: a lock held at a fork must not pass to the child.
+    """
+    key = (os.getpid(), path)
+    lock = _write_locks.get(key)
+    if lock is None:
+        with _write_locks_guard:
+            lock = _write_locks.setdefault(key, threading.Lock())
+    return lock
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Hold `write_lock(path)` within the request's deadline, or raise BackendUnavailable."""
+    lock = write_lock(path)
+    if not lock.acquire(timeout=remaining()):
+        raise BackendUnavailable(f"{path.name} is busy", retry_after=1)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 class _PerThread(threading.local):
     conn: sqlite3.Connection | None = None
     pid: int = 0
@@ -80,11 +114,14 @@ class SqliteStore(IdempotencyStore):
             self._local.pid = os.getpid()
         return self._local.conn
 
-    def _run(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+    def _run(self, sql: str, params: tuple[Any, ...], *, write: bool = True) -> sqlite3.Cursor:
         try:
             conn = self._conn()
             conn.execute(f"PRAGMA busy_timeout={int(remaining() * 1000)}")
-            return conn.execute(sql, params)
+            if not write:
+                return conn.execute(sql, params)
+            with writing(self.path):
+                return conn.execute(sql, params)
         except sqlite3.Error as exc:
             raise BackendUnavailable(f"idempotency store failed: {exc}", retry_after=1) from exc
 
@@ -113,7 +150,9 @@ class SqliteStore(IdempotencyStore):
 
     def get(self, doc_id: str) -> tuple[IdempotencyRecord, Version] | None:
         row = self._run(
-            f"SELECT {_COLUMNS}, version FROM idempotency_keys WHERE doc_id = ?", (doc_id,)
+            f"SELECT {_COLUMNS}, version FROM idempotency_keys WHERE doc_id = ?",
+            (doc_id,),
+            write=False,
         ).fetchone()
         if row is None:
             return None
