@@ -38,6 +38,9 @@ class Registration:
     source: str
     event_type: str
     run: Processor
+    # Checked per delivery: a processor that is switched off (relay without a URL) costs
+    # no claim in the store at all.
+    enabled: Callable[[], bool] = lambda: True
 
 
 class ProcessorRegistry:
@@ -47,13 +50,21 @@ class ProcessorRegistry:
         self._registrations: list[Registration] = []
 
     def register(
-        self, source: str = ANY, event_type: str = ANY, *, name: str | None = None
+        self,
+        source: str = ANY,
+        event_type: str = ANY,
+        *,
+        name: str | None = None,
+        enabled: Callable[[], bool] | None = None,
     ) -> Callable[[Processor], Processor]:
         def decorator(fn: Processor) -> Processor:
             label = name or f"{fn.__module__}.{fn.__qualname__}"
             if any(r.name == label for r in self._registrations):
                 raise ValueError(f"a processor named {label!r} is already registered")
-            self._registrations.append(Registration(label, source, event_type, fn))
+            registration = Registration(label, source, event_type, fn)
+            if enabled is not None:
+                registration = Registration(label, source, event_type, fn, enabled)
+            self._registrations.append(registration)
             return fn
 
         return decorator
@@ -62,7 +73,9 @@ class ProcessorRegistry:
         return [
             r
             for r in self._registrations
-            if r.source in (ANY, delivery.source) and r.event_type in (ANY, delivery.event_type)
+            if r.source in (ANY, delivery.source)
+            and r.event_type in (ANY, delivery.event_type)
+            and r.enabled()
         ]
 
 

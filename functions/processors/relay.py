@@ -1,4 +1,5 @@
-"""Relay: POST every delivery to RUNRUN_RELAY_URL (an internal service, a partner...).
+"""Relay: POST every delivery to RUNRUN_RELAY_URL (an internal service, a partner...);
+switched off while the URL is unset.
 
 The receiving side sees `Idempotency-Key: <delivery id>`, so a relay retried after a
 timeout can be deduplicated there as well.
@@ -13,11 +14,14 @@ from . import registry
 RELAY_TIMEOUT_SECONDS = 10
 
 
-@registry.register(name="relay")
+def _configured() -> bool:
+    return get_settings().relay_url is not None
+
+
+@registry.register(name="relay", enabled=_configured)
 def relay(delivery: Delivery) -> None:
     url = get_settings().relay_url
-    if not url:
-        return
+    assert url is not None  # `enabled` keeps unconfigured relays from running
     response = requests.post(
         url,
         data=delivery.data,

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from .._config import get_settings
-from .._deadline import remaining
 from .._delivery import Delivery, message_published_event, rfc3339_now
 from .._errors import BackendUnavailable
 from ..idempotency._sqlite import connect, write_lock, writing
@@ -94,7 +93,6 @@ class LocalQueue(Publisher):
         message_id = uuid.uuid4().hex
         try:
             conn = self._conn(durable=True)
-            conn.execute(f"PRAGMA busy_timeout={int(remaining() * 1000)}")
             with writing(self.path):
                 conn.execute(
                     "INSERT INTO outbox (message_id, topic, data, attributes, published_at) "
@@ -115,23 +113,14 @@ class LocalQueue(Publisher):
             return self._lease(conn, topic, now)
 
     def _lease(self, conn: sqlite3.Connection, topic: str, now: float) -> QueuedMessage | None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = conn.execute(
-                "SELECT id, message_id, topic, data, attributes, published_at, attempts "
-                "FROM outbox WHERE topic = ? AND status = 'pending' AND next_attempt_at <= ? "
-                "AND leased_until <= ? ORDER BY id LIMIT 1",
-                (topic, now, now),
-            ).fetchone()
-            if row is not None:
-                conn.execute(
-                    "UPDATE outbox SET leased_until = ? WHERE id = ?",
-                    (now + _LEASE_SECONDS, row[0]),
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        # One statement picks and leases the oldest due message: atomic without a transaction.
+        row = conn.execute(
+            "UPDATE outbox SET leased_until = ? WHERE id = ("
+            " SELECT id FROM outbox WHERE topic = ? AND status = 'pending'"
+            " AND next_attempt_at <= ? AND leased_until <= ? ORDER BY id LIMIT 1"
+            ") RETURNING id, message_id, topic, data, attributes, published_at, attempts",
+            (now + _LEASE_SECONDS, topic, now, now),
+        ).fetchone()
         if row is None:
             return None
         return QueuedMessage(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])

@@ -61,6 +61,9 @@ def connect(path: Path, *, durable: bool = False) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+    # Only other processes are waited for here (this one's writers queue on write_lock);
+    # a write still waiting past the request's deadline is answered 503 by the caller.
+    conn.execute(f"PRAGMA busy_timeout={int(get_settings().deadline_seconds * 1000)}")
     return conn
 
 
@@ -117,7 +120,6 @@ class SqliteStore(IdempotencyStore):
     def _run(self, sql: str, params: tuple[Any, ...], *, write: bool = True) -> sqlite3.Cursor:
         try:
             conn = self._conn()
-            conn.execute(f"PRAGMA busy_timeout={int(remaining() * 1000)}")
             if not write:
                 return conn.execute(sql, params)
             with writing(self.path):
