@@ -1,4 +1,4 @@
-"""`python -m runrun serve | routes | deploy-plan | cloudbuild`."""
+"""`python -m runrun serve | send | routes | deploy-plan | cloudbuild`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from ._cloudbuild import cloudbuild_yaml
 from ._deploy import MODES, PlanSettings, plan
 from ._discover import Target, discover
 from ._errors import RunrunError
+from ._send import add_parser as send_parser
+from ._send import send
 from ._server import DEFAULT_CONCURRENCY, SERVERS, ServeOptions
 
 
@@ -68,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("routes", parents=[source], help="list each target and its route")
+    send_parser(commands)
 
     deploy = commands.add_parser("deploy-plan", parents=[source], help="print gcloud commands")
     deploy.add_argument("--mode", choices=MODES, required=True)
@@ -145,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     source=args.source,
                 )
             )
+        elif args.command == "send":
+            return send(args)
         elif args.command == "routes":
             _routes(args.source)
         elif args.command == "deploy-plan":

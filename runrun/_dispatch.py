@@ -10,6 +10,7 @@ while `request.url` keeps the real URL.
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,10 @@ class TargetDispatcher:
         segment, _, _ = path[1:].partition("/")
         app = self.apps.get(segment) if path.startswith("/") else None
         if app is not None:
+            if "RAW_URI" not in environ and "REQUEST_URI" not in environ:
+                # granian gives no raw request line: keep the path as sent before the target's
+                # root becomes `/` (Twilio signs the URL it called, `/NAME` or `/NAME/`).
+                environ["REQUEST_URI"] = _request_uri(path, environ.get("QUERY_STRING", ""))
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + "/" + segment
             # `/NAME` is the target's root, as `/` is under functions-framework (and as a
             # Cloud Function's URL without a trailing slash is): no redirect to `/NAME/`.
@@ -49,6 +54,12 @@ class TargetDispatcher:
             return _json(start_response, "200 OK", {"status": "ok", "targets": self._listing})
         body = {"error": f"no target at {path}", "targets": [t.route for t in self.targets]}
         return _json(start_response, "404 Not Found", body)
+
+
+def _request_uri(path: str, query: str) -> str:
+    # PATH_INFO is the decoded path as latin-1 text (PEP 3333): quote it back.
+    quoted = urllib.parse.quote(path.encode("latin-1"), safe="/:@!$&'()*+,;=-._~")
+    return f"{quoted}?{query}" if query else quoted
 
 
 def _json(start_response: StartResponse, status: str, body: Any) -> list[bytes]:
