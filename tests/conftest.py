@@ -18,6 +18,7 @@ import pytest
 from shared import _clients, reload_settings
 from shared.handoff import publisher, stop_worker
 from shared.idempotency import idempotency
+from shared.verify import _oidc
 from tests.emulators import EmulatorProcesses, Emulators
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +37,7 @@ _skip_reason: list[str] = []
 def reset_process_state() -> None:
     """Forget settings and every lazily built client, worker and store."""
     stop_worker(timeout=10)
-    for lazy in (idempotency, publisher):
+    for lazy in (idempotency, publisher, _oidc._request):
         lazy.reset()
     _clients.reset_clients()
     reload_settings()

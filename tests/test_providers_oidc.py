@@ -56,6 +56,8 @@ OTHER_KEY, _ = _key_and_cert("impostor")
 
 class Certs:
     status = 200
+    fetches = 0
+    cache_control = ""
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +65,11 @@ def certs_server() -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             body = json.dumps({"kid-1": GOOGLE_CERT.decode()}).encode()
+            Certs.fetches += 1
             self.send_response(Certs.status)
             self.send_header("Content-Type", "application/json")
+            if Certs.cache_control:
+                self.send_header("Cache-Control", Certs.cache_control)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -84,6 +89,7 @@ def certs_server() -> Iterator[str]:
 def push_env(monkeypatch: pytest.MonkeyPatch, certs_server: str) -> None:
     clear_provider_env(monkeypatch)
     Certs.status = 200
+    Certs.cache_control = ""
     monkeypatch.setenv("PUSH_AUDIENCE", f"https://old.example/push, {AUDIENCE}")
     monkeypatch.setenv("PUSH_SERVICE_ACCOUNT", ACCOUNT)
     monkeypatch.setenv("RUNRUN_OIDC_CERTS_URL", certs_server)
@@ -185,6 +191,14 @@ def test_token_signed_by_another_key_is_401() -> None:
 def test_missing_service_account_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PUSH_SERVICE_ACCOUNT")
     assert push(f"Bearer {token()}").status_code == 500
+
+
+def test_certificates_are_fetched_once_per_max_age() -> None:
+    Certs.cache_control = "public, max-age=3600"
+    before = Certs.fetches
+    for _ in range(3):
+        assert push(f"Bearer {token()}").status_code == 200
+    assert Certs.fetches - before == 1
 
 
 def test_unreachable_certificates_are_503_so_pubsub_retries() -> None:

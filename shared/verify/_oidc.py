@@ -10,13 +10,19 @@ https://cloud.google.com/pubsub/docs/authenticate-push-subscriptions
 from __future__ import annotations
 
 import os
+import re
+import threading
+import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._config import secrets_from_env
 from .._errors import BackendUnavailable, NotConfigured, VerificationFailed
 from .._lazy import Lazy
 from ._core import SignedRequest, header
+
+if TYPE_CHECKING:
+    from google.auth.transport.requests import Request
 
 AUDIENCE_ENV = "PUSH_AUDIENCE"
 ACCOUNT_ENV = "PUSH_SERVICE_ACCOUNT"
@@ -27,13 +33,42 @@ GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 CLOCK_SKEW_SECONDS = 10
 
 
-def _transport() -> Any:
-    from google.auth.transport.requests import Request
+# Google rotates these keys over days and serves them with Cache-Control max-age; without a
+# cache every push would wait on a fetch from Google before it could be acknowledged.
+DEFAULT_CERTS_MAX_AGE = 300.0
 
-    return Request()
+
+class _CachingRequest:
+    """A google-auth transport that keeps successful certificate GETs for their max-age."""
+
+    def __init__(self) -> None:
+        from google.auth.transport.requests import Request
+
+        self._inner = Request()
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, Any]] = {}
+
+    def __call__(self, url: str, method: str = "GET", **kwargs: Any) -> Any:
+        if method != "GET":
+            return self._inner(url, method=method, **kwargs)
+        with self._lock:
+            cached = self._cache.get(url)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        response = self._inner(url, method=method, **kwargs)
+        if response.status == 200:
+            expires = time.monotonic() + _max_age(response.headers.get("cache-control", ""))
+            with self._lock:
+                self._cache[url] = (expires, response)
+        return response
 
 
-_request: Lazy[Any] = Lazy(_transport)
+def _max_age(cache_control: str) -> float:
+    match = re.search(r"max-age=(\d+)", cache_control)
+    return min(float(match.group(1)), 86400.0) if match else DEFAULT_CERTS_MAX_AGE
+
+
+_request: Lazy[_CachingRequest] = Lazy(_CachingRequest)
 
 
 def push_auth_enabled() -> bool:
@@ -63,7 +98,7 @@ def verify_google_oidc(headers: Mapping[str, str]) -> Mapping[str, Any]:
     try:
         claims = id_token.verify_token(
             token.strip(),
-            _request.get(),
+            cast("Request", _request.get()),
             audience=audiences,
             certs_url=os.environ.get(CERTS_URL_ENV) or GOOGLE_CERTS_URL,
             clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
