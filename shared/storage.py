@@ -14,7 +14,7 @@ from ._clients import backend_errors, firestore_client
 from ._config import get_settings
 from ._deadline import remaining
 from ._errors import BackendUnavailable
-from .idempotency._sqlite import connect, writing
+from ._sqlite import connect, writing
 
 
 class DocumentCollection(ABC):

@@ -25,7 +25,7 @@ from typing import Any
 from .._config import get_settings
 from .._delivery import Delivery, message_published_event, rfc3339_now
 from .._errors import BackendUnavailable
-from ..idempotency._sqlite import connect, write_lock, writing
+from .._sqlite import connect, writing
 from ._publisher import Publisher
 
 log = logging.getLogger("runrun.queue")
@@ -109,7 +109,7 @@ class LocalQueue(Publisher):
         """Take the oldest due message of `topic` for this worker, or None."""
         now = time.time()
         conn = self._conn()
-        with write_lock(self.path):
+        with writing(self.path, within_deadline=False):
             return self._lease(conn, topic, now)
 
     def _lease(self, conn: sqlite3.Connection, topic: str, now: float) -> QueuedMessage | None:
@@ -126,7 +126,7 @@ class LocalQueue(Publisher):
         return QueuedMessage(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
 
     def succeeded(self, message: QueuedMessage) -> None:
-        with write_lock(self.path):
+        with writing(self.path, within_deadline=False):
             self._conn().execute("DELETE FROM outbox WHERE id = ?", (message.row_id,))
 
     def failed(self, message: QueuedMessage, error: str) -> bool:

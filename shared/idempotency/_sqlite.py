@@ -6,19 +6,17 @@ so no explicit transactions are needed; WAL lets readers proceed while a writer 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .._config import get_settings
-from .._deadline import remaining
 from .._errors import BackendUnavailable
+from .._sqlite import connect, writing
 from ._store import IdempotencyRecord, IdempotencyStore, Version
 
 _SCHEMA = """
@@ -46,57 +44,6 @@ def _new_version() -> int:
     """A fresh random version. Not a per-row counter: that restarts at 1 when a released
     key is claimed again, so a stale claim could complete or release the new owner (ABA)."""
     return secrets.randbits(62) + 1
-
-
-def connect(path: Path, *, durable: bool = False) -> sqlite3.Connection:
-    """An autocommit connection tuned for many short writes from several processes.
-
-    In WAL mode every commit survives a crash of the process. `durable` adds an fsync per
-    commit so that it survives a power cut as well: the outbox needs that (a delivery
-    answered 2xx must not vanish), idempotency records do not (a lost record costs at most
-    a duplicate publish, which the processing side deduplicates), and an fsync per write
-    would cap the whole embedded path at a few hundred deliveries per second.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-    # Only other processes are waited for here (this one's writers queue on write_lock);
-    # a write still waiting past the request's deadline is answered 503 by the caller.
-    conn.execute(f"PRAGMA busy_timeout={int(get_settings().deadline_seconds * 1000)}")
-    return conn
-
-
-_write_locks: dict[tuple[int, Path], threading.Lock] = {}
-_write_locks_guard = threading.Lock()
-
-
-def write_lock(path: Path) -> threading.Lock:
-    """This process's lock for writing `path`.
-
-    SQLite's busy handler waits by sleeping and polling, so with dozens of threads writing
-    one file some writers keep losing until their deadline runs out (seen as 503s under
-    load). Queueing this process's writers on a lock leaves the busy handler to arbitrate
-    between processes only. Keyed by pid: a lock held at a fork must not pass to the child.
-    """
-    key = (os.getpid(), path)
-    lock = _write_locks.get(key)
-    if lock is None:
-        with _write_locks_guard:
-            lock = _write_locks.setdefault(key, threading.Lock())
-    return lock
-
-
-@contextlib.contextmanager
-def writing(path: Path) -> Iterator[None]:
-    """Hold `write_lock(path)` within the request's deadline, or raise BackendUnavailable."""
-    lock = write_lock(path)
-    if not lock.acquire(timeout=remaining()):
-        raise BackendUnavailable(f"{path.name} is busy", retry_after=1)
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 class _PerThread(threading.local):
