@@ -57,7 +57,7 @@ def load_runs(
     copies: int = 1,
     hello: bool = False,
 ) -> dict[str, Any]:
-    rps, p50, p99, rss, gen_cpu, non2xx = [], [], [], [], [], []
+    rps, p50, p99, rss, pss, gen_cpu, non2xx = [], [], [], [], [], [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as state:
             server = RunningServer(spec, base_env(state, env_extra))
@@ -73,6 +73,7 @@ def load_runs(
                     server.base_url, spec.path, requests, seconds=seconds, connections=CONNECTIONS
                 )
                 rss.append(server.rss_bytes() / 2**20)
+                pss.append(server.pss_bytes() / 2**20)
             finally:
                 server.stop()
         rps.append(result.rps)
@@ -86,6 +87,7 @@ def load_runs(
         "p50_ms": spread(p50),
         "p99_ms": spread(p99),
         "rss_mib": spread(rss),
+        "pss_mib": spread(pss),
         "generator_cpu_cores": spread(gen_cpu),
         "non2xx_or_errors": spread(non2xx),
     }
@@ -140,8 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     results["embedded"] = {
         "functions_framework": load_runs(ff, {}, runs=args.runs, seconds=args.seconds),
         "runrun": load_runs(rr, {}, runs=args.runs, seconds=args.seconds),
+        # The memory trade-off of the default (one worker per CPU), shown rather than hidden.
+        "runrun_one_worker": load_runs(
+            runrun("github_webhook", extra=["--workers", "1"], label="--workers 1"),
+            {},
+            runs=args.runs,
+            seconds=args.seconds,
+        ),
         "runrun_hello": load_runs(
-            runrun("hello", cwd=HELLO_DIR), {}, runs=args.runs, seconds=args.seconds, hello=True
+            runrun("hello", cwd=HELLO_DIR, label="hello world"),
+            {},
+            runs=args.runs,
+            seconds=args.seconds,
+            hello=True,
         ),
     }
     results["duplicates_x3"] = {
@@ -186,6 +199,10 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
         "runrun_p99_ms": med(emb["runrun"], "p99_ms"),
         "rss_runrun_all_vs_ff_one": med(emb["runrun"], "rss_mib")
         / med(emb["functions_framework"], "rss_mib"),
+        "pss_runrun_all_vs_ff_one": med(emb["runrun"], "pss_mib")
+        / med(emb["functions_framework"], "pss_mib"),
+        "rss_runrun_one_worker_vs_ff_one": med(emb["runrun_one_worker"], "rss_mib")
+        / med(emb["functions_framework"], "rss_mib"),
         "cold_start_runrun_vs_ff": results["cold_start_s"]["runrun"]["median"]
         / results["cold_start_s"]["functions_framework"]["median"],
     }
@@ -200,14 +217,14 @@ def table(results: dict[str, Any]) -> str:
         f"python={results['machine']['python']}  "
         + "  ".join(f"{k}={v}" for k, v in results["versions"].items()),
         "",
-        "| scenario | server | req/s | p50 ms | p99 ms | RSS MiB | wrk cores | non-2xx |",
-        "|---|---|---|---|---|---|---|---|",
+        "| scenario | server | req/s | p50 ms | p99 ms | RSS MiB | PSS MiB | wrk cores | non-2xx |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for section in ("embedded", "duplicates_x3", "emulators"):
         for row in results.get(section, {}).values():
             lines.append(
                 f"| {section} | {row['server']} | {fmt(row['rps'])} | {fmt(row['p50_ms'], 1)} | "
-                f"{fmt(row['p99_ms'], 1)} | {fmt(row['rss_mib'])} | "
+                f"{fmt(row['p99_ms'], 1)} | {fmt(row['rss_mib'])} | {fmt(row['pss_mib'])} | "
                 f"{fmt(row['generator_cpu_cores'], 2)} | {fmt(row['non2xx_or_errors'])} |"
             )
     cold = results["cold_start_s"]

@@ -45,9 +45,11 @@ def functions_framework(target: str, cwd: Path = ROOT) -> ServerSpec:
     )
 
 
-def runrun(target: str, cwd: Path = ROOT, extra: list[str] | None = None) -> ServerSpec:
+def runrun(
+    target: str, cwd: Path = ROOT, extra: list[str] | None = None, label: str = ""
+) -> ServerSpec:
     return ServerSpec(
-        name="python -m runrun serve",
+        name="python -m runrun serve" + (f" ({label})" if label else ""),
         argv=[sys.executable, "-m", "runrun", "serve", "--host", "127.0.0.1", *(extra or [])],
         path=f"/{target}",
         cwd=cwd,
@@ -98,8 +100,23 @@ class RunningServer:
         raise RuntimeError(f"{self.spec.name} did not answer within {timeout} s")
 
     def rss_bytes(self) -> int:
-        """Resident memory of the server and all its descendants."""
-        return sum(_rss(pid) for pid in _tree(self.process.pid))
+        """Resident memory of the server and all its descendants (pages shared after a fork
+        are counted once per process, as `ps` would)."""
+        return sum(_status_kib(pid, "VmRSS:") for pid in _tree(self.process.pid)) * 1024
+
+    def pss_bytes(self) -> int:
+        """Proportional memory of the process tree: each shared page split among its sharers,
+        so forked workers are not charged twice for what they share with their master."""
+        total = 0
+        for pid in _tree(self.process.pid):
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                    for line in rollup:
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+        return total * 1024
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -131,12 +148,12 @@ def _tree(root: int) -> list[int]:
     return found
 
 
-def _rss(pid: int) -> int:
+def _status_kib(pid: int, field: str) -> int:
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
+                if line.startswith(field):
+                    return int(line.split()[1])
     except OSError:
         pass
     return 0

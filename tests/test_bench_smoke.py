@@ -29,7 +29,7 @@ def test_bench_smoke_mode_produces_every_figure(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(out.read_text())
-    for section in ("functions_framework", "runrun", "runrun_hello"):
+    for section in ("functions_framework", "runrun", "runrun_one_worker", "runrun_hello"):
         row = figures["embedded"][section]
         assert row["rps"]["median"] > 0
         assert row["rss_mib"]["median"] > 0
