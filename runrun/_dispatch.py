@@ -4,7 +4,8 @@ The first path segment moves from PATH_INFO to SCRIPT_NAME (as Werkzeug's
 DispatcherMiddleware does; `/NAME` alone becomes PATH_INFO `/`), so inside the target
 `request.path` is what it would be under `functions-framework --target <target>` at `/`,
 while `request.url` keeps the real URL.
-`/_runrun/health` answers with the targets; any other path is a 404 listing them.
+`/_runrun/health` answers with the targets, `/_runrun/inspect` is the inspector page when
+enabled; any other path is a 404 listing the targets.
 """
 
 from __future__ import annotations
@@ -21,14 +22,21 @@ if TYPE_CHECKING:
 
 # Not ending in `z`: Cloud Run's front end reserves such paths (/healthz...).
 HEALTH_PATH = f"/{RESERVED_SEGMENT}/health"
+INSPECT_PATH = f"/{RESERVED_SEGMENT}/inspect"
 
 
 class TargetDispatcher:
     """A WSGI app serving each target's app under `/<target name>`."""
 
-    def __init__(self, targets: Iterable[Target], apps: Mapping[str, WSGIApplication]) -> None:
+    def __init__(
+        self,
+        targets: Iterable[Target],
+        apps: Mapping[str, WSGIApplication],
+        inspector: WSGIApplication | None = None,
+    ) -> None:
         self.targets = tuple(targets)
         self.apps = dict(apps)
+        self.inspector = inspector  # `/_runrun/inspect...`; None: a 404 like any unknown path
         self._listing = [
             {"name": t.name, "signature_type": t.signature_type, "route": t.route}
             for t in self.targets
@@ -52,6 +60,10 @@ class TargetDispatcher:
             if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
                 return _json(start_response, "405 Method Not Allowed", {"error": "use GET"})
             return _json(start_response, "200 OK", {"status": "ok", "targets": self._listing})
+        if self.inspector is not None and (
+            path == INSPECT_PATH or path.startswith(INSPECT_PATH + "/")
+        ):
+            return self.inspector(environ, start_response)
         body = {"error": f"no target at {path}", "targets": [t.route for t in self.targets]}
         return _json(start_response, "404 Not Found", body)
 

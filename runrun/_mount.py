@@ -23,6 +23,7 @@ from functions_framework import execution_id as _execution_id
 
 from ._discover import Discovery, Target
 from ._dispatch import TargetDispatcher
+from ._inspect import make_inspector
 
 # functions-framework ships no annotations: use it as the untyped module it is.
 functions_framework: Any = _functions_framework
@@ -59,4 +60,5 @@ def target_apps(discovery: Discovery) -> dict[str, flask.Flask]:
 
 def build_app(discovery: Discovery) -> TargetDispatcher:
     """The one WSGI app serving every target of `discovery` at `/<name>`."""
-    return TargetDispatcher(discovery.targets, target_apps(discovery))
+    inspector = make_inspector(discovery.targets)
+    return TargetDispatcher(discovery.targets, target_apps(discovery), inspector)

@@ -17,6 +17,7 @@ from typing import Any
 
 import flask
 
+from ._activity import record_run
 from ._deadline import deadline_scope
 from ._delivery import Delivery, NotADelivery, delivery_from_event
 from ._errors import WebhookError
@@ -96,6 +97,26 @@ def authorize_push() -> None:
         flask.abort(error_response(exc))
 
 
+def _record(
+    delivery: Delivery,
+    processor: str,
+    outcome: str,
+    error: str | None = None,
+    started: float | None = None,
+) -> None:
+    """For the inspector page (the exception's type only: its message may carry anything)."""
+    latency = None if started is None else round((time.perf_counter() - started) * 1000, 2)
+    record_run(
+        delivery.source,
+        delivery.delivery_id,
+        delivery.event_type,
+        processor,
+        outcome,
+        error,
+        latency,
+    )
+
+
 def process_event(event: Any, registry: ProcessorRegistry) -> None:
     """Run every matching processor on the delivery inside a messagePublished CloudEvent.
 
@@ -117,6 +138,7 @@ def process_event(event: Any, registry: ProcessorRegistry) -> None:
                 claim = store.claim(PROCESS_TARGET, key, payload_hash)
             if isinstance(claim, Replay):
                 log.info("processor already ran", extra={"processor": registration.name})
+                _record(delivery, registration.name, "skipped")
                 continue
             started = time.perf_counter()
             try:
@@ -126,11 +148,13 @@ def process_event(event: Any, registry: ProcessorRegistry) -> None:
                     "processor failed",
                     extra={"processor": registration.name, "error": type(exc).__name__},
                 )
+                _record(delivery, registration.name, "failed", type(exc).__name__, started)
                 with deadline_scope():
                     store.release(claim)
                 raise
             with deadline_scope():
                 store.complete(claim, 200, "", "text/plain")
+            _record(delivery, registration.name, "ran", None, started)
             log.info(
                 "processor ran",
                 extra={

@@ -23,6 +23,7 @@ from typing import Any
 import flask
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ._activity import record_delivery
 from ._config import get_settings, secrets_from_env
 from ._deadline import deadline_scope
 from ._delivery import Delivery, rfc3339_now
@@ -81,6 +82,7 @@ def receive(request: flask.Request, provider: Provider) -> flask.Response:
         details["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
         log.log(level, "delivery %s", details.get("outcome", "rejected"), extra=details)
+        record_delivery(provider.target, details)  # for the inspector page; never raises
     return response
 
 

@@ -1,0 +1,217 @@
+"""The inspector behind `/_runrun/inspect`: what is recorded (and what never is), when it is
+on, its token, and the whole loop in process: deliver, see it, dead-letter, replay."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.test import Client
+
+from functions.processors import registry
+from runrun import build_app, discover
+from runrun._dispatch import TargetDispatcher
+from runrun._inspect import COOKIE, Inspector, make_inspector
+from shared import Delivery, reload_settings
+from shared import _activity as activity
+from shared.handoff import _local, publisher
+from shared.idempotency import idempotency
+from tests.pubsub_util import SECRET, github_headers, push_body, wait_for
+from tests.runrun_scenarios import corpus
+
+STATE = "/_runrun/inspect/api/state"
+REPLAY = "/_runrun/inspect/api/replay"
+
+
+@pytest.fixture
+def embedded(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RUNRUN_STORE", "sqlite")
+    monkeypatch.setenv("RUNRUN_QUEUE", "local")
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", SECRET)
+    for lazy in (idempotency, publisher):
+        lazy.reset()
+    reload_settings()
+    return isolated_env
+
+
+def _client() -> Client:
+    return Client(build_app(discover(corpus.MAIN_SOURCE)))
+
+
+# --- on or off ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "enabled"),
+    [
+        ({}, True),
+        ({"RUNRUN_INSPECT": "0"}, False),
+        ({"K_SERVICE": "svc"}, False),
+        ({"K_SERVICE": "svc", "RUNRUN_INSPECT": "1"}, False),  # no token: stays off
+        ({"K_SERVICE": "svc", "RUNRUN_INSPECT": "1", "RUNRUN_INSPECT_TOKEN": "t0ken"}, True),
+        ({"RUNRUN_INSPECT": "true"}, True),
+    ],
+)
+def test_on_locally_off_on_cloud_run_unless_enabled_with_a_token(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], enabled: bool
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert activity.inspector_enabled() is enabled
+    assert (make_inspector(()) is not None) is enabled
+
+
+def test_disabled_it_is_the_404_of_any_unknown_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("K_SERVICE", "svc")
+    client = _client()
+    for path in ("/_runrun/inspect", STATE):
+        answer = client.get(path)
+        assert answer.status_code == 404
+        assert "targets" in answer.get_json()
+
+
+def test_disabled_nothing_is_recorded(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNRUN_INSPECT", "0")
+    activity.record_delivery("t", {"outcome": "accepted"})
+    activity.record_run("t", "d", "e", "p", "ran")
+    assert not activity.activity_path().exists()
+
+
+# --- the token ------------------------------------------------------------------------------
+
+
+def test_token_is_required_as_bearer_or_cookie() -> None:
+    app = TargetDispatcher((), {}, Inspector((), "s3cret-token"))
+    client = Client(app)
+    refused = client.get(STATE)
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.get(STATE, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.get(STATE, headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+    assert client.get("/_runrun/inspect?token=nope").status_code == 401
+    login = client.get("/_runrun/inspect?token=s3cret-token")
+    assert login.status_code == 303
+    assert login.headers["Location"] == "/_runrun/inspect"
+    assert "HttpOnly" in login.headers["Set-Cookie"]
+    assert client.get(STATE).status_code == 200  # the cookie now
+    other = Client(app)
+    other.set_cookie(COOKIE, "wrong")
+    assert other.get("/_runrun/inspect").status_code == 401
+
+
+def test_replay_needs_the_custom_header_and_a_dead_message(embedded: Path) -> None:
+    client = _client()
+    body = json.dumps({"message_id": "nope"})
+    assert client.post(REPLAY, data=body).status_code == 403
+    headers = {"X-Runrun-Inspect": "1"}
+    assert client.post(REPLAY, data="{", headers=headers).status_code == 400
+    assert client.post(REPLAY, data=body, headers=headers).status_code == 404
+    assert client.get(REPLAY).status_code == 405
+
+
+# --- recording --------------------------------------------------------------------------------
+
+
+def test_recording_never_fails_and_stays_bounded(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(activity, "KEEP", 10)
+    for n in range(120):
+        activity.record_delivery("t", {"outcome": "accepted", "delivery_id": f"d{n}"})
+    rows = activity.recent_deliveries()
+    assert rows[0]["delivery_id"] == "d119"
+    assert len(rows) <= 10 + 50
+    # An unusable state dir costs the record, never the caller.
+    blocked = isolated_env.parent / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("RUNRUN_STATE_DIR", str(blocked / "state"))
+    reload_settings()
+    activity.record_delivery("t", {"outcome": "accepted"})
+    activity.record_run("t", "d", "e", "p", "failed", "RuntimeError")
+
+
+def test_the_page_and_its_api_show_no_secret_or_signature(embedded: Path) -> None:
+    client = _client()
+    body = push_body()
+    headers = github_headers(body, "delivery-with-" + SECRET)  # even an id carrying the secret
+    assert client.post("/github_webhook", data=body, headers=headers).status_code == 200
+    signature = headers["X-Hub-Signature-256"]
+    client.post("/github_webhook", data=body, headers={**headers, "X-GitHub-Delivery": "x2"})
+    text = client.get(STATE).get_data(as_text=True)
+    page = client.get("/_runrun/inspect").get_data(as_text=True)
+    for shown in (text, page):
+        assert SECRET not in shown
+        assert signature.split("=")[1] not in shown
+    assert "delivery-with-[hidden]" in text
+    stored = sqlite3.connect(activity.activity_path()).execute("SELECT * FROM deliveries")
+    assert signature.split("=")[1] not in json.dumps(stored.fetchall())
+
+
+# --- the whole loop, in process -----------------------------------------------------------------
+
+
+def test_deliver_see_it_dead_letter_then_replay(
+    embedded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNRUN_QUEUE_MAX_ATTEMPTS", "2")
+    monkeypatch.setattr(_local, "_MAX_BACKOFF_SECONDS", 0.01)
+    reload_settings()
+    publisher.reset()
+    failing = {"on": True}
+
+    def flaky(delivery: Delivery) -> None:
+        if failing["on"]:
+            raise RuntimeError("flaky is down")
+
+    monkeypatch.setattr(registry, "_registrations", list(registry._registrations))
+    registry.register(name="flaky")(flaky)
+    client = _client()
+    delivery_id = str(uuid.uuid4())
+    body = push_body(ref="refs/heads/topic")
+    answer = client.post("/github_webhook", data=body, headers=github_headers(body, delivery_id))
+    assert answer.status_code == 200
+
+    def state() -> Any:
+        got = client.get(STATE)
+        assert got.status_code == 200
+        return got.get_json()
+
+    def dead() -> list[Any]:
+        messages = state()["queue"]["messages"]
+        return [m for m in messages if m["state"] == "dead-lettered"]
+
+    [message] = wait_for(dead, "the message to be dead-lettered")
+    seen = state()
+    [delivery] = [d for d in seen["deliveries"] if d["delivery_id"] == delivery_id]
+    assert (delivery["outcome"], delivery["status"], delivery["event_type"]) == (
+        "accepted",
+        200,
+        "push",
+    )
+    runs = [r for r in seen["runs"] if r["processor"] == "flaky"]
+    assert [r["outcome"] for r in runs] == ["failed", "failed"]
+    assert {r["error"] for r in runs} == {"RuntimeError"}
+    assert message["delivery_id"] == delivery_id and message["attempts"] == 2
+    records = seen["records"]
+    assert any(r["key"] == delivery_id and r["status"] == "completed" for r in records)
+
+    failing["on"] = False
+    replay = client.post(
+        REPLAY,
+        data=json.dumps({"message_id": message["message_id"]}),
+        headers={"X-Runrun-Inspect": "1", "Content-Type": "application/json"},
+    )
+    assert replay.status_code == 200
+
+    def flaky_ran() -> bool:
+        current = state()
+        ran = [r for r in current["runs"] if r["processor"] == "flaky" and r["outcome"] == "ran"]
+        return bool(ran) and not current["queue"]["messages"]
+
+    wait_for(flaky_ran, "the replayed message to be processed")
+    outcomes = {(r["processor"], r["outcome"]) for r in state()["runs"]}
+    assert ("store", "skipped") in outcomes  # what had succeeded is not run again
