@@ -36,6 +36,9 @@ def base_env(state_dir: str, extra: dict[str, str] | None = None) -> dict[str, s
         if not k.startswith(("RUNRUN_", "FIRESTORE_EMULATOR", "PUBSUB_EMULATOR", "K_"))
     }
     env.update(GITHUB_WEBHOOK_SECRET=SECRET, RUNRUN_STATE_DIR=state_dir, PYTHONPATH=str(ROOT))
+    # The delivery path itself, for both servers: the local inspector's activity records
+    # are a development aid, measured separately if at all.
+    env["RUNRUN_INSPECT"] = "0"
     env.update(extra or {})
     return env
 
