@@ -8,7 +8,6 @@ from a push subscription's envelope (and that the local queue builds the same wa
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,7 +54,7 @@ def delivery_from_event(data: Any) -> Delivery:
         message = data["message"]
         attributes = message.get("attributes") or {}
         body = base64.b64decode(message.get("data") or "", validate=True)
-        return Delivery(
+        delivery = Delivery(
             source=attributes["source"],
             delivery_id=attributes["delivery_id"],
             event_type=attributes.get("event_type", ""),
@@ -63,8 +62,15 @@ def delivery_from_event(data: Any) -> Delivery:
             received_at=attributes.get("received_at", ""),
             data=body,
         )
-    except (KeyError, TypeError, AttributeError, binascii.Error) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # ValueError: bad base64 too
         raise NotADelivery(f"not a runrun delivery message: {exc!r}") from exc
+    # Receivers hand off JSON only (forms and batch items are converted to it): a body that
+    # does not parse never will, and would fail every processor on every redelivery.
+    try:
+        delivery.json()
+    except (ValueError, RecursionError) as exc:
+        raise NotADelivery(f"message data is not JSON: {type(exc).__name__}") from None
+    return delivery
 
 
 def message_published_event(

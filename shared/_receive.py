@@ -179,6 +179,11 @@ def _receive(request: flask.Request, provider: Provider, details: dict[str, Any]
     settings = get_settings()
     if request.method not in provider.methods:
         raise MethodNotAllowed(request.method, provider.methods)
+    if request.content_length is not None and request.content_length > settings.max_body_bytes:
+        # Before the handshake and the content type: whatever the answer, an oversized body
+        # must stay unread, and only the 413 path leaves it so.
+        details["close"] = True
+        _read_body(request, settings.max_body_bytes)
     headers = {name.lower(): value for name, value in request.headers.items()}
     named = {env: secrets_from_env(env) for env in provider.env_names}
     if provider.handshake is not None:

@@ -12,7 +12,9 @@ from . import registry
 @registry.register(source="github_webhook", event_type="push", name="deploy-staging")
 def deploy_staging(delivery: Delivery) -> None:
     push = delivery.json()
-    repository = push.get("repository") or {}
+    repository = push.get("repository") if isinstance(push, dict) else None
+    if not isinstance(repository, dict):
+        return  # not a push event of GitHub's shape: nothing to deploy
     branch = repository.get("default_branch")
     if not branch or push.get("ref") != f"refs/heads/{branch}" or push.get("deleted"):
         return
