@@ -282,7 +282,7 @@ def processor_cases(target: str) -> list[Case]:
     cases = cloudevent_cases(target, good, "proc-1")  # the same delivery thrice: processed once
     not_a_delivery = {"message": {"data": "", "attributes": {}}, "subscription": "s"}
     cases += cloudevent_cases(target, not_a_delivery, "proc-unreadable")[:1]
-    # The store processor cannot parse this body, so the handler raises (and Pub/Sub retries).
+    # Data that is not JSON can never be processed: the message is dropped (logged), acked.
     failing = message_data("generic_webhook", "proc-2", b"\xffnot json")
     cases += cloudevent_cases(target, failing, "proc-fail")[:1]
     return cases + cloudevent_generic_cases(target)
