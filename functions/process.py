@@ -57,12 +57,19 @@ def _raised_by_framework(tb: TracebackType | None) -> bool:
 
 
 # functions-framework parses the request before the function runs, and crashes (500) on a
-# body that is not UTF-8 or on JSON that is not an object; such a request is no CloudEvent
-# and no push envelope: a 400, as for any other event it cannot parse.
+# body that is not UTF-8, on JSON nested too deeply or on JSON that is not an object; such
+# a request is no CloudEvent and no push envelope: a 400, as for any other event it cannot
+# parse.
 def _not_utf8(exc: UnicodeDecodeError) -> flask.Response:
     if not _raised_by_framework(exc.__traceback__):
         raise exc
     return _answer(400, "body is not valid UTF-8")
+
+
+def _too_deep(exc: RecursionError) -> flask.Response:
+    if not _raised_by_framework(exc.__traceback__):
+        raise exc
+    return _answer(400, "body is nested too deeply")
 
 
 def _not_an_event(exc: TypeError) -> flask.Response:
@@ -82,5 +89,6 @@ def _unparseable_event(exc: Exception) -> Any:
 # Registered by call: the registry is untyped, and these are plain Flask error handlers.
 functions_framework.errorhandler(UnicodeDecodeError)(_not_utf8)
 functions_framework.errorhandler(TypeError)(_not_an_event)
+functions_framework.errorhandler(RecursionError)(_too_deep)
 functions_framework.errorhandler(400)(_unparseable_event)
 set_local_consumer(process_delivery)
