@@ -40,6 +40,10 @@ def _url_variants(url: str) -> list[str]:
 
 def verify_twilio(request: SignedRequest, secrets: Sequence[bytes], tolerance: int) -> None:
     signature = decode_base64(header(request, SIGNATURE), SIGNATURE)
+    try:
+        urlsplit(request.url)
+    except ValueError:  # e.g. a Host or X-Forwarded-Host with an unclosed "[": no URL
+        raise VerificationFailed("the request's URL cannot be rebuilt") from None
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
         suffix = "".join(name + value for name, value in sorted(set(request.form)))
