@@ -46,7 +46,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     leased_until REAL NOT NULL DEFAULT 0,
     last_error TEXT
 );
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (topic, status, next_attempt_at);
+-- The worker takes the oldest due message: walking this index in id order finds it after
+-- the few rows in flight or in backoff. An index led by next_attempt_at made SQLite sort the
+-- whole backlog on every lease (11 ms per lease at 20,000 pending messages).
+DROP INDEX IF EXISTS outbox_due;
+CREATE INDEX IF NOT EXISTS outbox_next ON outbox (topic, status, id);
 """
 
 # How long a worker may hold a message before another process may run it.
