@@ -26,6 +26,7 @@ from .._config import get_settings
 from .._delivery import Delivery, message_published_event, rfc3339_now
 from .._errors import BackendUnavailable
 from .._sqlite import connect, writing
+from ._group_commit import GroupCommit
 from ._publisher import Publisher
 
 log = logging.getLogger("runrun.queue")
@@ -80,6 +81,23 @@ class LocalQueue(Publisher):
         except (sqlite3.Error, OSError) as exc:
             raise BackendUnavailable(f"local queue unusable: {exc}", retry_after=5) from exc
         self.wakeup = threading.Event()
+        self._commits = GroupCommit(self._insert)
+
+    def _insert(self, rows: list[tuple[str, str, bytes, str, str]]) -> None:
+        """Commit a batch of published messages in one durable transaction."""
+        conn = self._conn(durable=True)
+        with writing(self.path, within_deadline=False):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT INTO outbox (message_id, topic, data, attributes, published_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def _conn(self, durable: bool = False) -> sqlite3.Connection:
         """This thread's connection. Only publishing needs `durable` (an fsync per commit:
@@ -95,16 +113,7 @@ class LocalQueue(Publisher):
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str]) -> str:
         message_id = uuid.uuid4().hex
-        try:
-            conn = self._conn(durable=True)
-            with writing(self.path):
-                conn.execute(
-                    "INSERT INTO outbox (message_id, topic, data, attributes, published_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (message_id, topic, data, json.dumps(attributes), rfc3339_now()),
-                )
-        except sqlite3.Error as exc:
-            raise BackendUnavailable(f"local queue failed: {exc}", retry_after=1) from exc
+        self._commits.write((message_id, topic, data, json.dumps(attributes), rfc3339_now()))
         self.wakeup.set()
         ensure_worker()
         return message_id
