@@ -75,6 +75,13 @@ def load_runs(
                 result = run_wrk(
                     server.base_url, spec.path, requests, seconds=seconds, connections=CONNECTIONS
                 )
+                if server.process.poll() is not None or result.socket_errors:
+                    print(
+                        f"{spec.name}: server failed under load "
+                        f"(exit {server.process.poll()}, {result.socket_errors} socket errors):"
+                        f"\n{server.log_tail()}",
+                        file=sys.stderr,
+                    )
                 rss.append(server.rss_bytes() / 2**20)
                 pss.append(server.pss_bytes() / 2**20)
             finally:

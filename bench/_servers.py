@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -69,7 +71,7 @@ class RunningServer:
             else spec.argv
         )
         self.started = time.perf_counter()
-        self.log = open(os.devnull, "wb")  # noqa: SIM115 - closed in stop()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             argv,
             cwd=spec.cwd,
@@ -99,6 +101,13 @@ class RunningServer:
                 time.sleep(0.01)
         raise RuntimeError(f"{self.spec.name} did not answer within {timeout} s")
 
+    def log_tail(self, size: int = 4000) -> str:
+        """The end of the server's output, to explain a failed run."""
+        self.log.flush()
+        self.log.seek(0, os.SEEK_END)
+        self.log.seek(max(0, self.log.tell() - size))
+        return self.log.read().decode(errors="replace")
+
     def rss_bytes(self) -> int:
         """Resident memory of the server and all its descendants (pages shared after a fork
         are counted once per process, as `ps` would)."""
@@ -126,6 +135,8 @@ class RunningServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # any worker left behind
         self.log.close()
 
 

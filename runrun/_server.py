@@ -14,6 +14,7 @@ On SIGTERM both servers stop accepting, let in-flight requests finish within
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 from dataclasses import dataclass
@@ -90,7 +91,13 @@ def _load_app(source: Path | None) -> Any:
 
 def prepare(options: ServeOptions) -> Any:
     """Import the targets and build the app in this (master) process."""
-    return _load_app(options.source)
+    app = _load_app(options.source)
+    # Everything imported so far is shared with the forked workers, page by page, until it
+    # is written to; freezing it keeps the garbage collector's passes from writing to (and
+    # so copying) those pages in every worker.
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def serve(options: ServeOptions) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -46,8 +47,15 @@ class Server:
 
     def start(self, cwd: Path = ROOT) -> Server:
         with self.log.open("wb") as log:
+            # A session of its own: whatever happens to the master, its workers can be
+            # found and stopped with it (a SIGKILLed granian master leaves them running).
             self.process = subprocess.Popen(
-                self.argv, cwd=cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                self.argv,
+                cwd=cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         return self
 
@@ -106,6 +114,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # any worker left behind
         return self.process.returncode
 
 
