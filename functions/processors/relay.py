@@ -5,8 +5,6 @@ The receiving side sees `Idempotency-Key: <delivery id>`, so a relay retried aft
 timeout can be deduplicated there as well.
 """
 
-import requests
-
 from shared import Delivery, get_settings
 
 from . import registry
@@ -22,6 +20,8 @@ def _configured() -> bool:
 def relay(delivery: Delivery) -> None:
     url = get_settings().relay_url
     assert url is not None  # `enabled` keeps unconfigured relays from running
+    import requests  # only a configured relay needs it: kept off every cold start
+
     response = requests.post(
         url,
         data=delivery.data,

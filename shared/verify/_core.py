@@ -14,9 +14,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from .._errors import VerificationFailed
 
 # Real signature headers are well under 1 KiB; anything far larger is garbage, not a signature.
@@ -130,6 +127,10 @@ def ed25519_matches(
     public_keys: Sequence[bytes], message: bytes, candidates: Iterable[bytes]
 ) -> bool:
     """True when any candidate is a valid ed25519 signature of `message` by any key."""
+    # Imported here: only Standard Webhooks' v1a needs it, and it adds to every cold start.
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     keys = [Ed25519PublicKey.from_public_bytes(key) for key in public_keys]
     found = False
     for candidate in candidates:
