@@ -89,6 +89,12 @@ class Sink:
             return sum(self.runs.values())
 
 
+class _Sink(ThreadingHTTPServer):
+    # http.server's listen backlog is 5: 80 relays arriving at once would find connections
+    # reset, which is the sink failing, not the server under test.
+    request_queue_size = 256
+
+
 @contextmanager
 def sink_server(fail_first: int = 0) -> Iterator[Sink]:
     sink = Sink(fail_first=fail_first)
@@ -112,7 +118,7 @@ def sink_server(fail_first: int = 0) -> Iterator[Sink]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Sink(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
