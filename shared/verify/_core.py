@@ -158,3 +158,20 @@ def strip_prefix(value: str, prefix: str, name: str) -> str:
     if not value.startswith(prefix):
         raise VerificationFailed(f"malformed {name} header: expected {prefix!r} prefix")
     return value[len(prefix) :]
+
+
+def require_v0_timestamped(
+    request: SignedRequest,
+    secrets: Sequence[bytes],
+    tolerance: int,
+    *,
+    signature: str,
+    timestamp: str,
+) -> None:
+    """The `v0=<hex HMAC-SHA256 of "v0:{timestamp}:{body}">` scheme that Slack and Zoom share,
+    each under its own header names."""
+    stamp = header(request, timestamp)
+    check_timestamp(stamp, timestamp, request.now, tolerance)
+    value = strip_prefix(header(request, signature), "v0=", signature)
+    message = b"v0:" + stamp.encode() + b":" + request.body
+    require_hmac(secrets, message, [decode_hex(value, signature)])
