@@ -1,5 +1,6 @@
 """`standard_webhook`: any sender following the Standard Webhooks specification (Svix,
-Resend, Clerk, ...), with HMAC secrets (whsec_) and/or ed25519 public keys (whpk_).
+Resend, Clerk, ...), with HMAC secrets (whsec_) and/or ed25519 public keys (whpk_). Svix's
+default `svix-id`/`svix-timestamp`/`svix-signature` headers are read as well as `webhook-*`.
 
 https://www.standardwebhooks.com/
 """
@@ -8,15 +9,15 @@ import flask
 import functions_framework
 
 from shared import Provider, receive, text_of
-from shared.verify import verify_standard
+from shared.verify import standard_message_id, verify_standard
 
 STANDARD = Provider(
     target="standard_webhook",
     secret_env="STANDARD_WEBHOOK_SECRET",
     key_envs=("STANDARD_WEBHOOK_PUBLIC_KEY",),
     verify=verify_standard,
-    delivery_id=lambda inbound: inbound.headers.get("webhook-id", "").strip() or None,
-    delivery_id_source="header webhook-id",
+    delivery_id=lambda inbound: standard_message_id(inbound.headers),
+    delivery_id_source="header webhook-id (svix-id from Svix)",
     event_type=lambda inbound: text_of(inbound.field("type")) or "",
     tolerance_env="STANDARD_WEBHOOK_TOLERANCE_SECONDS",
 )

@@ -11,6 +11,7 @@ from ._oidc import verify_google_oidc as verify_google_oidc
 from ._secret import verify_shared_secret as verify_shared_secret
 from ._shopify import verify_shopify as verify_shopify
 from ._slack import verify_slack as verify_slack
+from ._standard import message_id as standard_message_id
 from ._standard import verify_standard as verify_standard
 from ._stripe import verify_stripe as verify_stripe
 from ._twilio import verify_twilio as verify_twilio
@@ -21,6 +22,7 @@ __all__ = [
     "SignedRequest",
     "hmac_matches",
     "push_auth_enabled",
+    "standard_message_id",
     "verify_dropbox",
     "verify_github",
     "verify_google_oidc",

@@ -2,6 +2,11 @@
 space-separated list of `v1,<base64 HMAC-SHA256>` and `v1a,<base64 ed25519>` entries over
 `"{id}.{timestamp}.{body}"`. Several entries appear while keys rotate; any one valid is enough.
 
+Svix, the reference sender, names the same three headers `svix-id`, `svix-timestamp` and
+`svix-signature` unless an account white-labels them to `webhook-*`. A request is read in ONE
+family, never a mix: `svix-*` as soon as any `svix-` header is present (Svix's own library
+prefers them too), else `webhook-*`; the delivery id is always the id that was signed.
+
 Keys are told apart by prefix: `whsec_<base64>` (an HMAC secret; an unprefixed value is read
 the same way, as the reference libraries do) and `whpk_<base64>` (an ed25519 public key).
 Entries that cannot be decoded are skipped, like unknown versions; a header with no usable
@@ -11,7 +16,7 @@ https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .._errors import NotConfigured, VerificationFailed
 from ._core import (
@@ -26,6 +31,21 @@ from ._core import (
 ID = "webhook-id"
 TIMESTAMP = "webhook-timestamp"
 SIGNATURE = "webhook-signature"
+SVIX_ID = "svix-id"
+SVIX_TIMESTAMP = "svix-timestamp"
+SVIX_SIGNATURE = "svix-signature"
+
+
+def header_names(headers: Mapping[str, str]) -> tuple[str, str, str]:
+    """(id, timestamp, signature) header names of the family this request uses."""
+    if any(name in headers for name in (SVIX_ID, SVIX_TIMESTAMP, SVIX_SIGNATURE)):
+        return SVIX_ID, SVIX_TIMESTAMP, SVIX_SIGNATURE
+    return ID, TIMESTAMP, SIGNATURE
+
+
+def message_id(headers: Mapping[str, str]) -> str | None:
+    """The delivery id: the signed message id, from the same family `verify_standard` read."""
+    return headers.get(header_names(headers)[0], "").strip() or None
 
 
 def _keys(secrets: Sequence[bytes]) -> tuple[list[bytes], list[bytes]]:
@@ -49,23 +69,24 @@ def _keys(secrets: Sequence[bytes]) -> tuple[list[bytes], list[bytes]]:
 
 def verify_standard(request: SignedRequest, secrets: Sequence[bytes], tolerance: int) -> None:
     secret_keys, public_keys = _keys(secrets)
-    message_id = header(request, ID)
-    stamp = header(request, TIMESTAMP)
-    check_timestamp(stamp, TIMESTAMP, request.now, tolerance)
+    id_name, stamp_name, signature_name = header_names(request.headers)
+    signed_id = header(request, id_name)
+    stamp = header(request, stamp_name)
+    check_timestamp(stamp, stamp_name, request.now, tolerance)
     hmacs: list[bytes] = []
     signatures: list[bytes] = []
-    for entry in header(request, SIGNATURE).split(" "):
+    for entry in header(request, signature_name).split(" "):
         version, sep, encoded = entry.partition(",")
         if not sep or version not in ("v1", "v1a"):
             continue
         try:
-            decoded = decode_base64(encoded, SIGNATURE)
+            decoded = decode_base64(encoded, signature_name)
         except VerificationFailed:
             continue
         (hmacs if version == "v1" else signatures).append(decoded)
     if not hmacs and not signatures:
-        raise VerificationFailed(f"malformed {SIGNATURE} header: no v1 or v1a signature")
-    message = f"{message_id}.{stamp}.".encode() + request.body
+        raise VerificationFailed(f"malformed {signature_name} header: no v1 or v1a signature")
+    message = f"{signed_id}.{stamp}.".encode() + request.body
     if not (
         hmac_matches(secret_keys, message, hmacs)
         | ed25519_matches(public_keys, message, signatures)
