@@ -4,18 +4,22 @@ never another exception, and over HTTP a JSON error that repeats no secret and n
 
 from __future__ import annotations
 
+import base64
+import datetime
 import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import flask
 import functions_framework
 import pytest
+import svix.webhooks
 from flask.testing import FlaskClient
+from twilio.request_validator import HMAC_SHA256, RequestValidator
 
 from shared import VerificationFailed
 from shared.verify import (
@@ -23,12 +27,15 @@ from shared.verify import (
     verify_github,
     verify_shared_secret,
     verify_slack,
+    verify_standard,
     verify_stripe,
+    verify_twilio,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE = 300
 HUGE = 100 * 1024
+HOST = "http://localhost"
 
 Headers = dict[str, str]
 Verifier = Callable[[SignedRequest, list[bytes], int], None]
@@ -48,6 +55,13 @@ class Provider:
     body: bytes
     extra: Headers  # what the target needs besides the signature (delivery id, event)
     sign: Callable[[str, bytes, int], Headers]  # (secret, body, timestamp) -> headers
+    path: Callable[[bytes], str] = lambda body: "/"  # where the body is posted (and signed)
+    old_secret: str = ""  # the secret being rotated out (default: secret + "-old")
+    other_env: tuple[tuple[str, str], ...] = ()  # more variables the target is deployed with
+
+    @property
+    def retiring(self) -> str:
+        return self.old_secret or f"{self.secret}-old"
 
 
 def _github(secret: str, body: bytes, stamp: int) -> Headers:
@@ -65,6 +79,41 @@ def _slack(secret: str, body: bytes, stamp: int) -> Headers:
 
 def _shared(secret: str, body: bytes, stamp: int) -> Headers:
     return {"secret": secret}
+
+
+def _svix(secret: str, body: bytes, stamp: int) -> Headers:
+    """Svix's default header names, signed by Svix's own library."""
+    msg_id = "msg_" + hashlib.sha256(body).hexdigest()[:16]
+    when = datetime.datetime.fromtimestamp(stamp, tz=datetime.UTC)
+    signature = svix.webhooks.Webhook(secret).sign(msg_id, when, body.decode())
+    return {"svix-id": msg_id, "svix-timestamp": str(stamp), "svix-signature": signature}
+
+
+def _whsec(key: bytes) -> str:
+    return "whsec_" + base64.b64encode(key).decode()
+
+
+TWILIO_KEY_ID = "webhooks_sharedkey_01jmalformed00000000000000"
+
+
+def _twilio_path(body: bytes) -> str:
+    # A JSON body: Twilio signs the URL, which carries the body's SHA-256.
+    return "/?bodySHA256=" + hashlib.sha256(body).hexdigest()
+
+
+def _twilio_shared(secret: str, body: bytes, stamp: int) -> Headers:
+    """A SharedKey signature, by Twilio's own library."""
+    url = HOST + _twilio_path(body)
+    signature = RequestValidator(secret).compute_signature(url, {}, HMAC_SHA256)
+    return {
+        "x-twilio-signature": signature,
+        "x-twilio-webhooks-signature-settings": f"key={TWILIO_KEY_ID},algorithm=HMAC_SHA256",
+    }
+
+
+def _verify_twilio_shared(request: SignedRequest, secrets: Sequence[bytes], tolerance: int) -> None:
+    # Whatever the auth token, only the shared-key secret may verify these requests.
+    verify_twilio(request, [b"twilio-auth-token-never-used"], tolerance, shared_keys=secrets)
 
 
 PROVIDERS = {
@@ -109,6 +158,30 @@ PROVIDERS = {
             b'{"id":"generic-1","type":"thing"}',
             {},
             _shared,
+        ),
+        Provider(
+            "svix",
+            "standard_webhook",
+            "STANDARD_WEBHOOK_SECRET",
+            _whsec(b"svix-malformed-secret-key-0005xx"),
+            verify_standard,
+            b'{"id":"svix-1","type":"invoice.paid"}',
+            {},
+            _svix,
+            old_secret=_whsec(b"svix-malformed-retiring-key-0005"),
+        ),
+        Provider(
+            "twilio-shared-key",
+            "twilio_webhook",
+            "TWILIO_SHARED_KEY_SECRET",
+            "twilio-shared-key-malformed-0006",
+            _verify_twilio_shared,
+            b'{"id":"twilio-1","AccountSid":"AC1"}',
+            {},
+            _twilio_shared,
+            path=_twilio_path,
+            # The auth token set too: without the settings header, a refusal and not a 500.
+            other_env=(("TWILIO_AUTH_TOKEN", "twilio-auth-token-malformed-0007"),),
         ),
     )
 }
@@ -273,11 +346,92 @@ SHARED_CASES = [
     ),
 ]
 
+
+def svix_stamp(value: str) -> Mutation:
+    """Svix headers whose timestamp is `value`, signed over it as it is."""
+
+    def mutate(p: Provider, now: int) -> Headers:
+        msg_id = "msg_stamp"
+        key = base64.b64decode(p.secret.removeprefix("whsec_"))
+        mac = hmac.new(key, f"{msg_id}.{value}.".encode() + p.body, hashlib.sha256).digest()
+        signature = "v1," + base64.b64encode(mac).decode()
+        return {"svix-id": msg_id, "svix-timestamp": value, "svix-signature": signature}
+
+    return mutate
+
+
+def renamed(old: str, new: str) -> Mutation:
+    """Good headers with one of them sent under the other family's name."""
+
+    def mutate(p: Provider, now: int) -> Headers:
+        headers = good(p, now)
+        headers[new] = headers.pop(old)
+        return headers
+
+    return mutate
+
+
+SVIX_CASES = [
+    # Not "duplicated": the signature header is a list, and a repeated line still holds a
+    # valid entry, which the specification accepts. The id and timestamp lines are checked.
+    *[case for case in common("svix-signature", "v1,") if case[0] != "duplicated"],
+    ("id-missing", drop("svix-id")),
+    ("id-empty", replace("svix-id", "")),
+    ("id-duplicated", duplicated("svix-id")),
+    ("id-huge", replace("svix-id", "m" * HUGE)),
+    ("id-non-ascii", replace("svix-id", "msg_\u00e9")),
+    ("timestamp-missing", drop("svix-timestamp")),
+    ("timestamp-duplicated", duplicated("svix-timestamp")),
+    ("timestamp-non-numeric", svix_stamp("yesterday")),
+    ("timestamp-float", svix_stamp("1700000000.5")),
+    ("timestamp-negative", svix_stamp("-1")),
+    ("timestamp-huge", svix_stamp("9" * 40)),
+    ("stale", signed_at(-TOLERANCE - 60)),
+    ("future", signed_at(TOLERANCE + 60)),
+    # One family per request: webhook-* names beside svix-* ones do not fill the gaps.
+    ("signature-as-webhook", renamed("svix-signature", "webhook-signature")),
+    ("timestamp-as-webhook", renamed("svix-timestamp", "webhook-timestamp")),
+    ("id-as-webhook", renamed("svix-id", "webhook-id")),
+    ("version-v2", lambda p, now: {**good(p, now), "svix-signature": "v2," + "A" * 44}),
+    (
+        "v1a-without-public-key",
+        lambda p, now: {**good(p, now), "svix-signature": "v1a," + "A" * 88},
+    ),
+]
+
+SETTINGS = "x-twilio-webhooks-signature-settings"
+TWILIO_SHARED_CASES = [
+    *common("x-twilio-signature", ""),
+    # Without the settings header the auth token is what verifies: the shared key is not.
+    ("settings-missing", drop(SETTINGS)),
+    ("settings-empty", replace(SETTINGS, "")),
+    ("settings-whitespace", replace(SETTINGS, " \t ")),
+    ("settings-garbage", replace(SETTINGS, "garbage")),
+    ("settings-key-only", replace(SETTINGS, f"key={TWILIO_KEY_ID}")),
+    ("settings-algorithm-only", replace(SETTINGS, "algorithm=HMAC_SHA256")),
+    ("settings-key-empty", replace(SETTINGS, "key=,algorithm=HMAC_SHA256")),
+    ("settings-algorithm-empty", replace(SETTINGS, f"key={TWILIO_KEY_ID},algorithm=")),
+    ("settings-unknown-algorithm", replace(SETTINGS, f"key={TWILIO_KEY_ID},algorithm=HMAC_MD5")),
+    ("settings-other-algorithm", replace(SETTINGS, f"key={TWILIO_KEY_ID},algorithm=HMAC_SHA1")),
+    (
+        "settings-algorithm-twice",
+        replace(SETTINGS, f"key={TWILIO_KEY_ID},algorithm=HMAC_SHA256,algorithm=HMAC_SHA1"),
+    ),
+    ("settings-semicolons", replace(SETTINGS, f"key={TWILIO_KEY_ID};algorithm=HMAC_SHA256")),
+    ("settings-item-without-equals", replace(SETTINGS, f"key={TWILIO_KEY_ID},HMAC_SHA256")),
+    ("settings-duplicated", duplicated(SETTINGS)),
+    ("settings-huge", replace(SETTINGS, "key=" + "k" * HUGE + ",algorithm=HMAC_SHA256")),
+    ("settings-non-ascii", replace(SETTINGS, "key=\u00e9,algorithm=HMAC_SHA256")),
+    ("settings-control-chars", replace(SETTINGS, "key=\x00,algorithm=\x01")),
+]
+
 CASES = {
     "github": GITHUB_CASES,
     "stripe": STRIPE_CASES,
     "slack": SLACK_CASES,
     "shared": SHARED_CASES,
+    "svix": SVIX_CASES,
+    "twilio-shared-key": TWILIO_SHARED_CASES,
 }
 TABLE = [
     pytest.param(provider, mutate, id=f"{provider}-{case}")
@@ -296,7 +450,8 @@ def test_good_headers_pass(provider: str) -> None:
     # The baseline each malformed case departs from is itself valid.
     p = PROVIDERS[provider]
     now = 1_700_000_000
-    p.verify(SignedRequest(p.body, good(p, now), now=now), [p.secret.encode()], TOLERANCE)
+    request = SignedRequest(p.body, good(p, now), url=HOST + p.path(p.body), now=now)
+    p.verify(request, [p.secret.encode()], TOLERANCE)
 
 
 @pytest.mark.parametrize(("provider", "mutate"), TABLE)
@@ -305,7 +460,8 @@ def test_verifier_refuses(provider: str, mutate: Mutation) -> None:
     now = 1_700_000_000
     headers = mutate(p, now)
     with pytest.raises(VerificationFailed) as caught:
-        p.verify(SignedRequest(p.body, headers, now=now), [p.secret.encode()], TOLERANCE)
+        request = SignedRequest(p.body, headers, url=HOST + p.path(p.body), now=now)
+        p.verify(request, [p.secret.encode()], TOLERANCE)
     assert caught.value.status_code == 401
     assert_no_leak(caught.value.message, p, headers)
 
@@ -322,14 +478,24 @@ def clients() -> Iterator[dict[str, FlaskClient]]:
     }
 
 
+# Item names of a header, which an error message names: not values.
+HEADER_WORDS = {"algorithm"}
+
+
 def assert_no_leak(text: str, p: Provider, headers: Headers) -> None:
     assert p.secret not in text
     good_values = good(p, int(time.time())).values()
     for value in [*headers.values(), *good_values]:
         # Short values ("t", "v1=") cannot be told apart from words of the message.
         for part in value.replace(",", " ").replace("=", " ").split():
-            if len(part) >= 8 and not part.isdigit():
+            if len(part) >= 8 and not part.isdigit() and part not in HEADER_WORDS:
                 assert part not in text
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, p: Provider, secrets: str = "") -> None:
+    monkeypatch.setenv(p.secret_env, secrets or p.secret)
+    for name, value in p.other_env:
+        monkeypatch.setenv(name, value)
 
 
 def post(
@@ -337,7 +503,9 @@ def post(
 ) -> flask.Response:
     extra = list(p.extra.items())
     given = list(headers.items()) if isinstance(headers, dict) else headers
-    return client.post("/", data=p.body, content_type="application/json", headers=extra + given)
+    return client.post(
+        p.path(p.body), data=p.body, content_type="application/json", headers=extra + given
+    )
 
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))
@@ -345,10 +513,13 @@ def test_http_good_headers_accepted(
     provider: str, clients: dict[str, FlaskClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     p = PROVIDERS[provider]
-    monkeypatch.setenv(p.secret_env, p.secret)
+    configure(monkeypatch, p)
     response = post(clients[provider], p, good(p, int(time.time())))
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.json is not None and response.json["status"] == "accepted"
+    if response.is_json:
+        assert response.json is not None and response.json["status"] == "accepted"
+    else:  # Twilio is answered in TwiML
+        assert response.data.endswith(b"<Response></Response>")
 
 
 @pytest.mark.parametrize(("provider", "mutate"), TABLE)
@@ -359,7 +530,7 @@ def test_http_answers_401_json(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     p = PROVIDERS[provider]
-    monkeypatch.setenv(p.secret_env, p.secret)
+    configure(monkeypatch, p)
     headers = mutate(p, int(time.time()))
     response = post(clients[provider], p, headers)
     text = response.get_data(as_text=True)
@@ -378,7 +549,7 @@ def test_http_two_header_lines_are_refused(
 ) -> None:
     # Sent as two real header lines, not pre-joined: the server joins them, we refuse.
     p = PROVIDERS[provider]
-    monkeypatch.setenv(p.secret_env, p.secret)
+    configure(monkeypatch, p)
     headers = good(p, int(time.time()))
     lines = list(headers.items()) + list(headers.items())
     response = post(clients[provider], p, lines)
@@ -391,8 +562,9 @@ def test_http_secret_rotation(
     provider: str, clients: dict[str, FlaskClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     p = PROVIDERS[provider]
-    monkeypatch.setenv(p.secret_env, f"{p.secret}-old,{p.secret}")
-    for signer, expected in ((f"{p.secret}-old", 200), (p.secret, 200), ("retired", 401)):
+    configure(monkeypatch, p, f"{p.retiring},{p.secret}")
+    retired = _whsec(b"retired") if p.secret.startswith("whsec_") else "retired"
+    for signer, expected in ((p.retiring, 200), (p.secret, 200), (retired, 401)):
         body = json.loads(p.body)
         body_id = f"rotation-{signer}"
         # A fresh delivery each time, so that the answer is not a replay.
@@ -403,6 +575,6 @@ def test_http_secret_rotation(
         raw = json.dumps(body).encode()
         headers = {**extra, **p.sign(signer, raw, int(time.time()))}
         response = clients[provider].post(
-            "/", data=raw, content_type="application/json", headers=headers
+            p.path(raw), data=raw, content_type="application/json", headers=headers
         )
         assert response.status_code == expected, (signer, response.get_data(as_text=True))
