@@ -37,7 +37,7 @@ _HEADER = """\
 #   .venv/bin/python -m runrun cloudbuild > cloudbuild.yaml
 # Deploy with (README, "Deploying", has the whole path and the build account's roles):
 #   gcloud builds submit --config=cloudbuild.yaml --ignore-file=.buildignore \\
-#     --service-account=projects/PROJECT_ID/serviceAccounts/runrun-build@PROJECT_ID.iam.gserviceaccount.com \\
+#     --service-account=projects/PROJECT_ID/serviceAccounts/BUILD_ACCOUNT_EMAIL \\
 #     --substitutions=_DEPLOY_MODE=run   (or functions)
 # The build's service account needs exactly:
 @@ROLES@@
@@ -113,7 +113,8 @@ def cloudbuild_yaml(targets: tuple[Target, ...]) -> str:
     # The image is pushed before the deploy step runs: its repository must exist first.
     repository = apis("run", SETTINGS)[1:] + repository_lines(SETTINGS)[1:]
     header = _HEADER.replace("@@ROLES@@", roles).replace(
-        "@@REPOSITORY_STEP@@", "".join(f"        {_escape(line)}\n" for line in repository).rstrip("\n")
+        "@@REPOSITORY_STEP@@",
+        "".join(f"        {_escape(line)}\n" for line in repository).rstrip("\n"),
     )
     return header + _branch("run", run) + _branch("functions", functions) + _FOOTER
 

@@ -70,9 +70,7 @@ def _env_vars(settings: PlanSettings, *, push_auth: bool = False) -> str:
     if push_auth:
         # The service is public (webhook senders cannot authenticate to Google), so
         # process_delivery checks the push subscription's token itself.
-        values += (
-            f",PUSH_AUDIENCE={push_audience(s)},PUSH_SERVICE_ACCOUNT={s.push_service_account}"
-        )
+        values += f",PUSH_AUDIENCE={push_audience(s)},PUSH_SERVICE_ACCOUNT={s.push_service_account}"
     return "--set-env-vars=" + values
 
 
@@ -126,10 +124,19 @@ def _run_trigger(trigger: Trigger, settings: PlanSettings) -> list[str]:
     name = _eventarc_name(s, trigger.target)
     where = [f"--location={trigger.location or s.region}", f"--project={s.project}"]
     describe = ["gcloud", "eventarc", "triggers", "describe", name, *where]
-    create = ["gcloud", "eventarc", "triggers", "create", name, *where,
-              f"--destination-run-service={s.service}", f"--destination-run-region={s.region}",
-              f"--destination-run-path=/{trigger.target}", *_event_filters("--event-filters", trigger),
-              f"--service-account={s.push_service_account}"]  # fmt: skip
+    create = [
+        "gcloud",
+        "eventarc",
+        "triggers",
+        "create",
+        name,
+        *where,
+        f"--destination-run-service={s.service}",
+        f"--destination-run-region={s.region}",
+        f"--destination-run-path=/{trigger.target}",
+        *_event_filters("--event-filters", trigger),
+        f"--service-account={s.push_service_account}",
+    ]
     subscription = [*describe, "--format=value(transport.pubsub.subscription.basename())"]
     return [ensure(describe, create), *_eventarc_subscription(subscription, trigger, s)]
 
@@ -141,8 +148,15 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
     events = event_triggers(targets, s)
     lines = foundation("run", events, s, all_secrets(targets))
     if s.build_image:
-        build = ["gcloud", "builds", "submit", ".", f"--tag={s.image}",
-                 "--ignore-file=.buildignore", f"--project={s.project}"]  # fmt: skip
+        build = [
+            "gcloud",
+            "builds",
+            "submit",
+            ".",
+            f"--tag={s.image}",
+            "--ignore-file=.buildignore",
+            f"--project={s.project}",
+        ]
         lines += ["# The image, built from the Dockerfile", render(build)]
     deploy = [
         "gcloud",
@@ -160,8 +174,16 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
     ]
     lines += ["# The service", render(deploy)]
     if events:
-        describe = ["gcloud", "run", "services", "describe", s.service, f"--project={s.project}",
-                    f"--region={s.region}", "--format=value(status.url)"]  # fmt: skip
+        describe = [
+            "gcloud",
+            "run",
+            "services",
+            "describe",
+            s.service,
+            f"--project={s.project}",
+            f"--region={s.region}",
+            "--format=value(status.url)",
+        ]
         lines += ["# Event targets, each routed to /<target>", f"SERVICE_URL=$({render(describe)})"]
     for trigger in events:
         lines += _run_trigger(trigger, s)
@@ -189,21 +211,50 @@ def functions_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[
     where = [f"--project={s.project}", f"--region={s.region}"]
     for target in targets:
         trigger = events.get(target.name)
-        argv = ["gcloud", "functions", "deploy", target.name, "--gen2", f"--runtime={RUNTIME}",
-                *where, "--source=.", f"--entry-point={target.name}",
-                *_function_trigger(target, trigger, s),
-                f"--service-account={s.runtime_service_account}", _env_vars(s),
-                *_set_secrets(secrets.get(target.name, ()), s)]  # fmt: skip
+        argv = [
+            "gcloud",
+            "functions",
+            "deploy",
+            target.name,
+            "--gen2",
+            f"--runtime={RUNTIME}",
+            *where,
+            "--source=.",
+            f"--entry-point={target.name}",
+            *_function_trigger(target, trigger, s),
+            f"--service-account={s.runtime_service_account}",
+            _env_vars(s),
+            *_set_secrets(secrets.get(target.name, ()), s),
+        ]
         lines.append(render(argv))
         if trigger is None:
             continue
-        invoker = ["gcloud", "functions", "add-invoker-policy-binding", target.name, *where,
-                   f"--member=serviceAccount:{s.push_service_account}"]  # fmt: skip
-        describe = ["gcloud", "functions", "describe", target.name, *where,
-                    "--format=value(eventTrigger.trigger.basename())"]  # fmt: skip
-        subscription = ["gcloud", "eventarc", "triggers", "describe", "${TRIGGER}",
-                        f"--location={trigger.location or s.region}", f"--project={s.project}",
-                        "--format=value(transport.pubsub.subscription.basename())"]  # fmt: skip
+        invoker = [
+            "gcloud",
+            "functions",
+            "add-invoker-policy-binding",
+            target.name,
+            *where,
+            f"--member=serviceAccount:{s.push_service_account}",
+        ]
+        describe = [
+            "gcloud",
+            "functions",
+            "describe",
+            target.name,
+            *where,
+            "--format=value(eventTrigger.trigger.basename())",
+        ]
+        subscription = [
+            "gcloud",
+            "eventarc",
+            "triggers",
+            "describe",
+            "${TRIGGER}",
+            f"--location={trigger.location or s.region}",
+            f"--project={s.project}",
+            "--format=value(transport.pubsub.subscription.basename())",
+        ]
         lines += [render(invoker) + " >/dev/null", f"TRIGGER=$({render(describe)})"]
         lines += _eventarc_subscription(subscription, trigger, s)
     return lines

@@ -13,11 +13,28 @@ from ._deploy_settings import PlanSettings, all_secrets, ensure, render
 from ._triggers import Trigger
 
 APIS = {
-    "run": ("run", "pubsub", "firestore", "secretmanager", "cloudbuild", "artifactregistry",
-            "eventarc", "iam"),
-    "functions": ("cloudfunctions", "run", "pubsub", "firestore", "secretmanager",
-                  "cloudbuild", "artifactregistry", "eventarc", "iam"),
-}  # fmt: skip
+    "run": (
+        "run",
+        "pubsub",
+        "firestore",
+        "secretmanager",
+        "cloudbuild",
+        "artifactregistry",
+        "eventarc",
+        "iam",
+    ),
+    "functions": (
+        "cloudfunctions",
+        "run",
+        "pubsub",
+        "firestore",
+        "secretmanager",
+        "cloudbuild",
+        "artifactregistry",
+        "eventarc",
+        "iam",
+    ),
+}
 PUBSUB_AGENT = "${PUBSUB_AGENT}"  # the project's Pub/Sub service agent, set by the plan
 # How long a dead letter stays readable, and its subscription never expires for lack of use.
 DEAD_LETTER_RETENTION = "7d"
@@ -45,21 +62,49 @@ def repository(settings: PlanSettings) -> list[str]:
     s = settings
     where = [f"--location={s.region}", _p(s)]
     describe = ["gcloud", "artifacts", "repositories", "describe", s.repository, *where]
-    create = ["gcloud", "artifacts", "repositories", "create", s.repository,
-              "--repository-format=docker", *where]  # fmt: skip
+    create = [
+        "gcloud",
+        "artifacts",
+        "repositories",
+        "create",
+        s.repository,
+        "--repository-format=docker",
+        *where,
+    ]
     return ["# The image repository", ensure(describe, create)]
 
 
 def firestore(settings: PlanSettings) -> list[str]:
     s = settings
     describe = ["gcloud", "firestore", "databases", "describe", "--database=(default)", _p(s)]
-    create = ["gcloud", "firestore", "databases", "create", "--database=(default)",
-              f"--location={s.firestore_location}", "--type=firestore-native", _p(s)]  # fmt: skip
+    create = [
+        "gcloud",
+        "firestore",
+        "databases",
+        "create",
+        "--database=(default)",
+        f"--location={s.firestore_location}",
+        "--type=firestore-native",
+        _p(s),
+    ]
     # The code checks expiry itself; the TTL policy only deletes what has expired.
-    ttl = ["gcloud", "firestore", "fields", "ttls", "update", "expire_at",
-           f"--collection-group={s.idempotency_collection}", "--enable-ttl", "--async", _p(s)]  # fmt: skip
-    return ["# Firestore, and the TTL policy deleting expired idempotency records",
-            ensure(describe, create), render(ttl)]  # fmt: skip
+    ttl = [
+        "gcloud",
+        "firestore",
+        "fields",
+        "ttls",
+        "update",
+        "expire_at",
+        f"--collection-group={s.idempotency_collection}",
+        "--enable-ttl",
+        "--async",
+        _p(s),
+    ]
+    return [
+        "# Firestore, and the TTL policy deleting expired idempotency records",
+        ensure(describe, create),
+        render(ttl),
+    ]
 
 
 def pubsub_agent(settings: PlanSettings) -> list[str]:
@@ -69,14 +114,28 @@ def pubsub_agent(settings: PlanSettings) -> list[str]:
 
 def _account(email: str, display: str, settings: PlanSettings) -> str:
     describe = ["gcloud", "iam", "service-accounts", "describe", email, _p(settings)]
-    create = ["gcloud", "iam", "service-accounts", "create", settings.account_name(email),
-              f"--display-name={display}", _p(settings)]  # fmt: skip
+    create = [
+        "gcloud",
+        "iam",
+        "service-accounts",
+        "create",
+        settings.account_name(email),
+        f"--display-name={display}",
+        _p(settings),
+    ]
     return ensure(describe, create)
 
 
 def _grant(kind: list[str], resource: str, member: str, role: str, s: PlanSettings) -> str:
-    argv = ["gcloud", *kind, "add-iam-policy-binding", resource, f"--member={member}",
-            f"--role={role}", _p(s)]  # fmt: skip
+    argv = [
+        "gcloud",
+        *kind,
+        "add-iam-policy-binding",
+        resource,
+        f"--member={member}",
+        f"--role={role}",
+        _p(s),
+    ]
     if kind == ["projects"]:
         argv.remove(_p(s))
         argv.append("--condition=None")  # no prompt when the policy already has conditions
@@ -103,13 +162,21 @@ def accounts(eventarc: bool, settings: PlanSettings) -> list[str]:
         _grant(["projects"], s.project, runtime, "roles/datastore.user", s),
         *(grant_topic(t, runtime, "roles/pubsub.publisher", s) for t in (s.topic, s.command_topic)),
         # Pub/Sub mints the push subscriptions' OIDC tokens as the push account.
-        _grant(["iam", "service-accounts"], push, f"serviceAccount:{PUBSUB_AGENT}",
-               "roles/iam.serviceAccountTokenCreator", s),  # fmt: skip
+        _grant(
+            ["iam", "service-accounts"],
+            push,
+            f"serviceAccount:{PUBSUB_AGENT}",
+            "roles/iam.serviceAccountTokenCreator",
+            s,
+        ),
     ]
     if eventarc:
         # Eventarc triggers of direct events deliver as the push account.
-        lines.append(_grant(["projects"], s.project, f"serviceAccount:{push}",
-                            "roles/eventarc.eventReceiver", s))  # fmt: skip
+        lines.append(
+            _grant(
+                ["projects"], s.project, f"serviceAccount:{push}", "roles/eventarc.eventReceiver", s
+            )
+        )
     return lines
 
 
@@ -123,11 +190,18 @@ def secrets(names: Iterable[str], settings: PlanSettings) -> list[str]:
         describe = ["gcloud", "secrets", "describe", name, _p(s)]
         create = ["gcloud", "secrets", "create", name, "--replication-policy=automatic", _p(s)]
         lines.append(ensure(describe, create))
-        lines.append(
-            _grant(["secrets"], name, runtime, "roles/secretmanager.secretAccessor", s)
-        )
-        versions = ["gcloud", "secrets", "versions", "list", name, _p(s),
-                    "--filter=state=ENABLED", "--limit=1", "--format=value(name)"]  # fmt: skip
+        lines.append(_grant(["secrets"], name, runtime, "roles/secretmanager.secretAccessor", s))
+        versions = [
+            "gcloud",
+            "secrets",
+            "versions",
+            "list",
+            name,
+            _p(s),
+            "--filter=state=ENABLED",
+            "--limit=1",
+            "--format=value(name)",
+        ]
         add = ["gcloud", "secrets", "versions", "add", name, "--data-file=-", _p(s)]
         message = f"runrun: secret {name} has no version; add one (value on stdin): {' '.join(add)}"
         lines.append(
@@ -154,11 +228,20 @@ def dead_letters(trigger: Trigger, settings: PlanSettings) -> list[str]:
     s = settings
     topic, name = dead_letter_topic(trigger.target), dead_letter_subscription(trigger.target)
     describe = ["gcloud", "pubsub", "subscriptions", "describe", name, _p(s)]
-    create = ["gcloud", "pubsub", "subscriptions", "create", name, f"--topic={topic}",
-              f"--message-retention-duration={DEAD_LETTER_RETENTION}",
-              "--expiration-period=never", "--ack-deadline=60", _p(s)]  # fmt: skip
+    create = [
+        "gcloud",
+        "pubsub",
+        "subscriptions",
+        "create",
+        name,
+        f"--topic={topic}",
+        f"--message-retention-duration={DEAD_LETTER_RETENTION}",
+        "--expiration-period=never",
+        "--ack-deadline=60",
+        _p(s),
+    ]
     return [
-        f"# Dead letters of {trigger.target}: `python -m runrun dead-letters list {trigger.target}`",
+        f"# Dead letters of {trigger.target}: python -m runrun dead-letters list {trigger.target}",
         *topics([topic], s)[1:],
         grant_topic(topic, f"serviceAccount:{PUBSUB_AGENT}", "roles/pubsub.publisher", s),
         ensure(describe, create),
@@ -169,13 +252,21 @@ def dead_letter_policy(subscription: str, trigger: Trigger, settings: PlanSettin
     """Dead-lettering on a subscription that exists (one Eventarc made): the policy, and
     the Pub/Sub agent allowed to forward from it."""
     s = settings
-    update = ["gcloud", "pubsub", "subscriptions", "update", subscription,
-              f"--dead-letter-topic={dead_letter_topic(trigger.target)}",
-              f"--max-delivery-attempts={s.max_delivery_attempts}", _p(s)]  # fmt: skip
+    update = [
+        "gcloud",
+        "pubsub",
+        "subscriptions",
+        "update",
+        subscription,
+        f"--dead-letter-topic={dead_letter_topic(trigger.target)}",
+        f"--max-delivery-attempts={s.max_delivery_attempts}",
+        _p(s),
+    ]
     return [
         render(update),
-        grant_subscription(subscription, f"serviceAccount:{PUBSUB_AGENT}",
-                           "roles/pubsub.subscriber", s),  # fmt: skip
+        grant_subscription(
+            subscription, f"serviceAccount:{PUBSUB_AGENT}", "roles/pubsub.subscriber", s
+        ),
     ]
 
 
@@ -186,13 +277,19 @@ def storage_agent(triggers: Iterable[Trigger], settings: PlanSettings) -> list[s
     agent = ["gcloud", "storage", "service-agent", _p(settings)]
     return [
         f"STORAGE_AGENT=$({render(agent)})",
-        _grant(["projects"], settings.project, "serviceAccount:${STORAGE_AGENT}",
-               "roles/pubsub.publisher", settings),  # fmt: skip
+        _grant(
+            ["projects"],
+            settings.project,
+            "serviceAccount:${STORAGE_AGENT}",
+            "roles/pubsub.publisher",
+            settings,
+        ),
     ]
 
 
-def foundation(mode: str, triggers: list[Trigger], settings: PlanSettings,
-               secret_names: list[str]) -> list[str]:  # fmt: skip
+def foundation(
+    mode: str, triggers: list[Trigger], settings: PlanSettings, secret_names: list[str]
+) -> list[str]:
     """Everything before the targets are deployed, in the order it must exist."""
     s = settings
     eventarc = any(not t.is_topic for t in triggers)

@@ -18,8 +18,14 @@ DEFAULT_COMMAND_TOPIC = "deploy-commands"
 DEFAULT_IDEMPOTENCY_COLLECTION = "idempotency_keys"
 RUNTIME = "python312"
 # Shell variables the plan sets and reads (Cloud Build must not expand them: see _cloudbuild).
-SHELL_VARS = ("SERVICE_URL", "PUBSUB_AGENT", "STORAGE_AGENT", "TRIGGER", "SUBSCRIPTION",
-              "MISSING_SECRETS")
+SHELL_VARS = (
+    "SERVICE_URL",
+    "PUBSUB_AGENT",
+    "STORAGE_AGENT",
+    "TRIGGER",
+    "SUBSCRIPTION",
+    "MISSING_SECRETS",
+)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,11 @@ _FLAG_LINE = re.compile(r"^\s+--(\[no-\])?([a-z0-9][a-z0-9-]*)(=[A-Z\[(])?(?:;|\
 _WIDE_FLAG = re.compile(r"--([a-z0-9][a-z0-9-]*)")
 _SECTION = re.compile(r"^[A-Z][A-Z &-]+$")
 _PUNCTUATION = set("();<>|&")
+# Nothing but the help page: no update check, no usage report.
+_QUIET = {
+    "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK": "1",
+    "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING": "1",
+}
 
 
 class GcloudMissingError(RunrunError):
@@ -130,14 +135,13 @@ class HelpCache:
         self.calls = 0
 
     def _fetch(self, words: tuple[str, ...]) -> tuple[tuple[str, ...], Help | str]:
-        env = dict(os.environ, CLOUDSDK_CORE_DISABLE_PROMPTS="1", PAGER="cat")
+        env = dict(os.environ, CLOUDSDK_CORE_DISABLE_PROMPTS="1", PAGER="cat", **_QUIET)
         result = subprocess.run(
             [self.gcloud, *words, "--help"], capture_output=True, text=True, env=env, timeout=120
         )
         if result.returncode != 0:
-            return words, _ANSI.sub("", result.stderr).strip().splitlines()[-1:][0:1] and (
-                _ANSI.sub("", result.stderr).strip().splitlines()[-1]
-            )
+            errors = _ANSI.sub("", result.stderr).strip().splitlines()
+            return words, errors[-1] if errors else f"gcloud exited {result.returncode}"
         return words, parse_help(result.stdout)
 
     def lookup(self, words: tuple[str, ...]) -> Help | str | None:
