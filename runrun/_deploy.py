@@ -37,6 +37,7 @@ __all__ = [
     "PlanSettings",
     "event_triggers",
     "plan",
+    "is_event",
     "secrets_table",
 ]
 
@@ -190,7 +191,7 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
     return lines
 
 
-def _function_trigger(target: Target, trigger: Trigger | None, s: PlanSettings) -> list[str]:
+def _function_trigger(trigger: Trigger | None, s: PlanSettings) -> list[str]:
     if trigger is None:
         return ["--trigger-http", "--allow-unauthenticated"]
     # --retry: without it a run that raises is never retried and its event is lost.
@@ -221,7 +222,7 @@ def functions_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[
             *where,
             "--source=.",
             f"--entry-point={target.name}",
-            *_function_trigger(target, trigger, s),
+            *_function_trigger(trigger, s),
             f"--service-account={s.runtime_service_account}",
             _env_vars(s),
             *_set_secrets(secrets.get(target.name, ()), s),
@@ -267,6 +268,3 @@ def plan(mode: str, targets: tuple[Target, ...], settings: PlanSettings) -> list
     if mode == "functions":
         return functions_plan(targets, settings)
     raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-
-
-__all__ += ["is_event"]
