@@ -10,6 +10,7 @@
     ├── ClaimInProgress (409, carries Retry-After)
     ├── PayloadMismatch (422)
     ├── NotConfigured (500)
+    ├── ProcessorsFailed (500: the queue redelivers, and only the failed ones run again)
     └── BackendUnavailable (503, carries Retry-After)
 
 Messages are shown to the caller, so they name the problem and never carry a secret,
@@ -72,6 +73,14 @@ class PayloadMismatch(WebhookError):
 
 class NotConfigured(WebhookError):
     status_code = 500
+
+
+class ProcessorsFailed(WebhookError):
+    status_code = 500
+
+    def __init__(self, processors: Sequence[str]) -> None:
+        super().__init__(f"processors failed: {', '.join(processors)}")
+        self.processors = tuple(processors)
 
 
 class _RetryLater(WebhookError):
