@@ -87,7 +87,9 @@ def all_secrets(targets: Iterable[Target]) -> list[str]:
 
 
 def is_event(target: Target) -> bool:
-    return target.signature_type in (CLOUDEVENT, EVENT)
+    """Fed by a topic: every CloudEvent target, and the processor (an HTTP target that
+    parses its push envelope itself)."""
+    return target.signature_type in (CLOUDEVENT, EVENT) or target.name == PROCESSOR
 
 
 def trigger_topic(target: Target, settings: PlanSettings) -> str:

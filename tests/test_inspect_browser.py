@@ -50,7 +50,7 @@ def _missing() -> str | None:
     try:
         import selenium  # noqa: F401
     except ImportError:
-        return "the selenium package is not installed (pip install -r requirements.txt)"
+        return "the selenium package is not installed (pip install -r requirements-dev.txt)"
     for path in (CHROMIUM, CHROMEDRIVER):
         if not path.exists():
             return f"{path} is missing (apt-get install chromium chromium-driver)"
