@@ -19,7 +19,7 @@ a signature or a token.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class WebhookError(Exception):
@@ -78,9 +78,11 @@ class NotConfigured(WebhookError):
 class ProcessorsFailed(WebhookError):
     status_code = 500
 
-    def __init__(self, processors: Sequence[str]) -> None:
-        super().__init__(f"processors failed: {', '.join(processors)}")
-        self.processors = tuple(processors)
+    def __init__(self, failures: Mapping[str, str]) -> None:
+        """`failures`: processor name -> the type of what it raised (never its message)."""
+        shown = ", ".join(f"{name} ({error})" for name, error in failures.items())
+        super().__init__(f"processors failed: {shown}")
+        self.failures = dict(failures)
 
 
 class _RetryLater(WebhookError):

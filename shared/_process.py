@@ -106,13 +106,14 @@ def process_event(event: Any, runtime: Runtime) -> None:
     if registry is None:
         return
     payload_hash = hashlib.sha256(delivery.data).hexdigest()
-    failed: list[str] = []
+    failed: dict[str, str] = {}
     busy: ClaimInProgress | None = None
     with log_context(source=delivery.source, delivery_id=delivery.delivery_id):
         for registration in registry.matching(delivery, runtime.settings):
             try:
-                if not _run_once(runtime, registration, delivery, payload_hash):
-                    failed.append(registration.name)
+                error = _run_once(runtime, registration, delivery, payload_hash)
+                if error is not None:
+                    failed[registration.name] = error
             except ClaimInProgress as exc:
                 busy = exc
     if failed:
@@ -123,8 +124,9 @@ def process_event(event: Any, runtime: Runtime) -> None:
 
 def _run_once(
     runtime: Runtime, registration: Registration, delivery: Delivery, payload_hash: str
-) -> bool:
-    """Claim the pair, run the processor, complete or release; False when it failed."""
+) -> str | None:
+    """Claim the pair, run the processor, complete or release; the type of what it raised,
+    or None when it ran (or had already)."""
     store = runtime.idempotency
     key = f"{delivery.source}:{delivery.delivery_id}:{registration.name}"
     with runtime.deadline():
@@ -132,7 +134,7 @@ def _run_once(
     if isinstance(claim, Replay):
         log.info("processor already ran", extra={"processor": registration.name})
         _report(runtime, delivery, registration.name, "skipped")
-        return True
+        return None
     started = time.perf_counter()
     try:
         registration.run(delivery, runtime)
@@ -147,7 +149,7 @@ def _run_once(
                 store.release(claim)
         except WebhookError as release_error:  # the lease expiry lets the retry through
             log.warning("could not release claim", extra={"reason": release_error.message})
-        return False
+        return type(exc).__name__
     with runtime.deadline():
         store.complete(claim, 200, "", "text/plain")
     _report(runtime, delivery, registration.name, "ran", None, started)
@@ -159,7 +161,7 @@ def _run_once(
             "latency_ms": _since(started),
         },
     )
-    return True
+    return None
 
 
 def _since(started: float) -> float:
