@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import io
 import json
 import logging
@@ -33,6 +32,7 @@ from shared import (
 from shared._log import CloudLoggingFormatter
 from shared.handoff import LocalQueue, PublishedMessage
 from shared.idempotency import document_id
+from tests.helpers import hex_hmac
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,10 +48,6 @@ Headers = dict[str, str]
 
 
 # --- Signing, as each provider documents it ------------------------------------------------
-
-
-def hex_hmac(secret: str, message: bytes) -> str:
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def sign(target: str, body: bytes, secret: str | None = None) -> Headers:

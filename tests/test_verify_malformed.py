@@ -4,8 +4,6 @@ never another exception, and over HTTP a JSON error that repeats no secret and n
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +23,7 @@ from shared.verify import (
     verify_slack,
     verify_stripe,
 )
+from tests.helpers import hex_hmac
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE = 300
@@ -32,10 +31,6 @@ HUGE = 100 * 1024
 
 Headers = dict[str, str]
 Verifier = Callable[[SignedRequest, list[bytes], int], None]
-
-
-def hex_hmac(secret: str, message: bytes) -> str:
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
