@@ -9,12 +9,13 @@ Secrets come from one table, built from each target module's provider descriptio
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from shared import get_settings
 
 from ._discover import CLOUDEVENT, EVENT, Target
 
@@ -50,10 +51,11 @@ class PlanSettings:
 
     @classmethod
     def from_env(cls, **overrides: str | int) -> PlanSettings:
+        env = get_settings()  # the settings module reads the environment
         values: dict[str, Any] = {
-            "project": os.environ.get("GOOGLE_CLOUD_PROJECT") or "PROJECT_ID",
-            "topic": os.environ.get("RUNRUN_TOPIC") or DEFAULT_TOPIC,
-            "command_topic": os.environ.get("RUNRUN_COMMAND_TOPIC") or DEFAULT_COMMAND_TOPIC,
+            "project": env.project or "PROJECT_ID",
+            "topic": env.topic,
+            "command_topic": env.command_topic,
         }
         values.update({k: v for k, v in overrides.items() if v not in (None, "")})
         return cls(**values)

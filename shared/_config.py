@@ -227,6 +227,11 @@ def positive_int_env(name: str) -> int | None:
     return int(raw)
 
 
+def function_source() -> Path:
+    """`--source` as functions-framework resolves it: FUNCTION_SOURCE, else ./main.py."""
+    return Path(_raw("FUNCTION_SOURCE") or "main.py")
+
+
 def oidc_certs_url() -> str:
     return _raw("RUNRUN_OIDC_CERTS_URL") or GOOGLE_CERTS_URL
 
