@@ -59,8 +59,30 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers",
         type=_positive,
-        default=_env_int("RUNRUN_WORKERS", 0) or None,
-        help="worker processes (env RUNRUN_WORKERS, default: available CPUs)",
+        default=_env_int("RUNRUN_WORKERS", 0) or _env_int("WORKERS", 0) or None,
+        help="worker processes (env RUNRUN_WORKERS, else WORKERS; default: available CPUs)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=_positive,
+        default=_env_int("THREADS", 0) or None,
+        help="request threads per worker (env THREADS; default: concurrency / workers)",
+    )
+    serve.add_argument(
+        "--signature-type",
+        action="append",
+        default=[],
+        metavar="NAME=TYPE",
+        help="signature type of an undecorated target (http, event, cloudevent, typed); "
+        "repeatable; a bare TYPE is the default for undecorated targets "
+        "(env FUNCTION_SIGNATURE_TYPE)",
+    )
+    serve.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="serve only this target (repeatable; default: every target)",
     )
     serve.add_argument(
         "--server",
@@ -146,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     workers=args.workers or 0,
                     server=args.server,
                     source=args.source,
+                    signature_types=tuple(args.signature_type),
+                    targets=tuple(args.target),
+                    threads_per_worker=args.threads or 0,
                 )
             )
         elif args.command == "send":

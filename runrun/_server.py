@@ -24,6 +24,7 @@ from typing import Any
 from ._discover import discover
 from ._lifecycle import worker_started, worker_stopping
 from ._mount import build_app
+from ._timeouts import timeout_from_env
 
 SERVERS = ("granian", "gunicorn")
 DEFAULT_CONCURRENCY = 80  # Cloud Run's default requests per instance
@@ -65,6 +66,9 @@ class ServeOptions:
     server: str = "granian"
     source: Path | None = None
     graceful_seconds: float = GRACEFUL_SECONDS
+    signature_types: tuple[str, ...] = ()  # `--signature-type` values (see `_signatures`)
+    targets: tuple[str, ...] = ()  # `--target`: serve only these (none: every target)
+    threads_per_worker: int = 0  # functions-framework's THREADS; 0: from concurrency
 
     @property
     def worker_count(self) -> int:
@@ -74,6 +78,8 @@ class ServeOptions:
     @property
     def threads(self) -> int:
         """Request threads per worker: together the workers take `concurrency` requests."""
+        if self.threads_per_worker:
+            return self.threads_per_worker
         return max(1, math.ceil(self.concurrency / self.worker_count))
 
 
@@ -82,16 +88,17 @@ class ServeOptions:
 _app: Any = None
 
 
-def _load_app(source: Path | None) -> Any:
+def _load_app(options: ServeOptions) -> Any:
     global _app
     if _app is None:
-        _app = build_app(discover(source))
+        discovery = discover(options.source, options.signature_types, options.targets)
+        _app = build_app(discovery, timeout_from_env(options.threads))
     return _app
 
 
 def prepare(options: ServeOptions) -> Any:
     """Import the targets and build the app in this (master) process."""
-    app = _load_app(options.source)
+    app = _load_app(options)
     # Everything imported so far is shared with the forked workers, page by page, until it
     # is written to; freezing it keeps the garbage collector's passes from writing to (and
     # so copying) those pages in every worker.
@@ -130,11 +137,11 @@ class _WithoutServerEnvHeaders:
 class _WorkerApp:
     """granian's target loader: runs in each worker, after the fork."""
 
-    def __init__(self, source: Path | None) -> None:
-        self.source = source
+    def __init__(self, options: ServeOptions) -> None:
+        self.options = options
 
     def __call__(self) -> Any:
-        app = _load_app(self.source)
+        app = _load_app(self.options)
         worker_started()
         leaked = {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}
         return _WithoutServerEnvHeaders(app, leaked) if leaked else app
@@ -171,7 +178,7 @@ def _serve_granian(options: ServeOptions) -> None:
     )
     server.serve(
         spawn_target=_granian_worker,
-        target_loader=_WorkerApp(options.source),
+        target_loader=_WorkerApp(options),
         wrap_loader=False,
     )
 
@@ -203,6 +210,6 @@ def _serve_gunicorn(options: ServeOptions) -> None:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return _load_app(options.source)
+            return _load_app(options)
 
     Application().run()
