@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._discover import Target
@@ -43,8 +43,31 @@ class AsgiInWsgi:
         return self._adapter
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        result: Iterable[bytes] = self._adapted()(environ, start_response)
-        return result
+        chunks: Iterator[bytes] = iter(self._adapted()(environ, start_response))
+        # a2wsgi calls start_response only once its body is iterated (PEP 3333 allows it);
+        # granian takes the status and headers as soon as the app returns, so the first
+        # chunk is pulled here, which makes the ASGI app start its response.
+        try:
+            first = next(chunks)
+        except StopIteration:
+            return []
+        return _Started(first, chunks)
+
+
+class _Started:
+    """The body: the chunk already pulled, then the rest; closing reaches a2wsgi."""
+
+    def __init__(self, first: bytes, rest: Iterator[bytes]) -> None:
+        self.first, self.rest = first, rest
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.first
+        yield from self.rest
+
+    def close(self) -> None:
+        close = getattr(self.rest, "close", None)
+        if close is not None:
+            close()
 
 
 def asgi_target_app(target: Target) -> AsgiInWsgi:

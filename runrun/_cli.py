@@ -46,6 +46,15 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="the module defining the targets (env FUNCTION_SOURCE, default ./main.py)",
     )
+    source.add_argument(
+        "--signature-type",
+        action="append",
+        default=[],
+        metavar="NAME=TYPE",
+        help="signature type of an undecorated target (http, event, cloudevent, typed); "
+        "repeatable; a bare TYPE is the default for undecorated targets "
+        "(env FUNCTION_SIGNATURE_TYPE)",
+    )
 
     serve = commands.add_parser("serve", parents=[source], help="serve every target at /NAME")
     serve.add_argument("--host", default=os.environ.get("HOST") or "0.0.0.0")
@@ -67,15 +76,6 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=_env_int("THREADS", 0) or None,
         help="request threads per worker (env THREADS; default: concurrency / workers)",
-    )
-    serve.add_argument(
-        "--signature-type",
-        action="append",
-        default=[],
-        metavar="NAME=TYPE",
-        help="signature type of an undecorated target (http, event, cloudevent, typed); "
-        "repeatable; a bare TYPE is the default for undecorated targets "
-        "(env FUNCTION_SIGNATURE_TYPE)",
     )
     serve.add_argument(
         "--target",
@@ -111,15 +111,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _targets(source: Path | None) -> tuple[Target, ...]:
+def _targets(args: argparse.Namespace) -> tuple[Target, ...]:
     # Importing the targets may log to stdout, and these commands' stdout is their output
     # (`cloudbuild > cloudbuild.yaml`): whatever the import logs goes to stderr instead.
     with contextlib.redirect_stdout(sys.stderr):
-        return discover(source).targets
+        return discover(args.source, tuple(args.signature_type)).targets
 
 
-def _routes(source: Path | None) -> None:
-    targets = _targets(source)
+def _routes(args: argparse.Namespace) -> None:
+    targets = _targets(args)
     width = max((len(t.name) for t in targets), default=0)
     for target in targets:
         print(f"{target.name:<{width}}  {target.signature_type:<10}  {target.route}")
@@ -133,12 +133,12 @@ def _deploy_plan(args: argparse.Namespace) -> None:
         "image": args.image,
     }
     settings = PlanSettings.from_env(**overrides)
-    for line in plan(args.mode, _targets(args.source), settings):
+    for line in plan(args.mode, _targets(args), settings):
         print(line)
 
 
 def _cloudbuild(args: argparse.Namespace) -> int:
-    text = cloudbuild_yaml(_targets(args.source))
+    text = cloudbuild_yaml(_targets(args))
     if args.check is None:
         sys.stdout.write(text)
         return 0
@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "send":
             return send(args)
         elif args.command == "routes":
-            _routes(args.source)
+            _routes(args)
         elif args.command == "deploy-plan":
             _deploy_plan(args)
         elif args.command == "cloudbuild":
