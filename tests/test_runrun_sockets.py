@@ -188,3 +188,37 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(tmp_path: Path, 
             server.request("GET", "/_runrun/health", timeout=2)
     finally:
         server.stop(signal.SIGKILL)
+
+
+@pytest.mark.parametrize("kind", ["granian", "gunicorn"])
+def test_threaded_timeout_and_legacy_entry_point_mode_as_functions_framework(
+    tmp_path: Path, kind: str
+) -> None:
+    # Past CLOUD_RUN_TIMEOUT_SECONDS a request answers 500 (crash); ENTRY_POINT answers a
+    # None return "OK" and writes severity JSON lines.
+    env = base_env(
+        tmp_path / "state",
+        CLOUD_RUN_TIMEOUT_SECONDS="1",
+        THREADED_TIMEOUT_ENABLED="true",
+        THREADS="4",
+        ENTRY_POINT="returns",
+    )
+    servers = [
+        functions_framework(t, corpus.ECHO_SOURCE, env, tmp_path, "--signature-type", "http")
+        for t in ("slow", "returns")
+    ]
+    servers.append(runrun(kind, corpus.ECHO_SOURCE, env, tmp_path, "--server", kind))
+    try:
+        for server in servers:
+            server.wait_ready("/_runrun/health")
+        slow, returns, ours = servers
+        for path, reference in [("/?seconds=3", slow), ("/?kind=none", returns)]:
+            target = "slow" if reference is slow else "returns"
+            expected = reference.request("GET", path)
+            assert ours.request("GET", f"/{target}{path}") == expected
+        assert expected.status == 200 and expected.body == b"OK"
+        timed_out = slow.request("GET", "/?seconds=3")
+        assert timed_out.status == 500 and ("x-google-status", "crash") in timed_out.headers
+    finally:
+        for server in servers:
+            server.stop()
