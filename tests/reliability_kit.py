@@ -448,18 +448,17 @@ def resend_until_2xx(
     sent again, in rounds over `connections` connections, after the longest Retry-After of
     the round (at most 5 s), until each has a 2xx or `window` s have passed. `answers` must
     be `sent`'s, in order; every retry's answer, in the order they came."""
-    by_key = {d.key: d for d in sent}
-    pending = [by_key[a.key] for a in answers if not 200 <= a.status < 300]
     retries: list[Answer] = []
     deadline = time.monotonic() + window
-    waits = [a.retry_after for a in answers if not 200 <= a.status < 300]
-    while pending and time.monotonic() < deadline:
-        time.sleep(min(max((float(w) for w in waits if w and w.isdigit()), default=0.5), 5.0))
-        round_answers = storm(port, path, pending, connections=connections)
-        retries += round_answers
-        failed = [a for a in round_answers if not 200 <= a.status < 300]
-        pending = [by_key[a.key] for a in failed]
-        waits = [a.retry_after for a in failed]
+    while time.monotonic() < deadline:
+        failed = [(d, a) for d, a in zip(sent, answers, strict=True) if not 200 <= a.status < 300]
+        if not failed:
+            break
+        waits = [float(a.retry_after) for _, a in failed if (a.retry_after or "").isdigit()]
+        time.sleep(min(max(waits, default=0.5), 5.0))
+        sent = [d for d, _ in failed]
+        answers = storm(port, path, sent, connections=connections)
+        retries += answers
     return retries
 
 
