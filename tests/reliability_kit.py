@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import random
+import signal
 import threading
 import time
 import uuid
@@ -200,6 +201,39 @@ def log_lines(server: Server) -> list[dict[str, Any]]:
     return lines
 
 
+# --- killing an instance ------------------------------------------------------------------
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (from /proc), children first."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a server process and its workers at once."""
+    for target in [pid, *_descendants(pid)]:
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 # --- Pub/Sub -------------------------------------------------------------------------------
 
 
@@ -207,12 +241,12 @@ class Topics:
     """The delivery topic with a pull subscription (to count messages) and, once the server
     is up, a push subscription to its /process_delivery (to process them)."""
 
-    def __init__(self, suffix: str) -> None:
+    def __init__(self, suffix: str, topic: str | None = None) -> None:
         from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
 
         self.publisher = PublisherClient()
         self.subscriber = SubscriberClient()
-        self.topic = f"projects/{PROJECT}/topics/{topic_name(suffix)}"
+        self.topic = f"projects/{PROJECT}/topics/{topic or topic_name(suffix)}"
         self.publisher.create_topic(name=self.topic, timeout=60)
         self.count_subscription = self._subscribe("count")
 
@@ -303,12 +337,13 @@ class Delivery:
     body: bytes
 
 
-def github_delivery(key: str | None = None) -> Delivery:
-    """A signed GitHub push to a feature branch (relayed and stored, no deploy command)."""
+def github_delivery(key: str | None = None, branch: str = "feature/reliability") -> Delivery:
+    """A signed GitHub push (relayed and stored; a push to "main", the default branch,
+    also publishes a deploy command)."""
     key = key or str(uuid.uuid4())
     body = json.dumps(
         {
-            "ref": "refs/heads/feature/reliability",
+            "ref": f"refs/heads/{branch}",
             "after": key.replace("-", "")[:40],
             "repository": {"full_name": "octo/runrun", "default_branch": "main"},
             "pusher": {"name": "octocat"},
@@ -398,6 +433,33 @@ def storm(
     for thread in threads:
         thread.join(timeout + 60)
     return [a for a in answers if a is not None]
+
+
+def resend_until_2xx(
+    port: int,
+    path: str,
+    sent: list[Delivery],
+    answers: list[Answer],
+    *,
+    window: float,
+    connections: int = 80,
+) -> list[Answer]:
+    """The provider's retries: every request answered anything but 2xx (or not at all) is
+    sent again, in rounds over `connections` connections, after the longest Retry-After of
+    the round (at most 5 s), until each has a 2xx or `window` s have passed. `answers` must
+    be `sent`'s, in order; every retry's answer, in the order they came."""
+    retries: list[Answer] = []
+    deadline = time.monotonic() + window
+    while time.monotonic() < deadline:
+        failed = [(d, a) for d, a in zip(sent, answers, strict=True) if not 200 <= a.status < 300]
+        if not failed:
+            break
+        waits = [float(a.retry_after) for _, a in failed if (a.retry_after or "").isdigit()]
+        time.sleep(min(max(waits, default=0.5), 5.0))
+        sent = [d for d, _ in failed]
+        answers = storm(port, path, sent, connections=connections)
+        retries += answers
+    return retries
 
 
 def shuffled_copies(deliveries: list[Delivery], copies: int, seed: int = 7) -> list[Delivery]:

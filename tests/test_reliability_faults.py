@@ -39,6 +39,7 @@ from tests.reliability_kit import (
     Topics,
     find_secrets,
     github_delivery,
+    kill_tree,
     per_delivery,
     report,
     secret_needles,
@@ -69,36 +70,6 @@ def own_emulators(
     for process in processes.processes:
         _signal(process, signal.SIGCONT)
     processes.stop()
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid` (from /proc), children first."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        parents.setdefault(ppid, []).append(int(entry.name))
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def kill_tree(pid: int) -> None:
-    """SIGKILL a server process and its workers at once."""
-    for target in [pid, *_descendants(pid)]:
-        try:
-            os.kill(target, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def _signal(process: subprocess.Popen[bytes], sig: int) -> None:
