@@ -12,7 +12,8 @@ many undecorated functions needs a type per function, so the configuration here 
 
 A configured type that contradicts a decorator, an unknown type or a name that is no target
 is refused, and so is `typed` for an undecorated function: functions-framework takes the input
-type from `@functions_framework.typed` alone, and answers every request to such a function 500. So is a function whose parameters cannot take its type's arguments, e.g. a
+type from `@functions_framework.typed` alone, and answers every request to such a function
+500. So is a function whose parameters cannot take its type's arguments, e.g. a
 first-generation background function `(data, context)` left to the `http` default: served
 as HTTP it would answer every event with a crash.
 """
@@ -114,7 +115,7 @@ class SignatureConfig:
             # functions-framework learns a typed function's input type only from the decorator
             # (`INPUT_TYPE_MAP`); served undecorated, every request would answer 500 there.
             raise ConfigurationError(
-                f"{name} is typed {TYPED!r}{f' (from {where})' if where else ''} but not "
+                f"{name} has signature type {TYPED!r}{f' (from {where})' if where else ''} but is not "
                 f"decorated: functions-framework takes a typed function's input type only from "
                 f"@functions_framework.typed, so every request would crash; decorate it"
             )
