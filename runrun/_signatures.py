@@ -114,10 +114,11 @@ class SignatureConfig:
         if signature_type == TYPED:
             # functions-framework learns a typed function's input type only from the decorator
             # (`INPUT_TYPE_MAP`); served undecorated, every request would answer 500 there.
+            origin = f" (from {where})" if where else ""
             raise ConfigurationError(
-                f"{name} has signature type {TYPED!r}{f' (from {where})' if where else ''} but is not "
-                f"decorated: functions-framework takes a typed function's input type only from "
-                f"@functions_framework.typed, so every request would crash; decorate it"
+                f"{name} has signature type {TYPED!r}{origin} but is not decorated: "
+                "functions-framework takes a typed function's input type only from "
+                "@functions_framework.typed, so every request would crash; decorate it"
             )
         if not _takes(function, _ARGUMENTS[signature_type]):
             params = _parameters(function)
