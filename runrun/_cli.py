@@ -43,7 +43,7 @@ def _parser(env: ServeDefaults) -> argparse.ArgumentParser:
         description="Serve every functions-framework target of main.py in one process tree.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    source = argparse.ArgumentParser(add_help=False)
+    source = _Parser(add_help=False)
     source.add_argument(
         "--source",
         type=Path,
