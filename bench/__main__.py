@@ -174,6 +174,23 @@ def main(argv: list[str] | None = None) -> int:
             seconds=args.seconds,
             hello=True,
         ),
+        # An async target (`functions_framework.aio`) in the same process as the synchronous
+        # `hello`, through the ASGI-in-WSGI adapter, against functions-framework's own
+        # server for it (`--asgi`): the cost of the async design (README, "Async targets").
+        "runrun_hello_async": load_runs(
+            runrun("hello_async", cwd=HELLO_DIR, label="async hello world"),
+            {},
+            runs=args.runs,
+            seconds=args.seconds,
+            hello=True,
+        ),
+        "functions_framework_hello_async": load_runs(
+            functions_framework("hello_async", cwd=HELLO_DIR, asgi=True),
+            {},
+            runs=args.runs,
+            seconds=args.seconds,
+            hello=True,
+        ),
     }
     results["duplicates_x3"] = {
         "functions_framework": load_runs(ff, {}, runs=args.runs, seconds=args.seconds, copies=3),
@@ -214,6 +231,10 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
     return {
         "runrun_vs_ff_rps": med(emb["runrun"], "rps") / med(emb["functions_framework"], "rps"),
         "runrun_full_vs_hello_rps": med(emb["runrun"], "rps") / med(emb["runrun_hello"], "rps"),
+        "runrun_async_vs_sync_hello_rps": med(emb["runrun_hello_async"], "rps")
+        / med(emb["runrun_hello"], "rps"),
+        "runrun_async_vs_ff_asgi_hello_rps": med(emb["runrun_hello_async"], "rps")
+        / med(emb["functions_framework_hello_async"], "rps"),
         "inspector_cost_pct": inspector_cost_pct(results),
         "runrun_p99_ms": med(emb["runrun"], "p99_ms"),
         "rss_runrun_all_vs_ff_one": med(emb["runrun"], "rss_mib")
@@ -262,6 +283,10 @@ def table(results: dict[str, Any]) -> str:
         f"throughput (RUNRUN_INSPECT=1: "
         f"{results['embedded']['runrun_inspector_on']['rps']['median']:.0f} req/s, "
         f"RUNRUN_INSPECT=0: {results['embedded']['runrun']['rps']['median']:.0f} req/s)",
+        f"async hello world: runrun {fmt(results['embedded']['runrun_hello_async']['rps'])} "
+        f"req/s (sync hello {fmt(results['embedded']['runrun_hello']['rps'])}), "
+        "functions-framework --asgi "
+        f"{fmt(results['embedded']['functions_framework_hello_async']['rps'])} req/s",
         "slowest imports (ms, cumulative): "
         + ", ".join(f"{name} {ms:.0f}" for name, ms in results["slowest_imports_ms"][:8]),
         "",

@@ -32,10 +32,19 @@ class ServerSpec:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def functions_framework(target: str, cwd: Path = ROOT) -> ServerSpec:
+def functions_framework(target: str, cwd: Path = ROOT, asgi: bool = False) -> ServerSpec:
+    """`functions-framework --target NAME` (`asgi`: with `--asgi`, its server for async ones)."""
+    flags = ["--asgi"] if asgi else []
     return ServerSpec(
-        name=f"functions-framework --target {target}",
-        argv=[str(VENV_BIN / "functions-framework"), "--target", target, "--host", "127.0.0.1"],
+        name=f"functions-framework {' '.join(flags + ['--target', target])}",
+        argv=[
+            str(VENV_BIN / "functions-framework"),
+            *flags,
+            "--target",
+            target,
+            "--host",
+            "127.0.0.1",
+        ],
         path="/",
         cwd=cwd,
         probe="/",

@@ -7,6 +7,7 @@ import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from shared import ConfigError
 from shared._config import ServeDefaults, override_env
@@ -28,13 +29,21 @@ def _positive(raw: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Refuses a bad command line in one line (`--help` shows the usage), as every other
+    configuration error is refused; its subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def _parser(env: ServeDefaults) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m runrun",
         description="Serve every functions-framework target of main.py in one process tree.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    source = argparse.ArgumentParser(add_help=False)
+    source = _Parser(add_help=False)
     source.add_argument(
         "--source",
         type=Path,

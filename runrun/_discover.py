@@ -198,26 +198,39 @@ def _same_file(file: str | None, path: Path) -> bool:
 
 
 class Registered:
-    """Which module registered which target name, seen through the decorators."""
+    """Which module registered which target name, seen through the synchronous decorators,
+    which functions-framework keys by bare function name. (The `aio` ones are not observed:
+    patching them would import Starlette into every source's start.)"""
 
-    _DECORATORS = ("http", "cloud_event")
+    _DECORATORS = ("http", "cloud_event", "typed")
 
     def __init__(self) -> None:
         self.modules: dict[str, set[str]] = {}
 
+    def _record(self, func: Callable[..., Any]) -> None:
+        self.modules.setdefault(func.__name__, set()).add(func.__module__)
+
+    def _observed(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def decorator(*args: Any, **kwargs: Any) -> Any:
+            if len(args) == 1 and not kwargs and inspect.isfunction(args[0]):
+                self._record(args[0])
+                return original(*args)
+            # A decorator factory (`@typed(InputType)`): observe the function it gets.
+            inner = original(*args, **kwargs)
+
+            def observed_inner(func: Callable[..., Any]) -> Any:
+                self._record(func)
+                return inner(func)
+
+            return observed_inner
+
+        return decorator
+
     @contextmanager
     def observing(self) -> Iterator[None]:
         originals = {name: getattr(functions_framework, name) for name in self._DECORATORS}
-
-        def observed(original: Callable[..., Any]) -> Callable[..., Any]:
-            def decorator(func: Callable[..., Any]) -> Any:
-                self.modules.setdefault(func.__name__, set()).add(func.__module__)
-                return original(func)
-
-            return decorator
-
         for name, original in originals.items():
-            setattr(functions_framework, name, observed(original))
+            setattr(functions_framework, name, self._observed(original))
         try:
             yield
         finally:

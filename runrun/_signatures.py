@@ -11,7 +11,9 @@ many undecorated functions needs a type per function, so the configuration here 
    FUNCTION_SIGNATURE_TYPE, else `http` (functions-framework's own default).
 
 A configured type that contradicts a decorator, an unknown type or a name that is no target
-is refused. So is a function whose parameters cannot take its type's arguments, e.g. a
+is refused, and so is `typed` for an undecorated function: functions-framework takes the input
+type from `@functions_framework.typed` alone, and answers every request to such a function
+500. So is a function whose parameters cannot take its type's arguments, e.g. a
 first-generation background function `(data, context)` left to the `http` default: served
 as HTTP it would answer every event with a crash.
 """
@@ -109,6 +111,15 @@ class SignatureConfig:
             signature_type, where = self.default, self.default_origin
         else:
             signature_type, where = HTTP, ""
+        if signature_type == TYPED:
+            # functions-framework learns a typed function's input type only from the decorator
+            # (`INPUT_TYPE_MAP`); served undecorated, every request would answer 500 there.
+            origin = f" (from {where})" if where else ""
+            raise ConfigurationError(
+                f"{name} has signature type {TYPED!r}{origin} but is not decorated: "
+                "functions-framework takes a typed function's input type only from "
+                "@functions_framework.typed, so every request would crash; decorate it"
+            )
         if not _takes(function, _ARGUMENTS[signature_type]):
             params = _parameters(function)
             if not where and not any(_takes(function, n) for n in set(_ARGUMENTS.values())):

@@ -29,14 +29,25 @@ def test_bench_smoke_mode_produces_every_figure(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(out.read_text())
-    for section in ("functions_framework", "runrun", "runrun_one_worker", "runrun_hello"):
+    sections = (
+        "functions_framework",
+        "runrun",
+        "runrun_one_worker",
+        "runrun_hello",
+        "runrun_hello_async",
+        "functions_framework_hello_async",
+    )
+    for section in sections:
         row = figures["embedded"][section]
         assert row["rps"]["median"] > 0
         assert row["rss_mib"]["median"] > 0
-    assert figures["embedded"]["runrun"]["non2xx_or_errors"]["median"] == 0
+    for section in ("runrun", "runrun_hello_async", "functions_framework_hello_async"):
+        assert figures["embedded"][section]["non2xx_or_errors"]["median"] == 0, section
     assert set(figures["duplicates_x3"]) == {"functions_framework", "runrun"}
     assert figures["cold_start_s"]["runrun"]["median"] > 0
     assert figures["slowest_imports_ms"]
     assert set(figures["ratios"]) >= {"runrun_vs_ff_rps", "rss_runrun_all_vs_ff_one"}
     assert "| embedded | python -m runrun serve |" in result.stdout
     assert "inspector cost:" in result.stdout
+    assert "async hello world: runrun" in result.stdout
+    assert set(figures["ratios"]) >= {"runrun_async_vs_sync_hello_rps"}

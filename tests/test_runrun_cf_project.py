@@ -198,6 +198,7 @@ def _refusal(tmp_path: Path, *args: str, source: Path = SOURCE, env: dict[str, s
     )
     assert run.returncode == 2, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
     return run.stderr
 
 
@@ -218,6 +219,9 @@ def test_a_background_function_left_undeclared_is_refused_with_how_to_declare_it
         (["--signature-type", "nope=event", *FLAGS], "names 'nope', which is not a target"),
         (["--target", "missing", *FLAGS], "--target missing: no such target"),
         (["--signature-type", "hello_async=cloudevent", *FLAGS], "decorator registers it"),
+        # Both servers serve async targets (through the adapter); any other is refused.
+        (["--server", "uwsgi", *FLAGS], "argument --server: invalid choice: 'uwsgi'"),
+        (["--workers", "0", *FLAGS], "argument --workers: must be >= 1"),
     ],
 )
 def test_bad_configuration_is_refused_at_start(
@@ -229,6 +233,75 @@ def test_bad_configuration_is_refused_at_start(
 def test_a_bad_function_signature_type_in_the_environment_is_refused(tmp_path: Path) -> None:
     message = _refusal(tmp_path, env={"FUNCTION_SIGNATURE_TYPE": "pubsub"})
     assert "unknown signature type 'pubsub' in FUNCTION_SIGNATURE_TYPE" in message
+
+
+def test_a_server_runrun_does_not_have_is_refused_from_the_environment(tmp_path: Path) -> None:
+    message = _refusal(tmp_path, *FLAGS, env={"RUNRUN_SERVER": "uwsgi"})
+    assert "RUNRUN_SERVER must be one of granian, gunicorn, got 'uwsgi'" in message
+
+
+TYPED_SOURCE = """
+class Greeting:
+    def __init__(self, name):
+        self.name = name
+
+    @staticmethod
+    def from_dict(data):
+        return Greeting(data["name"])
+
+    def to_dict(self):
+        return {"hello": self.name}
+
+
+def greet(greeting: Greeting) -> Greeting:
+    return greeting
+"""
+
+
+def test_an_undecorated_typed_function_crashes_under_functions_framework_and_is_refused(
+    tmp_path: Path,
+) -> None:
+    # functions-framework takes a typed function's input type from @typed alone: served
+    # undecorated with `--signature-type typed`, every request answers 500 there.
+    source = tmp_path / "main.py"
+    source.write_text(TYPED_SOURCE)
+    env = base_env(tmp_path / "state")
+    reference = functions_framework("greet", source, env, tmp_path, "--signature-type", "typed")
+    try:
+        reference.wait_ready()
+        answer = reference.request(
+            "POST", "/", (("Content-Type", "application/json"),), b'{"name":"ada"}'
+        )
+        assert answer.status == 500 and ("x-google-status", "crash") in answer.headers
+    finally:
+        reference.stop()
+    for args, env_extra in [
+        (["--signature-type", "greet=typed"], {}),
+        ([], {"FUNCTION_SIGNATURE_TYPE": "typed"}),
+    ]:
+        message = _refusal(tmp_path, *args, source=source, env=env_extra)
+        assert (
+            "greet has signature type 'typed'" in message
+            and "@functions_framework.typed" in message
+        )
+
+
+def test_two_typed_targets_with_one_name_are_refused(tmp_path: Path) -> None:
+    for module in ("first", "second"):
+        (tmp_path / f"{module}.py").write_text(
+            "import functions_framework\n"
+            "from typing import Any\n\n"
+            "class In:\n"
+            "    @staticmethod\n"
+            "    def from_dict(data: Any) -> 'In':\n"
+            "        return In()\n\n"
+            "@functions_framework.typed(In)\n"
+            "def convert(value):\n"
+            "    return None\n"
+        )
+    (tmp_path / "main.py").write_text("from first import convert\nimport second\n")
+    message = _refusal(tmp_path, source=tmp_path / "main.py")
+    assert "target 'convert' is defined in first and second" in message
 
 
 def test_an_async_background_function_is_refused(tmp_path: Path) -> None:

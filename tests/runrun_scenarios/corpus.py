@@ -213,10 +213,27 @@ def echo_cases() -> list[Case]:
     cases += cloudevent_cases("background", data, "bg-event")
     cases += legacy_event_cases("plain_events") + cloudevent_generic_cases("plain_events")
     cases += cloudevent_cases("plain_events", data, "plain-event")
+    cases += typed_cases("greet") + typed_cases("greet_explicit")
     failing = {"ce-specversion": "1.0", "ce-id": "f-1", "ce-source": "s"}
     failing["ce-type"] = "scenario.fail"
     cases.append(_case("events", "POST", failing, body=b"{}", label="handler raises"))
     return cases
+
+
+def typed_cases(target: str) -> list[Case]:
+    """A `typed` target: JSON in, its input type built by `from_dict`, its answer by `to_dict`."""
+    names = ["ada", "nobody", "plain", "object"]
+    return [
+        *[
+            _case(target, "POST", JSON_TYPE, body=_json({"name": n}), label=f"typed {n}")
+            for n in names
+        ],
+        _case(target, "POST", JSON_TYPE, path="/sub", body=b'{"name":"sub"}', label="sub-path"),
+        _case(target, "POST", JSON_TYPE, body=b"{}", label="from_dict raises"),
+        _case(target, "POST", JSON_TYPE, body=b"{not json", label="bad json"),
+        _case(target, "POST", {"Content-Type": "text/plain"}, body=b"x", label="not json"),
+        *cloudevent_generic_cases(target)[:2],
+    ]
 
 
 def header_order_cases(target: str) -> list[Case]:

@@ -109,6 +109,38 @@ def plain_events(cloud_event) -> None:
     )
 
 
+class Greeting:
+    """A typed function's input and output: built from the JSON body, answered as JSON."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @staticmethod
+    def from_dict(data: dict) -> "Greeting":
+        return Greeting(data["name"])
+
+    def to_dict(self) -> dict:
+        return {"greeting": f"hello {self.name}"}
+
+
+@functions_framework.typed
+def greet(greeting: Greeting):
+    """A `typed` target: None, a builtin and an object with to_dict are answered differently."""
+    if greeting.name == "nobody":
+        return None
+    if greeting.name == "plain":
+        return "a plain string"
+    if greeting.name == "object":
+        return object()  # no to_dict: a crash
+    return Greeting(greeting.name.upper())
+
+
+@functions_framework.typed(Greeting)
+def greet_explicit(greeting):
+    """`@typed(InputType)` rather than an annotation."""
+    return Greeting(greeting.name)
+
+
 def _record(kind: str, record: dict, event_id: str) -> None:
     folder = os.environ.get("SCENARIO_EVENTS_DIR")
     if folder:
