@@ -64,7 +64,10 @@ def test_the_source_module_runs_once_however_often_it_is_discovered(
     monkeypatch.delitem(sys.modules, "echo_main", raising=False)
     from runrun import _discover
 
-    monkeypatch.setattr(_discover, "_cache", {})
+    # A fresh import: forget what earlier tests discovered, including the apps that already
+    # served requests (Flask refuses new error handlers on those).
+    for cache in ("_cache", "_errorhandlers", "_loader_apps"):
+        monkeypatch.setattr(_discover, cache, {})
     first = discover(corpus.ECHO_SOURCE)
     runrun.build_app(first)
     assert discover(corpus.ECHO_SOURCE) is first
