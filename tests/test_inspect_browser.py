@@ -39,8 +39,10 @@ from main import *  # noqa: F403
 from functions.processors import registry
 
 
+# Private: a public two-argument function of the source module would be taken for an
+# undeclared background target and refused at start.
 @registry.register(source="github_webhook", event_type="issues", name="flaky")
-def flaky(delivery, runtime):
+def _flaky(delivery, runtime):
     if Path(os.environ["INSPECT_FAIL_MARK"]).exists():
         raise RuntimeError("flaky is down")
 """
