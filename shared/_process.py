@@ -3,7 +3,9 @@
 Pub/Sub (and the local queue) deliver at least once, so every (delivery, processor) pair is
 claimed in the idempotency store before it runs, under the target name `process_delivery`.
 A processor that raises releases its claim and fails the whole event, so the queue
-redelivers it; processors that already completed are skipped on that redelivery.
+redelivers it; processors that already completed are skipped on that redelivery. A processor
+that raises PermanentFailure (a delivery it can never handle) is recorded as failed and not
+run again for that delivery: retrying it would only make a retry storm.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ log = logging.getLogger("runrun.process")
 Processor = Callable[[Delivery], None]
 ANY = "*"
 PROCESS_TARGET = "process_delivery"
+
+
+class PermanentFailure(Exception):
+    """This processor can never handle this delivery (the message says why): record it as
+    failed, keep its claim so it is not retried, and go on with the other processors."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,15 @@ def process_event(event: Any, registry: ProcessorRegistry) -> None:
             started = time.perf_counter()
             try:
                 registration.run(delivery)
+            except PermanentFailure as exc:
+                log.error(
+                    "processor gave up on the delivery",
+                    extra={"processor": registration.name, "reason": str(exc)},
+                )
+                with deadline_scope():
+                    store.complete(claim, 422, str(exc), "text/plain")
+                _record(delivery, registration.name, "failed", "PermanentFailure", started)
+                continue
             except Exception as exc:
                 log.warning(
                     "processor failed",

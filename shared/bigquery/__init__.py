@@ -1,0 +1,8 @@
+"""Every delivery (or the selected ones) as one row of a BigQuery table."""
+
+from ._rows import SCHEMA as SCHEMA
+from ._rows import row_for as row_for
+from ._writer import TableWriter as TableWriter
+from ._writer import table_writer as table_writer
+
+__all__ = ["SCHEMA", "TableWriter", "row_for", "table_writer"]
