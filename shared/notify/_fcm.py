@@ -6,7 +6,7 @@ Outcomes, as the queue needs them:
   the processor's claim is released and the queue redelivers later;
 - INVALID_ARGUMENT (or a payload the route cannot render, or a message the SDK refuses to
   encode): PermanentFailure, logged and never retried, so one bad message is no retry storm;
-- UNREGISTERED device tokens: reported in the log and dropped, the others still count.
+- UNREGISTERED app instances (fids): reported in the log and dropped, the others still count.
 
 FCM has no idempotency key, so "exactly once" rests on the processor's claim: a send that
 FCM accepted but whose claim could not be completed (the store down at that instant) is sent
@@ -63,7 +63,7 @@ firebase_app = _FirebaseApp(_app)
 
 
 def build_messages(route: NotifyRoute, delivery: Delivery) -> list[Any]:
-    """The FCM messages for this delivery (one per token for a token list)."""
+    """The FCM messages for this delivery (one per fid for a list of fids)."""
     from firebase_admin import messaging
 
     payload = delivery.json()
@@ -111,11 +111,11 @@ def send_notification(route: NotifyRoute, delivery: Delivery) -> None:
     errors = [exc for exc in responses if exc is not None]
     unregistered = [e for e in errors if isinstance(e, messaging.UnregisteredError)]
     if unregistered:
-        log.warning("dropped unregistered FCM tokens", extra={"count": len(unregistered)})
+        log.warning("dropped unregistered FCM app instances", extra={"count": len(unregistered)})
     retry = [e for e in errors if not isinstance(e, messaging.UnregisteredError)]
     transient = [e for e in retry if not _permanent(e)]
     if transient:
-        # With several tokens, the ones FCM accepted are sent again on redelivery (FCM has
+        # With several fids, the ones FCM accepted are sent again on redelivery (FCM has
         # no idempotency key); one message per delivery (topic, condition) has no such issue.
         raise transient[0]
     if retry:

@@ -2,7 +2,8 @@
 
 The table is a JSON list (RUNRUN_NOTIFY_ROUTES, or the file named by
 RUNRUN_NOTIFY_ROUTES_FILE); each entry names a target and an event type ("*" for any) and
-exactly one destination: `topic`, `condition` or `token`. `title`, `body`, the destination and
+exactly one destination: `topic`, `condition` or `fid` (a Firebase installation ID;
+the SDK has deprecated registration tokens for it). `title`, `body`, the destination and
 each value of `data` are templates whose `{a.b.0.c}` placeholders are paths into the JSON
 payload, so Stripe's `{data.object.amount_paid}` or GitHub's `repo-{repository.name}` work as
 written. The whole table is checked when settings are read, so a bad entry stops the process
@@ -21,7 +22,7 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _PATH = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 # FCM's own rule for topic names; a literal topic that breaks it could never be sent.
 _TOPIC = re.compile(r"^[a-zA-Z0-9\-_.~%]+$")
-_DESTINATIONS = ("topic", "condition", "token")
+_DESTINATIONS = ("topic", "condition", "fid")
 _KEYS = {"target", "event", "title", "body", "data", *_DESTINATIONS}
 
 
@@ -48,7 +49,7 @@ class Template:
 
     def render_many(self, payload: Any) -> list[str]:
         """A template that is one placeholder naming a list gives one value per item
-        (a `token` route sending to every device listed in the payload)."""
+        (an `fid` route sending to every app instance listed in the payload)."""
         whole = _PLACEHOLDER.fullmatch(self.text)
         if whole is not None:
             found = lookup(payload, whole.group(1))
@@ -75,7 +76,7 @@ def lookup(payload: Any, path: str) -> Any:
 class NotifyRoute:
     target: str
     event: str
-    destination: str  # "topic", "condition" or "token"
+    destination: str  # "topic", "condition" or "fid" (a Firebase installation ID)
     to: Template
     title: Template | None = None
     body: Template | None = None
@@ -109,7 +110,7 @@ def _route(index: int, entry: Any) -> NotifyRoute:
         raise RouteError(f"{where}: unknown key(s) {', '.join(unknown)}")
     given = [key for key in _DESTINATIONS if key in entry]
     if len(given) != 1:
-        raise RouteError(f"{where}: needs exactly one of topic, condition, token")
+        raise RouteError(f"{where}: needs exactly one of topic, condition, fid")
     destination = given[0]
     to = _template(where, destination, entry[destination])
     if destination == "topic" and not _PLACEHOLDER.search(to.text) and not _TOPIC.match(to.text):
