@@ -203,7 +203,8 @@ def test_unregistered_tokens_are_reported_and_dropped(
 
     assert sorted(m["fid"] for m in fcm.messages()) == ["a", "b", "old"]
     assert sorted(m["fid"] for m in fcm.accepted_messages()) == ["a", "b"]
-    [report] = [r for r in caplog.records if r.getMessage() == "dropped unregistered FCM app instances"]
+    dropped = "dropped unregistered FCM app instances"
+    [report] = [r for r in caplog.records if r.getMessage() == dropped]
     assert report.__dict__["count"] == 1
 
 
