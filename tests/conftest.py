@@ -15,12 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import _clients, reload_settings
-from shared.bigquery import table_writer
-from shared.handoff import publisher, stop_worker
-from shared.idempotency import idempotency
-from shared.notify import firebase_app
-from shared.verify import _oidc
+from shared import reload_settings, stop_runtime
 from tests.bqemulator import BigQueryEmulator
 from tests.emulators import EmulatorProcesses, Emulators
 from tests.fcm_standin import FcmStandIn, fcm_stand_in
@@ -47,11 +42,9 @@ _skip_reason: list[str] = []
 
 
 def reset_process_state() -> None:
-    """Forget settings and every lazily built client, worker and store."""
-    stop_worker(timeout=10)
-    for lazy in (idempotency, publisher, _oidc._request, firebase_app, table_writer):
-        lazy.reset()
-    _clients.reset_clients()
+    """Stop and forget this process's runtime (its clients, worker and stores) and read the
+    settings again: the next use builds a fresh runtime from the environment of the moment."""
+    stop_runtime(timeout=10)
     reload_settings()
 
 

@@ -41,3 +41,4 @@ def test_bench_smoke_mode_produces_every_figure(tmp_path: Path) -> None:
     assert "| embedded | python -m runrun serve |" in result.stdout
     assert {"store", "notify"} <= set(figures["processors"]["p50_ms"])
     assert "processors p50 ms per delivery: " in result.stdout
+    assert "inspector cost:" in result.stdout

@@ -2,18 +2,18 @@
 routing table (RUNRUN_NOTIFY_ROUTES or RUNRUN_NOTIFY_ROUTES_FILE) routes; switched off while
 no table is set."""
 
-from shared import Delivery, get_settings
+from shared import Delivery, Runtime, Settings
 from shared.notify import route_for, send_notification
 
 from . import registry
 
 
-def _configured() -> bool:
-    return bool(get_settings().notify_routes)
+def _configured(settings: Settings) -> bool:
+    return bool(settings.notify_routes)
 
 
 @registry.register(name="notify", enabled=_configured)
-def notify(delivery: Delivery) -> None:
-    route = route_for(get_settings().notify_routes, delivery.source, delivery.event_type)
+def notify(delivery: Delivery, runtime: Runtime) -> None:
+    route = route_for(runtime.settings.notify_routes, delivery.source, delivery.event_type)
     if route is not None:
-        send_notification(route, delivery)
+        send_notification(route, delivery, runtime)

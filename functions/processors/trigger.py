@@ -3,14 +3,13 @@ deploy, as a command message on RUNRUN_COMMAND_TOPIC (a deployer subscribes to i
 
 import json
 
-from shared import Delivery, deadline_scope, get_settings
-from shared.handoff import publisher
+from shared import Delivery, Runtime
 
 from . import registry
 
 
 @registry.register(source="github_webhook", event_type="push", name="deploy-staging")
-def deploy_staging(delivery: Delivery) -> None:
+def deploy_staging(delivery: Delivery, runtime: Runtime) -> None:
     push = delivery.json()
     repository = push.get("repository") if isinstance(push, dict) else None
     if not isinstance(repository, dict):
@@ -26,9 +25,9 @@ def deploy_staging(delivery: Delivery) -> None:
         "sha": push.get("after"),
         "delivery_id": delivery.delivery_id,
     }
-    with deadline_scope():
-        publisher.get().publish(
-            get_settings().command_topic,
+    with runtime.deadline():
+        runtime.publisher.publish(
+            runtime.settings.command_topic,
             json.dumps(command).encode(),
             {"command": "deploy-staging", "delivery_id": delivery.delivery_id},
         )

@@ -3,6 +3,5 @@
 from ._rows import SCHEMA as SCHEMA
 from ._rows import row_for as row_for
 from ._writer import TableWriter as TableWriter
-from ._writer import table_writer as table_writer
 
-__all__ = ["SCHEMA", "TableWriter", "row_for", "table_writer"]
+__all__ = ["SCHEMA", "TableWriter", "row_for"]

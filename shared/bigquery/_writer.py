@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._config import get_settings
+from .._config import Settings
 from .._delivery import Delivery
-from .._lazy import Lazy
 from .._process import PermanentFailure
 from ._rows import SCHEMA, row_for
 
@@ -31,9 +30,12 @@ _TRANSIENT_REASONS = {"backendError", "internalError", "timeout", "stopped", "ra
 
 
 class TableWriter:
-    def __init__(self) -> None:
-        settings = get_settings()
-        assert settings.bigquery_table is not None  # the processor is off without a table
+    """The table of RUNRUN_BIGQUERY_TABLE and its client (built on first use by
+    `Runtime.bigquery`, closed when the runtime stops)."""
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.bigquery_table is None:
+            raise ValueError("RUNRUN_BIGQUERY_TABLE is not set")  # the processor is off then
         self.timeout = settings.bigquery_timeout_seconds
         self.client = _client(settings.bigquery_emulator_host, settings.project)
         parts = settings.bigquery_table.split(".")
@@ -81,6 +83,9 @@ class TableWriter:
         if reasons:
             raise RuntimeError(f"BigQuery could not insert the row yet: {sorted(reasons)}")
 
+    def close(self) -> None:
+        self.client.close()  # type: ignore[no-untyped-call]
+
 
 def _client(emulator_host: str | None, project: str | None) -> bigquery.Client:
     # The client library is heavy to import: only a process with a table pays for it.
@@ -98,17 +103,3 @@ def _client(emulator_host: str | None, project: str | None) -> bigquery.Client:
         client_options=ClientOptions(api_endpoint=endpoint),
     )
 
-
-def _close(writer: TableWriter) -> None:
-    writer.client.close()  # type: ignore[no-untyped-call]
-
-
-class _Writer(Lazy[TableWriter]):
-    def reset(self) -> None:
-        writer = self.peek()
-        super().reset()
-        if writer is not None:
-            _close(writer)
-
-
-table_writer = _Writer(TableWriter)

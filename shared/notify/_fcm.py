@@ -16,50 +16,41 @@ again on redelivery, and apps that care dedupe on `runrun_delivery_id` in the da
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 
-from .._config import get_settings
+from .._config import Settings
 from .._delivery import Delivery
-from .._lazy import Lazy
 from .._process import PermanentFailure
 from ._routes import MissingField, NotifyRoute
 
 if TYPE_CHECKING:
     from firebase_admin import App
 
+    from .._runtime import Runtime
+
 log = logging.getLogger("runrun.notify")
 
-APP_NAME = "runrun-notify"  # its own app, so a user's default Firebase app is left alone
 
-
-def _app() -> App:
+def make_firebase_app(settings: Settings) -> App:
+    """The runtime's own Firebase app (built on first use by `Runtime.firebase_app`)."""
     # firebase-admin is heavy to import: only a process with a routing table pays for it.
     import firebase_admin
 
-    settings = get_settings()
     options: dict[str, Any] = {"httpTimeout": settings.fcm_timeout_seconds}
     if settings.project:
         options["projectId"] = settings.project
-    # Application Default Credentials: the runtime's service account on Cloud Run, or the
-    # file GOOGLE_APPLICATION_CREDENTIALS names.
-    return firebase_admin.initialize_app(options=options, name=APP_NAME)
+    # A name of its own, so that a user's default Firebase app (and another runtime's app in
+    # the same process) is left alone. Credentials are Application Default Credentials: the
+    # runtime's service account on Cloud Run, or the file GOOGLE_APPLICATION_CREDENTIALS names.
+    name = f"runrun-notify-{uuid.uuid4().hex[:12]}"
+    return firebase_admin.initialize_app(options=options, name=name)
 
 
-def _delete_app(app: App) -> None:
+def delete_firebase_app(app: App) -> None:
     import firebase_admin
 
     firebase_admin.delete_app(app)
-
-
-class _FirebaseApp(Lazy["App"]):
-    def reset(self) -> None:
-        app = self.peek()
-        super().reset()
-        if app is not None:
-            _delete_app(app)
-
-
-firebase_app = _FirebaseApp(_app)
 
 
 def build_messages(route: NotifyRoute, delivery: Delivery) -> list[Any]:
@@ -94,13 +85,14 @@ def _permanent(exc: Exception) -> bool:
     )
 
 
-def send_notification(route: NotifyRoute, delivery: Delivery) -> None:
-    """Send the route's message(s) for `delivery`; see the module docstring for outcomes."""
+def send_notification(route: NotifyRoute, delivery: Delivery, runtime: Runtime) -> None:
+    """Send the route's message(s) for `delivery` with the runtime's Firebase app; see the
+    module docstring for outcomes."""
     from firebase_admin import messaging
 
     messages = build_messages(route, delivery)
-    app = firebase_app.get()
-    dry_run = get_settings().notify_dry_run
+    app = runtime.firebase_app
+    dry_run = runtime.settings.notify_dry_run
     try:
         if len(messages) == 1:
             responses = [_single(messaging.send, messages[0], dry_run, app)]
