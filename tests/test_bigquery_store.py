@@ -17,8 +17,8 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from functions.processors import registry
-from shared import ConfigError, reload_settings
-from shared.bigquery import SCHEMA, row_for, table_writer
+from shared import ConfigError, current_runtime, reload_settings, stop_runtime
+from shared.bigquery import SCHEMA, TableWriter, row_for
 from tests.bqemulator import PROJECT
 from tests.test_notify_fcm import delivery, invoice, process
 
@@ -31,6 +31,17 @@ def client(host: str) -> bigquery.Client:
         credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
         client_options=ClientOptions(api_endpoint=f"http://{host}"),
     )
+
+
+def writer() -> TableWriter:
+    """The runtime's table writer (the one the processor uses)."""
+    return current_runtime().bigquery
+
+
+def restart() -> None:
+    """A new runtime on the settings of the moment."""
+    stop_runtime()
+    reload_settings()
 
 
 def rows(host: str, table: str, order: str = "delivery_id") -> list[dict[str, Any]]:
@@ -84,10 +95,9 @@ def test_insert_id_is_not_deduplicated_quirk(on_bigquery: tuple[str, str]) -> No
     """BigQuery dedupes a retried insertId (best effort); the emulator does not. So the
     test above proves the processor's claim, not the emulator, kept the row single."""
     host, table = on_bigquery
-    writer = table_writer.get()
     item = delivery("stripe_webhook", "invoice.paid", invoice())
-    writer.insert(item)
-    writer.insert(item)  # the same insertId, as a retried request would send it
+    writer().insert(item)
+    writer().insert(item)  # the same insertId, as a retried request would send it
     assert [r["delivery_id"] for r in rows(host, table)] == ["d-1", "d-1"]
 
 
@@ -95,7 +105,7 @@ def test_unknown_and_required_fields_are_silently_null_quirk(
     on_bigquery: tuple[str, str],
 ) -> None:
     host, table = on_bigquery
-    table_writer.get().ensure_table()
+    writer().ensure_table()
     bq = client(host)
     try:
         errors = bq.insert_rows_json(table, [{"delivery_id": "x", "no_such_column": 1}])
@@ -137,12 +147,11 @@ def test_bad_types_give_500_and_fail_within_the_retry_deadline_quirk(
     from google.api_core.exceptions import InternalServerError, RetryError
 
     monkeypatch.setenv("RUNRUN_BIGQUERY_TIMEOUT_SECONDS", "1")
-    reload_settings()
-    table_writer.reset()
+    restart()
     bad = {**row_for(delivery("stripe_webhook", "invoice.paid", invoice())), "stripe_amount": "x"}
     monkeypatch.setattr("shared.bigquery._writer.row_for", lambda item: bad)
     with pytest.raises((InternalServerError, RetryError)):
-        table_writer.get().insert(delivery("stripe_webhook", "invoice.paid", invoice()))
+        writer().insert(delivery("stripe_webhook", "invoice.paid", invoice()))
 
 
 def test_only_the_selected_events_are_stored(
@@ -150,7 +159,7 @@ def test_only_the_selected_events_are_stored(
 ) -> None:
     host, table = on_bigquery
     monkeypatch.setenv("RUNRUN_BIGQUERY_EVENTS", "github_webhook:*, stripe_webhook:invoice.paid")
-    reload_settings()
+    restart()
     process(delivery("stripe_webhook", "invoice.created", invoice(), "d-1"))
     process(delivery("stripe_webhook", "invoice.paid", invoice(), "d-2"))
     process(delivery("github_webhook", "push", PUSH, "d-3"))
@@ -158,7 +167,8 @@ def test_only_the_selected_events_are_stored(
 
 
 def test_bigquery_is_off_until_a_table_is_set() -> None:
-    matching = registry.matching(delivery("stripe_webhook", "invoice.paid", invoice()))
+    item = delivery("stripe_webhook", "invoice.paid", invoice())
+    matching = registry.matching(item, reload_settings())
     assert "bigquery" not in [r.name for r in matching]
 
 

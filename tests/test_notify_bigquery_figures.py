@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-import functions.process  # noqa: F401 - registers process_delivery as the queue's consumer
-from shared import Delivery, get_settings, reload_settings
-from shared.handoff import _local, ensure_worker, publisher
+from shared import Delivery, Runtime, current_runtime, get_settings, reload_settings
+from shared.handoff import _local
 from tests.failing_proxy import Outage, failing_proxy
 from tests.fcm_standin import FcmStandIn, fcm_error
 from tests.pubsub_util import wait_for
@@ -56,13 +55,11 @@ def test_outages_lose_nothing_and_double_nothing(
         monkeypatch.setenv("RUNRUN_QUEUE", "local")
         monkeypatch.setenv("RUNRUN_QUEUE_MAX_ATTEMPTS", "100")  # outages must not dead-letter
         monkeypatch.setattr(_local, "_MAX_BACKOFF_SECONDS", 1.0)
-        reload_settings()
-        publisher.reset()
+        settings = reload_settings()
         fcm.answer = lambda n, body: (
             fcm_error(503, "UNAVAILABLE", "UNAVAILABLE") if n < FCM_FAILURES else None
         )
 
-        queue = publisher.get()
         items = [
             Delivery(
                 source="stripe_webhook",
@@ -74,10 +71,13 @@ def test_outages_lose_nothing_and_double_nothing(
             )
             for i in range(DELIVERIES)
         ]
+        # Queued first (a runtime without a worker), then drained by this process's runtime.
+        publishing = Runtime(settings, run_queue_worker=False)
         for _ in range(2):  # at-least-once: every delivery reaches the processors twice
             for item in items:
-                queue.publish(get_settings().topic, item.data, item.attributes())
-        ensure_worker()
+                publishing.publisher.publish(settings.topic, item.data, item.attributes())
+        publishing.stop()
+        current_runtime()  # starts the local queue's worker
         wait_for(lambda: not outbox_left(isolated_env), "the outbox to drain", timeout=600)
 
     notified = [m["data"]["runrun_delivery_id"] for m in fcm.accepted_messages()]

@@ -16,9 +16,18 @@ import pytest
 from cloudevents.http import CloudEvent
 
 from functions.processors import registry
-from shared import ConfigError, Delivery, process_event, reload_settings
+from shared import (
+    ConfigError,
+    Delivery,
+    Observer,
+    ProcessorsFailed,
+    RunReport,
+    Runtime,
+    current_runtime,
+    install_runtime,
+    reload_settings,
+)
 from shared._delivery import message_published_event
-from shared.idempotency import idempotency
 from tests.fcm_standin import CLIENT_EMAIL, PROJECT, TOKEN, FcmStandIn, fcm_error
 
 STRIPE_ROUTE = {
@@ -63,17 +72,40 @@ def delivery(source: str, event_type: str, payload: Any, delivery_id: str = "d-1
     )
 
 
+class Runs(Observer):
+    """What the processing side reported of each processor run (as the inspector hears it)."""
+
+    def __init__(self) -> None:
+        self.reports: list[RunReport] = []
+
+    def run(self, report: RunReport) -> None:
+        self.reports.append(report)
+
+    def of(self, processor: str) -> list[tuple[str, str | None]]:
+        return [(r.outcome, r.error) for r in self.reports if r.processor == processor]
+
+
+@pytest.fixture
+def runs() -> Runs:
+    return Runs()
+
+
+def start_runtime(runs: Runs) -> Runtime:
+    """A runtime on the settings of the moment, reporting to `runs` (the previous one stops)."""
+    return install_runtime(Runtime(reload_settings(), observers=[runs]).start())
+
+
 def process(item: Delivery) -> None:
     attributes, data = message_published_event(
         project="p", topic="t", message_id="1", publish_time="2030-01-01T00:00:00Z", delivery=item
     )
-    process_event(CloudEvent(attributes, data), registry)
+    current_runtime().process(CloudEvent(attributes, data))
 
 
 @pytest.fixture
-def routed(fcm: FcmStandIn, monkeypatch: pytest.MonkeyPatch) -> FcmStandIn:
+def routed(fcm: FcmStandIn, monkeypatch: pytest.MonkeyPatch, runs: Runs) -> FcmStandIn:
     monkeypatch.setenv("RUNRUN_NOTIFY_ROUTES", json.dumps([STRIPE_ROUTE, GITHUB_ROUTE]))
-    reload_settings()
+    start_runtime(runs)
     return fcm
 
 
@@ -124,10 +156,10 @@ def test_unrouted_events_send_nothing(routed: FcmStandIn) -> None:
 
 
 def test_dry_run_asks_fcm_to_validate_only(
-    routed: FcmStandIn, monkeypatch: pytest.MonkeyPatch
+    routed: FcmStandIn, monkeypatch: pytest.MonkeyPatch, runs: Runs
 ) -> None:
     monkeypatch.setenv("RUNRUN_NOTIFY_DRY_RUN", "true")
-    reload_settings()
+    start_runtime(runs)
     process(delivery("stripe_webhook", "invoice.paid", invoice()))
     [sent] = routed.requests
     assert sent.body["validate_only"] is True
@@ -151,13 +183,14 @@ def test_a_redelivery_does_not_notify_twice(routed: FcmStandIn) -> None:
     ],
 )
 def test_transient_errors_raise_so_the_queue_redelivers(
-    routed: FcmStandIn, answer: Any, error: str
+    routed: FcmStandIn, runs: Runs, answer: Any, error: str
 ) -> None:
     routed.answer = lambda n, body: answer
     item = delivery("stripe_webhook", "invoice.paid", invoice())
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(ProcessorsFailed) as raised:
         process(item)
-    assert type(raised.value).__name__ == error
+    assert raised.value.failures == {"notify": error}
+    assert runs.of("store") == [("ran", None)]  # the other processors ran all the same
     attempts = len(routed.requests)
     assert attempts == (1 if error == "QuotaExceededError" else 5)
 
@@ -165,10 +198,11 @@ def test_transient_errors_raise_so_the_queue_redelivers(
     routed.answer = lambda n, body: None
     process(item)
     assert len(routed.accepted_messages()) == 1
+    assert runs.of("notify") == [("failed", error), ("ran", None)]
 
 
 def test_invalid_argument_is_permanent_and_not_retried(
-    routed: FcmStandIn, caplog: pytest.LogCaptureFixture
+    routed: FcmStandIn, runs: Runs, caplog: pytest.LogCaptureFixture
 ) -> None:
     routed.answer = lambda n, body: fcm_error(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT")
     item = delivery("stripe_webhook", "invoice.paid", invoice())
@@ -180,7 +214,9 @@ def test_invalid_argument_is_permanent_and_not_retried(
     [record] = [r for r in caplog.records if r.getMessage() == "processor gave up on the delivery"]
     assert record.__dict__["processor"] == "notify"
     assert "INVALID_ARGUMENT" in record.__dict__["reason"]
-    assert idempotency.get() is not None
+    # Reported as failed (the inspector shows it), then skipped: its claim was completed.
+    assert runs.of("notify") == [("failed", "PermanentFailure"), ("skipped", None)]
+    assert runs.of("store") == [("ran", None), ("skipped", None)]
 
 
 def test_a_payload_without_the_routed_field_is_permanent(routed: FcmStandIn) -> None:
@@ -189,10 +225,10 @@ def test_a_payload_without_the_routed_field_is_permanent(routed: FcmStandIn) -> 
 
 
 def test_unregistered_tokens_are_reported_and_dropped(
-    fcm: FcmStandIn, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    fcm: FcmStandIn, monkeypatch: pytest.MonkeyPatch, runs: Runs, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("RUNRUN_NOTIFY_ROUTES", json.dumps([DEVICES_ROUTE]))
-    reload_settings()
+    start_runtime(runs)
     gone = fcm_error(404, "NOT_FOUND", "UNREGISTERED")
     fcm.answer = lambda n, body: gone if body["message"]["fid"] == "old" else None
     item = delivery("generic_webhook", "note", {"devices": ["a", "old", "b"], "text": "hello"})
@@ -256,6 +292,5 @@ def test_the_table_can_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 
 def test_notify_is_off_until_a_table_is_set() -> None:
-    assert "notify" not in [
-        r.name for r in registry.matching(delivery("stripe_webhook", "invoice.paid", invoice()))
-    ]
+    item = delivery("stripe_webhook", "invoice.paid", invoice())
+    assert "notify" not in [r.name for r in registry.matching(item, reload_settings())]
