@@ -3,7 +3,7 @@
 Each processor (store, notify, bigquery) runs N Stripe deliveries through its real client:
 the embedded SQLite store, the firebase-admin SDK against the local FCM stand-in, the
 BigQuery client against the BigQuery emulator (skipped, with the reason, where it is not set
-up). Also timed: `process_event` for the whole delivery, claims included. Prints JSON.
+up). Also timed: the runtime's `process` for the whole delivery, claims included. Prints JSON.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _run(count: int, bigquery_host: str | None) -> dict[str, Any]:
     from cloudevents.http import CloudEvent
 
     from functions.processors import registry
-    from shared import Delivery, process_event
+    from shared import Delivery, MemoryPublisher, Runtime, get_settings
     from shared._delivery import message_published_event
 
     if bigquery_host is not None:
@@ -97,11 +97,12 @@ def _run(count: int, bigquery_host: str | None) -> dict[str, Any]:
             json.dumps(body).encode(),
         )
 
+    runtime = Runtime(get_settings(), processors=registry, publisher=MemoryPublisher())
     per_processor: dict[str, list[float]] = {}
     for i in range(count + 1):  # the first round builds the clients: not counted
-        for registration in registry.matching(delivery(i, "direct")):
+        for registration in registry.matching(delivery(i, "direct"), runtime.settings):
             started = time.perf_counter()
-            registration.run(delivery(i, "direct"))
+            registration.run(delivery(i, "direct"), runtime)
             if i:
                 per_processor.setdefault(registration.name, []).append(
                     time.perf_counter() - started
@@ -116,8 +117,9 @@ def _run(count: int, bigquery_host: str | None) -> dict[str, Any]:
             delivery=delivery(i, "event"),
         )
         started = time.perf_counter()
-        process_event(CloudEvent(attributes, data), registry)
+        runtime.process(CloudEvent(attributes, data))
         whole.append(time.perf_counter() - started)
+    runtime.stop()
     return {
         "p50_ms": {name: _p50_ms(samples) for name, samples in per_processor.items()},
         "process_event_p50_ms": _p50_ms(whole),

@@ -70,8 +70,7 @@ def _env_vars(settings: PlanSettings, *, push_auth: bool = False) -> str:
     values = (
         f"GOOGLE_CLOUD_PROJECT={s.project},RUNRUN_TOPIC={s.topic},"
         f"RUNRUN_COMMAND_TOPIC={s.command_topic},"
-        f"RUNRUN_IDEMPOTENCY_COLLECTION={s.idempotency_collection}"
-        + processor_env(s)
+        f"RUNRUN_IDEMPOTENCY_COLLECTION={s.idempotency_collection}" + processor_env(s)
     )
     if push_auth:
         # The service is public (webhook senders cannot authenticate to Google), so

@@ -102,4 +102,3 @@ def _client(emulator_host: str | None, project: str | None) -> bigquery.Client:
         credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
         client_options=ClientOptions(api_endpoint=endpoint),
     )
-
