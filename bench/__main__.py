@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -216,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             "runrun": spread([cold_start_seconds(rr, env) for _ in range(args.cold_runs)]),
         }
         results["slowest_imports_ms"] = slowest_imports(env)
+    results["processors"] = processor_times(20 if args.smoke else 200)
     results["ratios"] = ratios(results)
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -223,6 +225,21 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print(f"\nJSON: {args.out}")
     return 0
+
+
+def processor_times(count: int) -> dict[str, Any]:
+    """The processors' p50 per delivery, measured in a process of its own (bench/_processors)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench._processors", str(count)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith('{"deliveries"')]
+    if done.returncode != 0 or not lines:
+        return {"error": (done.stderr or done.stdout).strip()[-500:]}
+    return dict(json.loads(lines[-1]))
 
 
 def ratios(results: dict[str, Any]) -> dict[str, float]:
@@ -290,9 +307,22 @@ def table(results: dict[str, Any]) -> str:
         "slowest imports (ms, cumulative): "
         + ", ".join(f"{name} {ms:.0f}" for name, ms in results["slowest_imports_ms"][:8]),
         "",
+        "processors p50 ms per delivery: " + processors_line(results["processors"]),
+        "",
         "ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in results["ratios"].items()),
     ]
     return "\n".join(lines)
+
+
+def processors_line(found: dict[str, Any]) -> str:
+    if "error" in found:
+        return f"not measured ({found['error']})"
+    line = ", ".join(f"{name} {ms:.2f}" for name, ms in sorted(found["p50_ms"].items()))
+    line += f"; whole process_event {found['process_event_p50_ms']:.2f}"
+    line += f" ({found['deliveries']} deliveries)"
+    if "bigquery_skipped" in found:
+        line += f"; bigquery skipped: {found['bigquery_skipped']}"
+    return line
 
 
 if __name__ == "__main__":

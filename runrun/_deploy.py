@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from shared._process import PROCESS_TARGET
+
 from ._deploy_project import dead_letter_policy, dead_letter_topic, foundation
 from ._deploy_settings import (
     DEFAULT_COMMAND_TOPIC,
@@ -21,6 +23,8 @@ from ._deploy_settings import (
     PlanSettings,
     all_secrets,
     ensure,
+    processor_env,
+    processor_secrets,
     pyproject_for,
     render,
     secrets_table,
@@ -66,7 +70,7 @@ def _env_vars(settings: PlanSettings, *, push_auth: bool = False) -> str:
     values = (
         f"GOOGLE_CLOUD_PROJECT={s.project},RUNRUN_TOPIC={s.topic},"
         f"RUNRUN_COMMAND_TOPIC={s.command_topic},"
-        f"RUNRUN_IDEMPOTENCY_COLLECTION={s.idempotency_collection}"
+        f"RUNRUN_IDEMPOTENCY_COLLECTION={s.idempotency_collection}" + processor_env(s)
     )
     if push_auth:
         # The service is public (webhook senders cannot authenticate to Google), so
@@ -147,7 +151,8 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
     event target, routed to `/<target>`."""
     s = settings
     events = event_triggers(targets, s)
-    lines = foundation("run", events, s, all_secrets(targets))
+    secret_names = [*all_secrets(targets), *processor_secrets(s)]
+    lines = foundation("run", events, s, secret_names)
     if s.build_image:
         build = [
             "gcloud",
@@ -171,7 +176,7 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
         f"--service-account={s.runtime_service_account}",
         "--allow-unauthenticated",  # webhook senders cannot authenticate to Google
         _env_vars(s, push_auth=bool(events)),
-        *_set_secrets(all_secrets(targets), s),
+        *_set_secrets(secret_names, s),
     ]
     lines += ["# The service", render(deploy)]
     if events:
@@ -207,7 +212,10 @@ def functions_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[
     s = settings
     events = {t.target: t for t in event_triggers(targets, s)}
     secrets = secrets_table(targets)
-    lines = foundation("functions", list(events.values()), s, all_secrets(targets))
+    # Only the function that runs the processors reads their secrets.
+    secrets[PROCESS_TARGET] = (*secrets.get(PROCESS_TARGET, ()), *processor_secrets(s))
+    secret_names = [*all_secrets(targets), *processor_secrets(s)]
+    lines = foundation("functions", list(events.values()), s, secret_names)
     lines.append("# One function per target")
     where = [f"--project={s.project}", f"--region={s.region}"]
     for target in targets:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ._deploy_settings import PlanSettings, all_secrets, ensure, render
+from ._deploy_settings import PlanSettings, all_secrets, bigquery_dataset, ensure, render
 from ._triggers import Trigger
 
 APIS = {
@@ -287,6 +287,42 @@ def storage_agent(triggers: Iterable[Trigger], settings: PlanSettings) -> list[s
     ]
 
 
+def processors_access(settings: PlanSettings) -> list[str]:
+    """What the optional processors need, only for those the settings configure: their API,
+    and the runtime account's roles (FCM sends; BigQuery rows into the table's dataset,
+    created if missing, plus running jobs in the project)."""
+    s = settings
+    runtime = f"serviceAccount:{s.runtime_service_account}"
+    lines: list[str] = []
+    if s.notify:
+        lines += [
+            "# notify: push notifications through Firebase Cloud Messaging",
+            render(["gcloud", "services", "enable", "fcm.googleapis.com", _p(s)]),
+            _grant(["projects"], s.project, runtime, "roles/firebasecloudmessaging.admin", s),
+        ]
+    if s.bigquery_table:
+        dataset = bigquery_dataset(s)
+        bq = ["bq", f"--project_id={s.project}"]
+        describe = [*bq, "show", "--dataset", dataset]
+        create = [*bq, f"--location={s.region}", "mk", "--dataset", dataset]
+        editor = [
+            *bq,
+            "add-iam-policy-binding",
+            f"--member={runtime}",
+            "--role=roles/bigquery.dataEditor",
+            "--dataset",
+            dataset,
+        ]
+        lines += [
+            f"# bigquery: rows into {s.bigquery_table} (the table is created by the code)",
+            render(["gcloud", "services", "enable", "bigquery.googleapis.com", _p(s)]),
+            ensure(describe, create),
+            render(editor) + " >/dev/null",
+            _grant(["projects"], s.project, runtime, "roles/bigquery.jobUser", s),
+        ]
+    return lines
+
+
 def foundation(
     mode: str, triggers: list[Trigger], settings: PlanSettings, secret_names: list[str]
 ) -> list[str]:
@@ -301,6 +337,7 @@ def foundation(
     lines += topics([s.topic, s.command_topic, *(t.topic for t in triggers if t.is_topic)], s)
     lines += accounts(eventarc, s)
     lines += storage_agent(triggers, s)
+    lines += processors_access(s)
     for trigger in triggers:
         lines += dead_letters(trigger, s)
     lines += secrets(secret_names, s)

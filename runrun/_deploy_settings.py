@@ -50,6 +50,9 @@ class PlanSettings:
     max_delivery_attempts: int = 10
     pyproject: Path | None = None  # the [tool.runrun.triggers] file; default: beside the source
     build_image: bool = True  # run mode: build the image with Cloud Build before deploying
+    # The optional processors, from the settings: what they need is added only when set.
+    notify: bool = False  # a notify routing table is configured
+    bigquery_table: str = ""  # RUNRUN_BIGQUERY_TABLE: dataset.table or project.dataset.table
 
     def __post_init__(self) -> None:
         # Derived defaults follow the project and region actually given.
@@ -73,6 +76,8 @@ class PlanSettings:
             "topic": env.topic,
             "command_topic": env.command_topic,
             "idempotency_collection": env.idempotency_collection,
+            "notify": bool(env.notify_routes),
+            "bigquery_table": env.bigquery_table or "",
         }
         values.update({k: v for k, v in overrides.items() if v not in (None, "")})
         return cls(**values)
@@ -80,6 +85,28 @@ class PlanSettings:
     def account_name(self, email: str) -> str:
         """The account id of one of the plan's service accounts (before the `@`)."""
         return email.split("@", 1)[0]
+
+
+# The deployed notify processor reads its routing table from this secret, exposed under the
+# variable of the same name (JSON's commas cannot go through --set-env-vars).
+NOTIFY_ROUTES_SECRET = "RUNRUN_NOTIFY_ROUTES"
+
+
+def processor_secrets(settings: PlanSettings) -> tuple[str, ...]:
+    """The secrets the configured processors read (none while none is configured)."""
+    return (NOTIFY_ROUTES_SECRET,) if settings.notify else ()
+
+
+def processor_env(settings: PlanSettings) -> str:
+    """What the configured processors add to --set-env-vars (`,NAME=value`...)."""
+    return f",RUNRUN_BIGQUERY_TABLE={settings.bigquery_table}" if settings.bigquery_table else ""
+
+
+def bigquery_dataset(settings: PlanSettings) -> str:
+    """`project:dataset` of RUNRUN_BIGQUERY_TABLE (as the bq tool names a dataset)."""
+    parts = settings.bigquery_table.split(".")
+    project = parts[0] if len(parts) == 3 else settings.project
+    return f"{project}:{parts[-2]}"
 
 
 def secret_envs(target: Target) -> tuple[str, ...]:

@@ -60,6 +60,7 @@ from ._log import configure_logging as configure_logging
 from ._observe import DeliveryReport as DeliveryReport
 from ._observe import Observer as Observer
 from ._observe import RunReport as RunReport
+from ._process import PermanentFailure as PermanentFailure
 from ._process import ProcessorRegistry as ProcessorRegistry
 from ._process import process_event as process_event
 from ._provider import Handshake as Handshake
@@ -91,6 +92,7 @@ __all__ = [
     "Observer",
     "PayloadMismatch",
     "PayloadTooLarge",
+    "PermanentFailure",
     "ProcessorRegistry",
     "ProcessorsFailed",
     "Provider",

@@ -16,6 +16,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .notify._routes import NotifyRoute
 
 STORES = ("firestore", "sqlite", "memory")
 QUEUES = ("pubsub", "local")
@@ -111,6 +115,14 @@ class Settings:
     processors: str
     inspect: bool | None  # RUNRUN_INSPECT; None: the default (on in dev mode only)
     inspect_token: str | None
+    # Notify (FCM) and BigQuery processors, each off until configured (defaults = off).
+    notify_routes: tuple[NotifyRoute, ...] = ()
+    notify_dry_run: bool = False
+    fcm_timeout_seconds: float = 10.0
+    bigquery_table: str | None = None
+    bigquery_events: tuple[tuple[str, str], ...] = ()
+    bigquery_timeout_seconds: float = 10.0
+    bigquery_emulator_host: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -148,6 +160,13 @@ class Settings:
             processors=_raw("RUNRUN_PROCESSORS") or "functions.processors:registry",
             inspect=_switch("RUNRUN_INSPECT"),
             inspect_token=_raw("RUNRUN_INSPECT_TOKEN") or None,
+            notify_routes=_notify_routes(),
+            notify_dry_run=bool(_switch("RUNRUN_NOTIFY_DRY_RUN")),
+            fcm_timeout_seconds=_float("RUNRUN_FCM_TIMEOUT_SECONDS", 10.0),
+            bigquery_table=_bigquery_table(),
+            bigquery_events=_pairs("RUNRUN_BIGQUERY_EVENTS"),
+            bigquery_timeout_seconds=_float("RUNRUN_BIGQUERY_TIMEOUT_SECONDS", 10.0),
+            bigquery_emulator_host=_raw("BIGQUERY_EMULATOR_HOST") or None,
         )
 
     @property
@@ -217,6 +236,54 @@ def set_env(values: Mapping[str, str]) -> None:
     """Write variables a served function reads (functions-framework sets FUNCTION_TARGET
     and friends for the function it serves)."""
     os.environ.update(values)
+
+
+def _notify_routes() -> tuple[NotifyRoute, ...]:
+    """The FCM routing table, inline or from a file; empty (notify off) when neither is set."""
+    from .notify._routes import RouteError, parse_routes  # no SDK: only the table's checks
+
+    inline = _raw("RUNRUN_NOTIFY_ROUTES")
+    path = _raw("RUNRUN_NOTIFY_ROUTES_FILE")
+    if inline and path:
+        raise ConfigError("set RUNRUN_NOTIFY_ROUTES or RUNRUN_NOTIFY_ROUTES_FILE, not both")
+    name, text = "RUNRUN_NOTIFY_ROUTES", inline
+    if path:
+        name = f"RUNRUN_NOTIFY_ROUTES_FILE ({path})"
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{name} cannot be read: {exc}") from None
+    if not text:
+        return ()
+    try:
+        return parse_routes(text)
+    except RouteError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+def _bigquery_table() -> str | None:
+    raw = _raw("RUNRUN_BIGQUERY_TABLE")
+    if not raw:
+        return None
+    parts = raw.split(".")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise ConfigError(
+            f"RUNRUN_BIGQUERY_TABLE must be dataset.table or project.dataset.table, got {raw!r}"
+        )
+    return raw
+
+
+def _pairs(name: str) -> tuple[tuple[str, str], ...]:
+    """`target:event,target:*` selections; empty means every delivery."""
+    pairs = []
+    for item in _raw(name).split(","):
+        if not item.strip():
+            continue
+        target, sep, event = item.strip().partition(":")
+        if not sep or not target.strip() or not event.strip():
+            raise ConfigError(f"{name}: {item.strip()!r} is not target:event (use * for any)")
+        pairs.append((target.strip(), event.strip()))
+    return tuple(pairs)
 
 
 @functools.lru_cache(maxsize=1)

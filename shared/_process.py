@@ -5,7 +5,9 @@ claimed in the idempotency store before it runs, under the target name `process_
 Processors are independent: every one of them runs, whatever the others do. One that
 raises releases its claim, and once all have had their turn the event fails
 (ProcessorsFailed), so the queue redelivers it; on that redelivery the processors that
-completed are skipped, so only the failed ones run again.
+completed are skipped, so only the failed ones run again. A processor that raises
+PermanentFailure (a delivery it can never handle) is reported as failed but its claim is
+completed, so it never runs again for that delivery: retrying would only make a retry storm.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ log = logging.getLogger("runrun.process")
 Processor = Callable[[Delivery, "Runtime"], None]
 ANY = "*"
 PROCESS_TARGET = "process_delivery"
+
+
+class PermanentFailure(Exception):
+    """This processor can never handle this delivery (the message says why): it is logged
+    and reported as failed, its claim completed so that it is never retried, and the other
+    processors run as usual."""
 
 
 def _always(settings: Settings) -> bool:
@@ -138,6 +146,15 @@ def _run_once(
     started = time.perf_counter()
     try:
         registration.run(delivery, runtime)
+    except PermanentFailure as exc:
+        log.error(
+            "processor gave up on the delivery",
+            extra={"processor": registration.name, "reason": str(exc)},
+        )
+        _report(runtime, delivery, registration.name, "failed", "PermanentFailure", started)
+        with runtime.deadline():
+            store.complete(claim, 422, str(exc), "text/plain")
+        return None
     except Exception as exc:  # noqa: BLE001 - reported, released, retried; the others go on
         log.warning(
             "processor failed",

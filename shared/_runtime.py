@@ -8,6 +8,7 @@ from the settings and passed to the pipelines (they reach for nothing else).
     ├── processors     the ProcessorRegistry that `process` runs (RUNRUN_PROCESSORS)
     ├── observers      who hears each outcome (runrun's inspector records through one)
     ├── certificates   Google's token certificates, cached for their max-age
+    ├── firebase_app, bigquery   the notify and bigquery processors' clients (when configured)
     └── firestore, pubsub, documents(name)   the clients and collections behind them
 
 Each backend is built on first use, inside the process that uses it: a pre-fork master
@@ -47,7 +48,10 @@ from .storage import DocumentCollection, FirestoreCollection, SqliteCollection
 from .verify import CertificateCache, verify_google_oidc
 
 if TYPE_CHECKING:
+    from firebase_admin import App
+
     from ._process import ProcessorRegistry
+    from .bigquery import TableWriter
 
 log = logging.getLogger("runrun.runtime")
 
@@ -75,6 +79,8 @@ class Runtime:
         self._certificates: Lazy[CertificateCache] = Lazy(CertificateCache)
         self._idempotency: Lazy[Idempotency] = Lazy(lambda: self._build_idempotency(store))
         self._publisher: Lazy[Publisher] = Lazy(lambda: self._build_publisher(publisher))
+        self._firebase_app: Lazy[App] = Lazy(self._build_firebase_app)
+        self._bigquery: Lazy[TableWriter] = Lazy(self._build_bigquery)
         self._documents: dict[str, DocumentCollection] = {}
         self._lock = threading.Lock()
         self._worker: LocalWorker | None = None
@@ -144,6 +150,26 @@ class Runtime:
         if isinstance(publisher, LocalQueue) and self._run_queue_worker:
             self._start_worker(publisher)
         return publisher
+
+    @property
+    def firebase_app(self) -> App:
+        """The notify processor's Firebase app (firebase-admin is imported on first use)."""
+        return self._firebase_app.get()
+
+    @property
+    def bigquery(self) -> TableWriter:
+        """The bigquery processor's table writer (its client library imported on first use)."""
+        return self._bigquery.get()
+
+    def _build_firebase_app(self) -> App:
+        from .notify import make_firebase_app
+
+        return make_firebase_app(self.settings)
+
+    def _build_bigquery(self) -> TableWriter:
+        from .bigquery import TableWriter
+
+        return TableWriter(self.settings)
 
     def documents(self, name: str) -> DocumentCollection:
         """The document collection `name` on the backend RUNRUN_STORE selects."""
@@ -220,6 +246,14 @@ class Runtime:
         store = self._idempotency.peek()
         if store is not None:
             store.store.close()
+        app = self._firebase_app.peek()
+        if app is not None:
+            from .notify import delete_firebase_app
+
+            delete_firebase_app(app)
+        writer = self._bigquery.peek()
+        if writer is not None:
+            writer.close()
 
 
 def _import_registry(spec: str) -> ProcessorRegistry | None:

@@ -16,11 +16,21 @@ from pathlib import Path
 import pytest
 
 from shared import reload_settings, stop_runtime
+from tests.bqemulator import BigQueryEmulator
 from tests.emulators import EmulatorProcesses, Emulators
+from tests.fcm_standin import FcmStandIn, fcm_stand_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
-_PREFIXES = ("RUNRUN_", "FIRESTORE_EMULATOR", "PUBSUB_EMULATOR", "GOOGLE_CLOUD_PROJECT", "K_")
+_PREFIXES = (
+    "RUNRUN_",
+    "FIRESTORE_EMULATOR",
+    "PUBSUB_EMULATOR",
+    "BIGQUERY_EMULATOR",
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "K_",
+)
 _SECRETS = (
     "WEBHOOK_SECRET",
     "GITHUB_WEBHOOK_SECRET",
@@ -79,6 +89,62 @@ def on_emulators(emulators: Emulators, monkeypatch: pytest.MonkeyPatch) -> Emula
     return emulators
 
 
+@pytest.fixture(scope="session")
+def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The BigQuery emulator's host:port, started once per session (skipped loudly without it)."""
+    emulator = BigQueryEmulator(tmp_path_factory.mktemp("bqemulator"))
+    try:
+        host = emulator.start()
+    except RuntimeError as exc:
+        emulator.stop()
+        reason = f"BIGQUERY EMULATOR TESTS SKIPPED: {exc}"
+        _skip_reason.append(reason)
+        pytest.skip(reason)
+    yield host
+    emulator.stop()
+
+
+@pytest.fixture
+def on_bigquery(
+    bigquery_emulator: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, str]]:
+    """The bigquery processor switched on, into a dataset of the test's own on the emulator;
+    yields (host, table id)."""
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    from tests.bqemulator import PROJECT
+
+    dataset = f"runrun_{uuid.uuid4().hex[:10]}"
+    client = bigquery.Client(
+        project=PROJECT,
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        client_options=ClientOptions(api_endpoint=f"http://{bigquery_emulator}"),
+    )
+    client.create_dataset(dataset, timeout=10)
+    client.close()
+    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", bigquery_emulator)
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", PROJECT)
+    monkeypatch.setenv("RUNRUN_BIGQUERY_TABLE", f"{dataset}.deliveries")
+    monkeypatch.setenv("RUNRUN_BIGQUERY_TIMEOUT_SECONDS", "5")
+    reset_process_state()
+    yield bigquery_emulator, f"{PROJECT}.{dataset}.deliveries"
+
+
+@pytest.fixture
+def fcm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FcmStandIn]:
+    """The FCM stand-in, with the SDK's FCM endpoint and its credentials pointed at it."""
+    from firebase_admin import messaging
+
+    with fcm_stand_in(tmp_path) as (stand_in, credentials):
+        monkeypatch.setattr(messaging._MessagingService, "FCM_URL", stand_in.fcm_url)
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(credentials))
+        reset_process_state()
+        yield stand_in
+        reset_process_state()
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _skip_reason:
-        terminalreporter.write_sep("!", _skip_reason[0], red=True, bold=True)
+    for reason in _skip_reason:
+        terminalreporter.write_sep("!", reason, red=True, bold=True)

@@ -48,6 +48,8 @@ def test_bench_smoke_mode_produces_every_figure(tmp_path: Path) -> None:
     assert figures["slowest_imports_ms"]
     assert set(figures["ratios"]) >= {"runrun_vs_ff_rps", "rss_runrun_all_vs_ff_one"}
     assert "| embedded | python -m runrun serve |" in result.stdout
+    assert {"store", "notify"} <= set(figures["processors"]["p50_ms"])
+    assert "processors p50 ms per delivery: " in result.stdout
     assert "inspector cost:" in result.stdout
     assert "async hello world: runrun" in result.stdout
     assert set(figures["ratios"]) >= {"runrun_async_vs_sync_hello_rps"}

@@ -8,4 +8,4 @@ from shared import ProcessorRegistry
 
 registry = ProcessorRegistry()
 
-from . import relay, store, trigger  # noqa: E402,F401 - importing registers them
+from . import bigquery, notify, relay, store, trigger  # noqa: E402,F401 - importing registers them
