@@ -53,6 +53,7 @@ from ._handshake import x_crc as x_crc
 from ._handshake import zoom_url_validation as zoom_url_validation
 from ._log import announce_backends as announce_backends
 from ._log import configure_logging as configure_logging
+from ._process import PermanentFailure as PermanentFailure
 from ._process import ProcessorRegistry as ProcessorRegistry
 from ._process import authorize_push as authorize_push
 from ._process import process_event as process_event
@@ -75,6 +76,7 @@ __all__ = [
     "NotConfigured",
     "PayloadMismatch",
     "PayloadTooLarge",
+    "PermanentFailure",
     "ProcessorRegistry",
     "Provider",
     "Settings",

@@ -3,7 +3,10 @@
 Pub/Sub (and the local queue) deliver at least once, so every (delivery, processor) pair is
 claimed in the idempotency store before it runs, under the target name `process_delivery`.
 A processor that raises releases its claim and fails the whole event, so the queue
-redelivers it; processors that already completed are skipped on that redelivery.
+redelivers it; processors that already completed are skipped on that redelivery. A
+processor that raises PermanentFailure (no retry can help: a permission refused, a trigger
+that does not exist) is recorded as failed and completed, so it is not retried forever.
+A processor may return a short note (a build id): it goes on the log line of its run.
 """
 
 from __future__ import annotations
@@ -28,9 +31,15 @@ from .verify import push_auth_enabled, verify_google_oidc
 
 log = logging.getLogger("runrun.process")
 
-Processor = Callable[[Delivery], None]
+Processor = Callable[[Delivery], "str | None"]
 ANY = "*"
 PROCESS_TARGET = "process_delivery"
+
+
+class PermanentFailure(Exception):
+    """Raised by a processor when retrying the delivery can never succeed.
+
+    The message is logged and must name the problem without carrying a secret."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +151,16 @@ def process_event(event: Any, registry: ProcessorRegistry) -> None:
                 continue
             started = time.perf_counter()
             try:
-                registration.run(delivery)
+                note = registration.run(delivery)
+            except PermanentFailure as exc:
+                log.error(
+                    "processor failed permanently: not retried",
+                    extra={"processor": registration.name, "reason": str(exc)},
+                )
+                _record(delivery, registration.name, "failed", "PermanentFailure", started)
+                with deadline_scope():
+                    store.complete(claim, 500, str(exc), "text/plain")
+                continue
             except Exception as exc:
                 log.warning(
                     "processor failed",
@@ -161,5 +179,6 @@ def process_event(event: Any, registry: ProcessorRegistry) -> None:
                     "processor": registration.name,
                     "event_type": delivery.event_type,
                     "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                    **({"note": note} if note else {}),
                 },
             )

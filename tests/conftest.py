@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from shared import _clients, reload_settings
+from shared.cloudbuild import cloudbuild_client
 from shared.handoff import publisher, stop_worker
 from shared.idempotency import idempotency
 from shared.verify import _oidc
@@ -37,7 +38,7 @@ _skip_reason: list[str] = []
 def reset_process_state() -> None:
     """Forget settings and every lazily built client, worker and store."""
     stop_worker(timeout=10)
-    for lazy in (idempotency, publisher, _oidc._request):
+    for lazy in (idempotency, publisher, _oidc._request, cloudbuild_client):
         lazy.reset()
     _clients.reset_clients()
     reload_settings()
