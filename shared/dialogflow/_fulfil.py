@@ -41,6 +41,7 @@ from .._errors import (
 )
 from .._lazy import Lazy
 from .._log import log_context
+from .._receive import _read_body as read_body
 from .._receive import error_response
 from ..idempotency import Claim, Replay, idempotency
 from ..verify import verify_dialogflow
@@ -113,6 +114,8 @@ def fulfil(
             response = error_response(exc)
             details.setdefault("outcome", "rejected")
             details["reason"] = exc.message
+        if details.pop("close", False):
+            response.headers["Connection"] = "close"
         details["status"] = response.status_code
         details["latency_ms"] = round((time.monotonic() - started) * 1000, 2)
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
@@ -132,14 +135,17 @@ def _fulfil(
     if request.method != "POST":
         raise MethodNotAllowed(request.method, ("POST",))
     if request.content_length is not None and request.content_length > settings.max_body_bytes:
-        raise PayloadTooLarge(f"body exceeds {settings.max_body_bytes} bytes")
+        details["close"] = True  # the unread body must not be parsed as the next request
+        read_body(request, settings.max_body_bytes)  # refuses it without reading it
     verify_dialogflow({name.lower(): value for name, value in request.headers.items()})
     if request.mimetype != JSON:
         shown = request.mimetype or "none"
         raise UnsupportedMediaType(f"content type {shown!r} is not accepted; send {JSON}")
-    body = request.get_data(cache=True)
-    if len(body) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"body exceeds {settings.max_body_bytes} bytes")
+    try:
+        body = read_body(request, settings.max_body_bytes)
+    except PayloadTooLarge:
+        details["close"] = True
+        raise
     call = parse_request(body)
     details.update(delivery_id=call.response_id or None, event_type=call.tag)
     handler = registry.get(call.tag)
