@@ -1,4 +1,4 @@
-"""`python -m runrun serve | send | routes | deploy-plan | cloudbuild`."""
+"""`python -m runrun serve | send | routes | deploy-plan | dead-letters | cloudbuild`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._cli_deploy import add_parsers as deploy_parsers
+from ._cli_deploy import dead_letters, deploy_plan
 from ._cloudbuild import cloudbuild_yaml
-from ._deploy import MODES, PlanSettings, plan
 from ._discover import Target, discover
 from ._errors import RunrunError
 from ._send import add_parser as send_parser
@@ -72,12 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("routes", parents=[source], help="list each target and its route")
     send_parser(commands)
 
-    deploy = commands.add_parser("deploy-plan", parents=[source], help="print gcloud commands")
-    deploy.add_argument("--mode", choices=MODES, required=True)
-    deploy.add_argument("--project", default="")
-    deploy.add_argument("--region", default="")
-    deploy.add_argument("--service", default="")
-    deploy.add_argument("--image", default="")
+    deploy_parsers(commands, source)
 
     build = commands.add_parser("cloudbuild", parents=[source], help="print cloudbuild.yaml")
     build.add_argument(
@@ -101,18 +97,6 @@ def _routes(source: Path | None) -> None:
     width = max((len(t.name) for t in targets), default=0)
     for target in targets:
         print(f"{target.name:<{width}}  {target.signature_type:<10}  {target.route}")
-
-
-def _deploy_plan(args: argparse.Namespace) -> None:
-    overrides: dict[str, str | int] = {
-        "project": args.project,
-        "region": args.region,
-        "service": args.service,
-        "image": args.image,
-    }
-    settings = PlanSettings.from_env(**overrides)
-    for line in plan(args.mode, _targets(args.source), settings):
-        print(line)
 
 
 def _cloudbuild(args: argparse.Namespace) -> int:
@@ -153,7 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "routes":
             _routes(args.source)
         elif args.command == "deploy-plan":
-            _deploy_plan(args)
+            return deploy_plan(args)
+        elif args.command == "dead-letters":
+            return dead_letters(args)
         elif args.command == "cloudbuild":
             return _cloudbuild(args)
     except RunrunError as exc:

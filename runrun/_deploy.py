@@ -1,99 +1,51 @@
 """The gcloud commands that deploy the targets, derived from the targets themselves.
 
-`run` mode: one Cloud Run service from the container serving every target, plus a Pub/Sub
-push subscription per CloudEvent target (`process_delivery` is fed by RUNRUN_TOPIC).
-`functions` mode: one 2nd-gen Cloud Function per target, from the same source tree.
-Secrets come from one table, built from each target module's provider description
-(`Provider(target=..., secret_env=...)`), so a new provider is deployed with its secret.
+`run` mode: one Cloud Run service from the container serving every target; each event
+target is reached at `/<target>` by a Pub/Sub push subscription (topic triggers) or an
+Eventarc trigger (other events), both dead-lettering after `max_delivery_attempts`.
+`functions` mode: one 2nd-gen Cloud Function per target, from the same source tree; every
+event function is deployed with `--retry` (without it a failed run drops the event) and
+its trigger's subscription dead-letters into the target's own topic.
+Both start with `_deploy_project.foundation`: what an empty project needs first.
 """
 
 from __future__ import annotations
 
-import os
-import shlex
-import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 
-from ._discover import CLOUDEVENT, EVENT, Target
+from ._deploy_project import dead_letter_policy, dead_letter_topic, foundation
+from ._deploy_settings import (
+    DEFAULT_COMMAND_TOPIC,
+    DEFAULT_TOPIC,
+    RUNTIME,
+    PlanSettings,
+    all_secrets,
+    ensure,
+    pyproject_for,
+    render,
+    secrets_table,
+)
+from ._discover import Target
+from ._triggers import Trigger, is_event, triggers
 
 MODES = ("run", "functions")
-PROCESSOR = "process_delivery"
-DEFAULT_TOPIC = "webhook-deliveries"
-DEFAULT_COMMAND_TOPIC = "deploy-commands"
-RUNTIME = "python312"
+
+__all__ = [
+    "DEFAULT_COMMAND_TOPIC",
+    "DEFAULT_TOPIC",
+    "MODES",
+    "PlanSettings",
+    "event_triggers",
+    "plan",
+    "is_event",
+    "secrets_table",
+]
 
 
-@dataclass(frozen=True)
-class PlanSettings:
-    """Where and how to deploy; values may be shell or Cloud Build substitutions."""
-
-    project: str = "PROJECT_ID"
-    region: str = "us-central1"
-    service: str = "runrun"
-    image: str = ""  # default: the project's Artifact Registry in `region`
-    concurrency: int = 80
-    secret_version: str = "latest"
-    topic: str = DEFAULT_TOPIC
-    command_topic: str = DEFAULT_COMMAND_TOPIC
-    push_service_account: str = ""  # default: runrun-push@PROJECT.iam.gserviceaccount.com
-
-    def __post_init__(self) -> None:
-        # Derived defaults follow the project and region actually given.
-        if not self.image:
-            image = f"{self.region}-docker.pkg.dev/{self.project}/runrun/runrun:latest"
-            object.__setattr__(self, "image", image)
-        if not self.push_service_account:
-            account = f"runrun-push@{self.project}.iam.gserviceaccount.com"
-            object.__setattr__(self, "push_service_account", account)
-
-    @classmethod
-    def from_env(cls, **overrides: str | int) -> PlanSettings:
-        values: dict[str, Any] = {
-            "project": os.environ.get("GOOGLE_CLOUD_PROJECT") or "PROJECT_ID",
-            "topic": os.environ.get("RUNRUN_TOPIC") or DEFAULT_TOPIC,
-            "command_topic": os.environ.get("RUNRUN_COMMAND_TOPIC") or DEFAULT_COMMAND_TOPIC,
-        }
-        values.update({k: v for k, v in overrides.items() if v not in (None, "")})
-        return cls(**values)
-
-
-def secret_envs(target: Target) -> tuple[str, ...]:
-    """The env vars holding `target`'s secrets (signing secrets, keys, verify tokens), read
-    from its module's provider object (`Provider.env_names`)."""
-    module = sys.modules.get(target.module)
-    for value in vars(module).values() if module is not None else ():
-        if getattr(value, "target", None) == target.name:
-            names = getattr(value, "env_names", None)
-            if callable(names):
-                names = names()
-            if isinstance(names, tuple) and names:
-                return tuple(str(n) for n in names)
-            name = getattr(value, "secret_env", None)
-            if isinstance(name, str) and name:
-                return (name,)
-    return ()
-
-
-def secrets_table(targets: Iterable[Target]) -> dict[str, tuple[str, ...]]:
-    """Target name -> its secret env vars, for every target that has any."""
-    table = {t.name: secret_envs(t) for t in targets}
-    return {name: envs for name, envs in table.items() if envs}
-
-
-def all_secrets(targets: Iterable[Target]) -> list[str]:
-    return sorted({env for envs in secrets_table(targets).values() for env in envs})
-
-
-def is_event(target: Target) -> bool:
-    return target.signature_type in (CLOUDEVENT, EVENT)
-
-
-def trigger_topic(target: Target, settings: PlanSettings) -> str:
-    """The topic feeding a CloudEvent target: the deliveries topic for the processor, else a
-    topic named after the target."""
-    return settings.topic if target.name == PROCESSOR else target.name
+def event_triggers(targets: Iterable[Target], settings: PlanSettings) -> list[Trigger]:
+    targets = tuple(targets)
+    found = triggers(targets, pyproject_for(targets, settings), default_topic=settings.topic)
+    return [found[name] for name in sorted(found)]
 
 
 def _set_secrets(envs: Iterable[str], settings: PlanSettings) -> list[str]:
@@ -110,41 +62,103 @@ def push_audience(settings: PlanSettings) -> str:
 
 
 def _env_vars(settings: PlanSettings, *, push_auth: bool = False) -> str:
+    s = settings
     values = (
-        f"GOOGLE_CLOUD_PROJECT={settings.project},"
-        f"RUNRUN_TOPIC={settings.topic},RUNRUN_COMMAND_TOPIC={settings.command_topic}"
+        f"GOOGLE_CLOUD_PROJECT={s.project},RUNRUN_TOPIC={s.topic},"
+        f"RUNRUN_COMMAND_TOPIC={s.command_topic},"
+        f"RUNRUN_IDEMPOTENCY_COLLECTION={s.idempotency_collection}"
     )
     if push_auth:
         # The service is public (webhook senders cannot authenticate to Google), so
         # process_delivery checks the push subscription's token itself.
-        values += (
-            f",PUSH_AUDIENCE={push_audience(settings)},"
-            f"PUSH_SERVICE_ACCOUNT={settings.push_service_account}"
-        )
+        values += f",PUSH_AUDIENCE={push_audience(s)},PUSH_SERVICE_ACCOUNT={s.push_service_account}"
     return "--set-env-vars=" + values
 
 
-def _ensure_topic(topic: str, settings: PlanSettings) -> str:
-    describe = ["gcloud", "pubsub", "topics", "describe", topic, f"--project={settings.project}"]
-    create = ["gcloud", "pubsub", "topics", "create", topic, f"--project={settings.project}"]
-    return f"{render(describe)} >/dev/null 2>&1 || {render(create)}"
+def _eventarc_name(settings: PlanSettings, target: str) -> str:
+    # Eventarc trigger ids: lowercase letters, digits and hyphens.
+    return f"{settings.service}-{target}".replace("_", "-").lower()
 
 
-def render(argv: list[str]) -> str:
-    """A shell line; arguments holding `$` stay double-quoted so substitutions expand."""
-    return " ".join(f'"{a}"' if "$" in a else shlex.quote(a) for a in argv)
+def _event_filters(flag: str, trigger: Trigger) -> list[str]:
+    pairs = [("type", trigger.event_type), *trigger.filters]
+    return [f"{flag}={key}={value}" for key, value in pairs]
 
 
-def topics(targets: Iterable[Target], settings: PlanSettings) -> list[str]:
-    wanted = [settings.topic, settings.command_topic]
-    wanted += [trigger_topic(t, settings) for t in targets if is_event(t)]
-    return list(dict.fromkeys(wanted))
+def _push_subscription(trigger: Trigger, settings: PlanSettings) -> list[str]:
+    s = settings
+    name = f"{s.service}-{trigger.target}-push"
+    flags = [
+        f"--push-endpoint=${{SERVICE_URL}}/{trigger.target}",
+        f"--push-auth-service-account={s.push_service_account}",
+        f"--push-auth-token-audience={push_audience(s)}",
+        "--ack-deadline=60",
+        "--min-retry-delay=10s",
+        "--max-retry-delay=600s",
+        f"--dead-letter-topic={dead_letter_topic(trigger.target)}",
+        f"--max-delivery-attempts={s.max_delivery_attempts}",
+        f"--project={s.project}",
+    ]
+    base = ["gcloud", "pubsub", "subscriptions"]
+    describe = render([*base, "describe", name, f"--project={s.project}"])
+    update = render([*base, "update", name, *flags])
+    create = render([*base, "create", name, f"--topic={trigger.topic}", *flags])
+    # An existing subscription is brought to these settings rather than left as it was.
+    return [
+        f"if {describe} >/dev/null 2>&1; then {update}; else {create}; fi",
+        *dead_letter_policy(name, trigger, s)[1:],
+    ]
+
+
+def _eventarc_subscription(describe: list[str], trigger: Trigger, s: PlanSettings) -> list[str]:
+    """Eventarc delivers through a Pub/Sub subscription of its own: dead-letter it too."""
+    return [
+        f"SUBSCRIPTION=$({render(describe)})",
+        *dead_letter_policy("${SUBSCRIPTION}", trigger, s),
+    ]
+
+
+def _run_trigger(trigger: Trigger, settings: PlanSettings) -> list[str]:
+    s = settings
+    if trigger.is_topic:
+        return _push_subscription(trigger, s)
+    name = _eventarc_name(s, trigger.target)
+    where = [f"--location={trigger.location or s.region}", f"--project={s.project}"]
+    describe = ["gcloud", "eventarc", "triggers", "describe", name, *where]
+    create = [
+        "gcloud",
+        "eventarc",
+        "triggers",
+        "create",
+        name,
+        *where,
+        f"--destination-run-service={s.service}",
+        f"--destination-run-region={s.region}",
+        f"--destination-run-path=/{trigger.target}",
+        *_event_filters("--event-filters", trigger),
+        f"--service-account={s.push_service_account}",
+    ]
+    subscription = [*describe, "--format=value(transport.pubsub.subscription.basename())"]
+    return [ensure(describe, create), *_eventarc_subscription(subscription, trigger, s)]
 
 
 def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
-    """One Cloud Run service for every target, and a push subscription per event target."""
+    """One Cloud Run service for every target; a push subscription or Eventarc trigger per
+    event target, routed to `/<target>`."""
     s = settings
-    lines = [_ensure_topic(topic, s) for topic in topics(targets, s)]
+    events = event_triggers(targets, s)
+    lines = foundation("run", events, s, all_secrets(targets))
+    if s.build_image:
+        build = [
+            "gcloud",
+            "builds",
+            "submit",
+            ".",
+            f"--tag={s.image}",
+            "--ignore-file=.buildignore",
+            f"--project={s.project}",
+        ]
+        lines += ["# The image, built from the Dockerfile", render(build)]
     deploy = [
         "gcloud",
         "run",
@@ -154,12 +168,12 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
         f"--project={s.project}",
         f"--region={s.region}",
         f"--concurrency={s.concurrency}",
+        f"--service-account={s.runtime_service_account}",
         "--allow-unauthenticated",  # webhook senders cannot authenticate to Google
-        _env_vars(s, push_auth=any(is_event(t) for t in targets)),
+        _env_vars(s, push_auth=bool(events)),
         *_set_secrets(all_secrets(targets), s),
     ]
-    lines.append(render(deploy))
-    events = [t for t in targets if is_event(t)]
+    lines += ["# The service", render(deploy)]
     if events:
         describe = [
             "gcloud",
@@ -171,36 +185,33 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
             f"--region={s.region}",
             "--format=value(status.url)",
         ]
-        lines.append(f"SERVICE_URL=$({render(describe)})")
-    for target in events:
-        name = f"{s.service}-{target.name}-push"
-        create = [
-            "gcloud",
-            "pubsub",
-            "subscriptions",
-            "create",
-            name,
-            f"--project={s.project}",
-            f"--topic={trigger_topic(target, s)}",
-            f"--push-endpoint=${{SERVICE_URL}}{target.route}",
-            f"--push-auth-service-account={s.push_service_account}",
-            f"--push-auth-token-audience={push_audience(s)}",
-            "--ack-deadline=60",
-            "--min-retry-delay=10s",
-            "--max-retry-delay=600s",
-        ]
-        describe = ["gcloud", "pubsub", "subscriptions", "describe", name]
-        describe.append(f"--project={s.project}")
-        lines.append(f"{render(describe)} >/dev/null 2>&1 || {render(create)}")
+        lines += ["# Event targets, each routed to /<target>", f"SERVICE_URL=$({render(describe)})"]
+    for trigger in events:
+        lines += _run_trigger(trigger, s)
     return lines
+
+
+def _function_trigger(trigger: Trigger | None, s: PlanSettings) -> list[str]:
+    if trigger is None:
+        return ["--trigger-http", "--allow-unauthenticated"]
+    # --retry: without it a run that raises is never retried and its event is lost.
+    flags = ["--retry", f"--trigger-service-account={s.push_service_account}"]
+    if trigger.is_topic:
+        return [f"--trigger-topic={trigger.topic}", *flags]
+    location = [f"--trigger-location={trigger.location}"] if trigger.location else []
+    return [*_event_filters("--trigger-event-filters", trigger), *location, *flags]
 
 
 def functions_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
     """One 2nd-gen Cloud Function per target, each with only its own secret."""
     s = settings
+    events = {t.target: t for t in event_triggers(targets, s)}
     secrets = secrets_table(targets)
-    lines = [_ensure_topic(topic, s) for topic in topics(targets, s)]
+    lines = foundation("functions", list(events.values()), s, all_secrets(targets))
+    lines.append("# One function per target")
+    where = [f"--project={s.project}", f"--region={s.region}"]
     for target in targets:
+        trigger = events.get(target.name)
         argv = [
             "gcloud",
             "functions",
@@ -208,18 +219,45 @@ def functions_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[
             target.name,
             "--gen2",
             f"--runtime={RUNTIME}",
-            f"--project={s.project}",
-            f"--region={s.region}",
+            *where,
             "--source=.",
             f"--entry-point={target.name}",
+            *_function_trigger(trigger, s),
+            f"--service-account={s.runtime_service_account}",
+            _env_vars(s),
+            *_set_secrets(secrets.get(target.name, ()), s),
         ]
-        if is_event(target):
-            argv.append(f"--trigger-topic={trigger_topic(target, s)}")
-        else:
-            argv += ["--trigger-http", "--allow-unauthenticated"]
-        argv.append(_env_vars(s))
-        argv += _set_secrets(secrets.get(target.name, ()), s)
         lines.append(render(argv))
+        if trigger is None:
+            continue
+        invoker = [
+            "gcloud",
+            "functions",
+            "add-invoker-policy-binding",
+            target.name,
+            *where,
+            f"--member=serviceAccount:{s.push_service_account}",
+        ]
+        describe = [
+            "gcloud",
+            "functions",
+            "describe",
+            target.name,
+            *where,
+            "--format=value(eventTrigger.trigger.basename())",
+        ]
+        subscription = [
+            "gcloud",
+            "eventarc",
+            "triggers",
+            "describe",
+            "${TRIGGER}",
+            f"--location={trigger.location or s.region}",
+            f"--project={s.project}",
+            "--format=value(transport.pubsub.subscription.basename())",
+        ]
+        lines += [render(invoker) + " >/dev/null", f"TRIGGER=$({render(describe)})"]
+        lines += _eventarc_subscription(subscription, trigger, s)
     return lines
 
 

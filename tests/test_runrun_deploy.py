@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from runrun import PlanSettings, Target, cloudbuild_yaml, discover, plan, secrets_table
+from runrun._gcloud_check import gcloud_commands
 from shared import Provider
 from shared.dialogflow import Fulfilment
 from tests.runrun_scenarios import corpus
@@ -76,7 +77,7 @@ def test_run_plan_deploys_one_service_with_every_secret_and_the_push_subscriptio
     assert "PUSH_AUDIENCE=runrun-push" in env_vars
     assert "PUSH_SERVICE_ACCOUNT=runrun-push@acme.iam.gserviceaccount.com" in env_vars
     assert all(s.endswith(":latest") for s in secrets.split(","))
-    push = [line for line in lines if "subscriptions create" in line]
+    push = [line for line in lines if "subscriptions create runrun-process_delivery-push" in line]
     assert len(push) == 1
     assert "--topic=webhook-deliveries" in push[0]
     assert '"--push-endpoint=${SERVICE_URL}/process_delivery"' in push[0]
@@ -118,8 +119,18 @@ def test_deploy_plan_command_prints_only_commands(tmp_path: Path) -> None:
         )
         assert result.returncode == 0, result.stderr
         lines = result.stdout.splitlines()
-        assert lines and all(re.match(r"^(gcloud |SERVICE_URL=)", line) for line in lines)
-        assert all("--project=acme" in line for line in lines if line.startswith("gcloud"))
+        assert lines[:2] == ["#!/usr/bin/env bash", "set -euo pipefail"]
+        shell = re.compile(r"^(# |gcloud |if gcloud |\[ |[A-Z_]+=)")
+        assert all(shell.match(line) for line in lines[2:]), result.stdout
+        for line in lines:
+            for words in gcloud_commands(line):  # `projects ...` name the project itself
+                assert (
+                    "--project=acme" in words
+                    or words[:3] == ["projects", "add-iam-policy-binding", "acme"]
+                    or words[:3] == ["projects", "describe", "acme"]
+                ), line
+        syntax = subprocess.run(["bash", "-n"], input=result.stdout, capture_output=True, text=True)
+        assert syntax.returncode == 0, syntax.stderr
         assert "--topic=deliveries" in result.stdout or "--trigger-topic=deliveries" in (
             result.stdout
         )
@@ -142,7 +153,7 @@ def test_cloudbuild_yaml_deploys_exactly_the_targets() -> None:
     events = {t.name for t in targets() if t.signature_type in ("cloudevent", "event")}
     assert set(re.findall(r"push-endpoint=\$\$\{SERVICE_URL\}/(\w+)", run_branch)) == events
     steps = re.findall(r"^  - id: (\w+)$", text, flags=re.MULTILINE)
-    assert steps == ["test", "build", "push", "deploy"]
+    assert steps == ["test", "repository", "build", "push", "deploy"]
 
 
 # --- The container -------------------------------------------------------------------

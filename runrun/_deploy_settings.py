@@ -1,0 +1,132 @@
+"""What a deploy plan is made from: where to deploy (`PlanSettings`), each target's secrets
+(read from its module's provider description) and the shell rendering of a command."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._discover import Target
+
+DEFAULT_TOPIC = "webhook-deliveries"
+DEFAULT_COMMAND_TOPIC = "deploy-commands"
+DEFAULT_IDEMPOTENCY_COLLECTION = "idempotency_keys"
+RUNTIME = "python312"
+# Shell variables the plan sets and reads (Cloud Build must not expand them: see _cloudbuild).
+SHELL_VARS = (
+    "SERVICE_URL",
+    "PUBSUB_AGENT",
+    "STORAGE_AGENT",
+    "TRIGGER",
+    "SUBSCRIPTION",
+    "MISSING_SECRETS",
+)
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """Where and how to deploy; values may be shell or Cloud Build substitutions."""
+
+    project: str = "PROJECT_ID"
+    region: str = "us-central1"
+    service: str = "runrun"
+    repository: str = "runrun"  # the Artifact Registry repository of the image
+    image: str = ""  # default: the project's Artifact Registry in `region`
+    concurrency: int = 80
+    secret_version: str = "latest"
+    topic: str = DEFAULT_TOPIC
+    command_topic: str = DEFAULT_COMMAND_TOPIC
+    idempotency_collection: str = DEFAULT_IDEMPOTENCY_COLLECTION
+    firestore_location: str = ""  # default: `region`
+    runtime_service_account: str = ""  # default: runrun-runtime@PROJECT.iam.gserviceaccount.com
+    push_service_account: str = ""  # default: runrun-push@PROJECT.iam.gserviceaccount.com
+    # Pub/Sub allows 5..100; with 10..600 s backoff, 10 attempts span about 40 minutes.
+    max_delivery_attempts: int = 10
+    pyproject: Path | None = None  # the [tool.runrun.triggers] file; default: beside the source
+    build_image: bool = True  # run mode: build the image with Cloud Build before deploying
+
+    def __post_init__(self) -> None:
+        # Derived defaults follow the project and region actually given.
+        defaults = {
+            "image": f"{self.region}-docker.pkg.dev/{self.project}/{self.repository}/runrun:latest",
+            "firestore_location": self.region,
+            "runtime_service_account": f"runrun-runtime@{self.project}.iam.gserviceaccount.com",
+            "push_service_account": f"runrun-push@{self.project}.iam.gserviceaccount.com",
+        }
+        for name, value in defaults.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, value)
+        if not 5 <= self.max_delivery_attempts <= 100:
+            raise ValueError("max_delivery_attempts must be 5..100 (Pub/Sub's range)")
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> PlanSettings:
+        values: dict[str, Any] = {
+            "project": os.environ.get("GOOGLE_CLOUD_PROJECT") or "PROJECT_ID",
+            "topic": os.environ.get("RUNRUN_TOPIC") or DEFAULT_TOPIC,
+            "command_topic": os.environ.get("RUNRUN_COMMAND_TOPIC") or DEFAULT_COMMAND_TOPIC,
+            "idempotency_collection": os.environ.get("RUNRUN_IDEMPOTENCY_COLLECTION")
+            or DEFAULT_IDEMPOTENCY_COLLECTION,
+        }
+        values.update({k: v for k, v in overrides.items() if v not in (None, "")})
+        return cls(**values)
+
+    def account_name(self, email: str) -> str:
+        """The account id of one of the plan's service accounts (before the `@`)."""
+        return email.split("@", 1)[0]
+
+
+def secret_envs(target: Target) -> tuple[str, ...]:
+    """The env vars holding `target`'s secrets (signing secrets, keys, verify tokens), read
+    from its module's provider object (`Provider.env_names`)."""
+    module = sys.modules.get(target.module)
+    for value in vars(module).values() if module is not None else ():
+        if getattr(value, "target", None) == target.name:
+            names = getattr(value, "env_names", None)
+            if callable(names):
+                names = names()
+            if isinstance(names, tuple) and names:
+                return tuple(str(n) for n in names)
+            name = getattr(value, "secret_env", None)
+            if isinstance(name, str) and name:
+                return (name,)
+    return ()
+
+
+def secrets_table(targets: Iterable[Target]) -> dict[str, tuple[str, ...]]:
+    """Target name -> its secret env vars, for every target that has any."""
+    table = {t.name: secret_envs(t) for t in targets}
+    return {name: envs for name, envs in table.items() if envs}
+
+
+def all_secrets(targets: Iterable[Target]) -> list[str]:
+    return sorted({env for envs in secrets_table(targets).values() for env in envs})
+
+
+def pyproject_for(targets: Iterable[Target], settings: PlanSettings) -> Path:
+    """The pyproject.toml holding the trigger table: the one given, else the nearest one
+    above the module that defines the first target."""
+    if settings.pyproject is not None:
+        return settings.pyproject
+    for target in targets:
+        file = getattr(sys.modules.get(target.module), "__file__", None)
+        if file:
+            for folder in Path(file).resolve().parents:
+                if (folder / "pyproject.toml").is_file():
+                    return folder / "pyproject.toml"
+    return Path("pyproject.toml")
+
+
+def render(argv: list[str]) -> str:
+    """A shell line; arguments holding `$` stay double-quoted so substitutions expand."""
+    return " ".join(f'"{a}"' if "$" in a else shlex.quote(a) for a in argv)
+
+
+def ensure(describe: list[str], create: list[str]) -> str:
+    """Describe-or-create: the second run of a plan finds everything and changes nothing."""
+    return f"{render(describe)} >/dev/null 2>&1 || {render(create)}"
