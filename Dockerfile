@@ -11,12 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin runrun
 
-# Dependencies in their own layer: rebuilt only when requirements.txt changes. Only the
-# runtime section is installed (everything above the "# Checks and tests" line).
+# Dependencies in their own layer: rebuilt only when requirements.txt changes. It holds the
+# run-time packages only (the test and lint tools are in requirements-dev.txt).
 COPY requirements.txt ./
-RUN sed '/^# Checks and tests/,$d' requirements.txt > /tmp/runtime-requirements.txt \
-    && pip install -r /tmp/runtime-requirements.txt \
-    && rm /tmp/runtime-requirements.txt
+RUN pip install -r requirements.txt
 
 # The code: the targets, what they share, and the server.
 COPY main.py ./

@@ -27,6 +27,7 @@ from ._servers import ROOT, RunningServer, ServerSpec, functions_framework, runr
 
 HELLO_DIR = Path(__file__).resolve().parent / "hello"
 CONNECTIONS = 80
+INSPECTOR_ON = {"RUNRUN_INSPECT": "1", "RUNRUN_INSPECT_TOKEN": "bench-inspector-token"}
 
 
 def base_env(state_dir: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -36,8 +37,8 @@ def base_env(state_dir: str, extra: dict[str, str] | None = None) -> dict[str, s
         if not k.startswith(("RUNRUN_", "FIRESTORE_EMULATOR", "PUBSUB_EMULATOR", "K_"))
     }
     env.update(GITHUB_WEBHOOK_SECRET=SECRET, RUNRUN_STATE_DIR=state_dir, PYTHONPATH=str(ROOT))
-    # The delivery path itself, for both servers: the local inspector's activity records
-    # are a development aid, measured separately if at all.
+    # The delivery path itself, for both servers: the inspector's activity records are
+    # measured on their own (`inspector_cost`), against this.
     env["RUNRUN_INSPECT"] = "0"
     env.update(extra or {})
     return env
@@ -164,6 +165,13 @@ def main(argv: list[str] | None = None) -> int:
             runs=args.runs,
             seconds=args.seconds,
         ),
+        # The same path with the inspector recording every delivery and processor run.
+        "runrun_inspector_on": load_runs(
+            runrun("github_webhook", label="inspector on"),
+            INSPECTOR_ON,
+            runs=args.runs,
+            seconds=args.seconds,
+        ),
         "runrun_hello": load_runs(
             runrun("hello", cwd=HELLO_DIR, label="hello world"),
             {},
@@ -226,6 +234,7 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
     return {
         "runrun_vs_ff_rps": med(emb["runrun"], "rps") / med(emb["functions_framework"], "rps"),
         "runrun_full_vs_hello_rps": med(emb["runrun"], "rps") / med(emb["runrun_hello"], "rps"),
+        "inspector_cost_pct": inspector_cost_pct(results),
         "runrun_p99_ms": med(emb["runrun"], "p99_ms"),
         "rss_runrun_all_vs_ff_one": med(emb["runrun"], "rss_mib")
         / med(emb["functions_framework"], "rss_mib"),
@@ -236,6 +245,13 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
         "cold_start_runrun_vs_ff": results["cold_start_s"]["runrun"]["median"]
         / results["cold_start_s"]["functions_framework"]["median"],
     }
+
+
+def inspector_cost_pct(results: dict[str, Any]) -> float:
+    """Throughput lost to the inspector's recording, in percent of the path without it."""
+    off = results["embedded"]["runrun"]["rps"]["median"]
+    on = results["embedded"]["runrun_inspector_on"]["rps"]["median"]
+    return 100.0 * (off - on) / off if off else 0.0
 
 
 def table(results: dict[str, Any]) -> str:
@@ -262,6 +278,10 @@ def table(results: dict[str, Any]) -> str:
         "",
         f"cold start s: functions-framework {fmt(cold['functions_framework'], 3)}, "
         f"runrun {fmt(cold['runrun'], 3)}",
+        f"inspector cost: {results['ratios']['inspector_cost_pct']:.1f}% of full-path "
+        f"throughput (RUNRUN_INSPECT=1: "
+        f"{results['embedded']['runrun_inspector_on']['rps']['median']:.0f} req/s, "
+        f"RUNRUN_INSPECT=0: {results['embedded']['runrun']['rps']['median']:.0f} req/s)",
         "slowest imports (ms, cumulative): "
         + ", ".join(f"{name} {ms:.0f}" for name, ms in results["slowest_imports_ms"][:8]),
         "",

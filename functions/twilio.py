@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import flask
 import functions_framework
 
-from shared import Inbound, Provider, receive, secrets_from_env, text_of
+from shared import Inbound, Provider, receive, text_of
 from shared.verify import SignedRequest, verify_twilio
 
 AUTH_TOKEN_ENV = "TWILIO_AUTH_TOKEN"
@@ -49,13 +49,13 @@ def _twiml(keys: Sequence[str]) -> tuple[int, str, str]:
 
 
 def _verify(request: SignedRequest, secrets: Sequence[bytes], tolerance: int) -> None:
-    # The pipeline hands both variables over as one list; each of Twilio's two schemes must be
-    # checked against its own secret only, so the two are read apart, here and nowhere else.
+    # The flat list joins both variables; each of Twilio's two schemes must be checked against
+    # its own secret only, so they are taken apart by variable.
     verify_twilio(
         request,
-        secrets_from_env(AUTH_TOKEN_ENV),
+        list(request.secrets_by_env.get(AUTH_TOKEN_ENV, ())),
         tolerance,
-        shared_keys=secrets_from_env(SHARED_KEY_ENV),
+        shared_keys=list(request.secrets_by_env.get(SHARED_KEY_ENV, ())),
         shared_key_env=SHARED_KEY_ENV,
         auth_token_env=AUTH_TOKEN_ENV,
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from shared import ConfigError
+from shared._config import ServeDefaults, override_env
 
 from ._cli_deploy import add_parsers as deploy_parsers
 from ._cli_deploy import dead_letters, deploy_plan
@@ -19,14 +21,6 @@ from ._send import send
 from ._server import DEFAULT_CONCURRENCY, SERVERS, ServeOptions
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return int(raw) if raw else default
-    except ValueError:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
-
-
 def _positive(raw: str) -> int:
     value = int(raw)
     if value < 1:
@@ -34,7 +28,7 @@ def _positive(raw: str) -> int:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(env: ServeDefaults) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m runrun",
         description="Serve every functions-framework target of main.py in one process tree.",
@@ -49,24 +43,31 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     serve = commands.add_parser("serve", parents=[source], help="serve every target at /NAME")
-    serve.add_argument("--host", default=os.environ.get("HOST") or "0.0.0.0")
-    serve.add_argument("--port", type=int, default=_env_int("PORT", 8080), help="env PORT")
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="dev mode: bind 127.0.0.1, generate unset secrets, open inspector (env RUNRUN_DEV)",
+    )
+    serve.add_argument(
+        "--host", default=env.host, help="env HOST (default 127.0.0.1 with --dev, else 0.0.0.0)"
+    )
+    serve.add_argument("--port", type=int, default=env.port, help="env PORT")
     serve.add_argument(
         "--concurrency",
         type=_positive,
-        default=_env_int("RUNRUN_CONCURRENCY", DEFAULT_CONCURRENCY),
+        default=env.concurrency or DEFAULT_CONCURRENCY,
         help="requests in flight per instance (env RUNRUN_CONCURRENCY, default 80)",
     )
     serve.add_argument(
         "--workers",
         type=_positive,
-        default=_env_int("RUNRUN_WORKERS", 0) or None,
+        default=env.workers,
         help="worker processes (env RUNRUN_WORKERS, default: available CPUs)",
     )
     serve.add_argument(
         "--server",
         choices=SERVERS,
-        default=os.environ.get("RUNRUN_SERVER") or "granian",
+        default=env.server,
         help="HTTP server (env RUNRUN_SERVER, default granian)",
     )
 
@@ -117,14 +118,24 @@ def _cloudbuild(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    try:
+        env = ServeDefaults.from_env()
+    except ConfigError as exc:
+        print(f"runrun: {exc}", file=sys.stderr)
+        return 2
+    args = _parser(env).parse_args(argv)
+    if getattr(args, "source", None) is None:
+        args.source = env.source
     try:
         if args.command == "serve":
             from ._server import serve
 
+            # Flags override the environment, for this process and every worker it starts.
+            settings = override_env({"RUNRUN_DEV": "1"} if args.dev else {})
+            host = args.host or ("127.0.0.1" if settings.dev else "0.0.0.0")
             serve(
                 ServeOptions(
-                    host=args.host,
+                    host=host,
                     port=args.port,
                     concurrency=args.concurrency,
                     workers=args.workers or 0,
@@ -145,4 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunrunError as exc:
         print(f"runrun: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ConfigError as exc:
+        print(f"runrun: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from shared import get_settings
 
 from ._dead_letters import DeadLetterError, list_dead_letters, print_letters, replay
 from ._deploy import MODES, PlanSettings, event_triggers, plan
@@ -43,7 +44,7 @@ def add_parsers(commands: Any, source: argparse.ArgumentParser) -> None:
     for name in ("list", "replay"):
         action = actions.add_parser(name, parents=[source])
         action.add_argument("target", help="the event target, e.g. process_delivery")
-        action.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT", ""))
+        action.add_argument("--project", default=get_settings().project or "")
         action.add_argument("--subscription", default="", help="default: TARGET-dead-letters")
         action.add_argument("--max", type=int, default=100, dest="limit")
         if name == "list":

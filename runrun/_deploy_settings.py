@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from shared import get_settings
 
 from ._discover import Target
 
@@ -66,12 +67,12 @@ class PlanSettings:
 
     @classmethod
     def from_env(cls, **overrides: Any) -> PlanSettings:
+        env = get_settings()  # the settings module reads the environment
         values: dict[str, Any] = {
-            "project": os.environ.get("GOOGLE_CLOUD_PROJECT") or "PROJECT_ID",
-            "topic": os.environ.get("RUNRUN_TOPIC") or DEFAULT_TOPIC,
-            "command_topic": os.environ.get("RUNRUN_COMMAND_TOPIC") or DEFAULT_COMMAND_TOPIC,
-            "idempotency_collection": os.environ.get("RUNRUN_IDEMPOTENCY_COLLECTION")
-            or DEFAULT_IDEMPOTENCY_COLLECTION,
+            "project": env.project or "PROJECT_ID",
+            "topic": env.topic,
+            "command_topic": env.command_topic,
+            "idempotency_collection": env.idempotency_collection,
         }
         values.update({k: v for k, v in overrides.items() if v not in (None, "")})
         return cls(**values)

@@ -25,6 +25,8 @@ import flask
 import functions_framework as _functions_framework
 from functions_framework import _function_registry as _registry
 
+from shared._config import function_source
+
 from ._errors import DuplicateTargetError, SourceError, UnsupportedTargetError
 
 # functions-framework ships no annotations: use it as the untyped module it is.
@@ -104,7 +106,7 @@ _errorhandlers: dict[Path, ErrorHandlers] = {}
 
 def default_source() -> Path:
     """`--source` as functions-framework resolves it: FUNCTION_SOURCE, else ./main.py."""
-    return Path(os.environ.get("FUNCTION_SOURCE") or "main.py")
+    return function_source()
 
 
 def discover(source: str | os.PathLike[str] | None = None) -> Discovery:

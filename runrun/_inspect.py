@@ -6,11 +6,15 @@ for dead-lettered messages.
     GET  /_runrun/inspect/api/state   recent deliveries, runs, records, queue
     POST /_runrun/inspect/api/replay  {"message_id": ...}: put a dead-lettered message back
 
-On by default locally, off on Cloud Run unless RUNRUN_INSPECT=1 and RUNRUN_INSPECT_TOKEN
-are set (see shared._activity); when a token is set every request needs it, as
-`Authorization: Bearer <token>` or the cookie that `GET /_runrun/inspect?token=<token>`
-sets. Disabled, it is the same 404 as any unknown path. It never shows a body, a secret or a
-signature: what it reads holds none, and any configured secret value is masked anyway.
+On by default in dev mode (`runrun serve --dev`) only; anywhere else only with
+RUNRUN_INSPECT=1 and RUNRUN_INSPECT_TOKEN (`Settings.inspector_enabled`). When a token is set
+every request needs it, as `Authorization: Bearer <token>` or the cookie that
+`GET /_runrun/inspect?token=<token>` sets. Disabled, it is the same 404 as any unknown path.
+It never shows a body, a secret or a signature: what it reads holds none, and any configured
+secret value is masked anyway.
+
+What it shows comes from each part's own interface: the activity recorder's reports, the
+idempotency store's `recent()`, the queue's `messages()` and `replay()`.
 """
 
 from __future__ import annotations
@@ -18,13 +22,16 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 from collections.abc import Iterable
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from shared import Runtime, Settings, current_runtime, get_settings
+from shared._config import secret_like_values
+
+from ._activity import ActivityRecorder
 from ._discover import Target
 from ._dispatch import INSPECT_PATH
 
@@ -35,18 +42,11 @@ log = logging.getLogger("runrun.inspect")
 
 COOKIE = "runrun_inspect"
 PAGE = Path(__file__).with_name("_inspect.html")
-# Env vars whose values are masked wherever they would appear (defence in depth).
-_SECRET_WORDS = ("SECRET", "TOKEN", "KEY", "STATE", "PASSWORD", "CREDENTIAL")
 _MAX_REPLAY_BODY = 4096
 
 
-def _secret_values() -> list[str]:
-    values = {
-        part.strip()
-        for name, value in os.environ.items()
-        if any(word in name.upper() for word in _SECRET_WORDS)
-        for part in value.split(",")
-    }
+def _secret_values(runtime: Runtime) -> list[str]:
+    values = set(secret_like_values()) | set(runtime.secrets.dev_values())
     # Longest first, so that a secret containing another is masked whole.
     return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
 
@@ -82,7 +82,9 @@ class Inspector:
         if path == INSPECT_PATH and method in ("GET", "HEAD"):
             return _send(start_response, "200 OK", PAGE.read_bytes(), "text/html; charset=utf-8")
         if path == f"{INSPECT_PATH}/api/state" and method in ("GET", "HEAD"):
-            return _json(start_response, "200 OK", _mask(self.state(), _secret_values()))
+            runtime = current_runtime()
+            state = _mask(self.state(runtime), _secret_values(runtime))
+            return _json(start_response, "200 OK", state)
         if path == f"{INSPECT_PATH}/api/replay" and method == "POST":
             return self._replay(environ, start_response)
         if path in (INSPECT_PATH, f"{INSPECT_PATH}/api/state", f"{INSPECT_PATH}/api/replay"):
@@ -117,45 +119,61 @@ class Inspector:
         headers = [("Location", INSPECT_PATH), ("Set-Cookie", cookie)]
         return _send(start_response, "303 See Other", b"", "text/plain", headers)
 
-    def state(self) -> dict[str, Any]:
+    def state(self, runtime: Runtime) -> dict[str, Any]:
         """Everything the page shows."""
-        from shared import get_settings
-        from shared._activity import (
-            idempotency_records,
-            queue_messages,
-            recent_deliveries,
-            recent_runs,
-        )
-
-        settings = get_settings()
+        settings = runtime.settings
         notes = []
+        recorder = runtime.observers.find(ActivityRecorder)
+        if recorder is None:  # this process records nothing; other workers may
+            recorder = ActivityRecorder(settings.state_dir / "activity.sqlite3")
         records: list[dict[str, Any]] = []
-        if settings.store == "sqlite":
-            records = idempotency_records()
-        else:
+        listed = runtime.idempotency.store.recent()
+        if listed is None:
             notes.append(f"idempotency records live in the {settings.store} store: not shown")
-        queue: dict[str, Any] = {"messages": [], "counts": {}}
-        if settings.queue == "local":
-            queue["messages"] = queue_messages()
-            for message in queue["messages"]:
-                state = message["state"]
-                queue["counts"][state] = queue["counts"].get(state, 0) + 1
         else:
+            records = [
+                {
+                    "target": r.target,
+                    "key": r.key,
+                    "status": r.status,
+                    "lease_expires_at": r.lease_expires_at.timestamp(),
+                    "expire_at": r.expire_at.timestamp(),
+                    "response_status": r.response_status,
+                }
+                for r in listed
+            ]
+        queue: dict[str, Any] = {"messages": [], "counts": {}}
+        messages = runtime.publisher.messages()
+        if messages is None:
             notes.append("deliveries go to Pub/Sub: the queue is not shown")
+        else:
+            for m in messages:
+                queue["messages"].append(
+                    {
+                        "message_id": m.message_id,
+                        "topic": m.topic,
+                        "published_at": m.published_at,
+                        "state": m.state,
+                        "attempts": m.attempts,
+                        "next_attempt_at": m.next_attempt_at,
+                        "last_error": m.last_error,
+                        "source": m.attributes.get("source", ""),
+                        "delivery_id": m.attributes.get("delivery_id", ""),
+                        "event_type": m.attributes.get("event_type", ""),
+                    }
+                )
+                queue["counts"][m.state] = queue["counts"].get(m.state, 0) + 1
         return {
             "targets": self.targets,
             "backends": {"store": settings.store, "queue": settings.queue},
-            "deliveries": recent_deliveries(),
-            "runs": recent_runs(),
+            "deliveries": recorder.recent_deliveries(),
+            "runs": recorder.recent_runs(),
             "records": records,
             "queue": queue,
             "notes": notes,
         }
 
     def _replay(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-        from shared import get_settings
-        from shared.handoff import LocalQueue, ensure_worker, publisher
-
         # A custom header cannot be sent cross-site without a CORS preflight, which is
         # never granted: another web page cannot make a browser replay messages.
         if environ.get("HTTP_X_RUNRUN_INSPECT") != "1":
@@ -168,26 +186,24 @@ class Inspector:
                 raise TypeError("message_id")
         except (ValueError, KeyError, TypeError):
             return _json(start_response, "400 Bad Request", {"error": "send {message_id}"})
-        queue = publisher.get() if get_settings().queue == "local" else None
-        if not isinstance(queue, LocalQueue):
+        queue = current_runtime().publisher
+        if queue.messages() is None:
             return _json(start_response, "404 Not Found", {"error": "no local queue"})
-        if not queue.replay_dead(message_id):
+        if not queue.replay(message_id):
             error = {"error": "no dead-lettered message with that id"}
             return _json(start_response, "404 Not Found", error)
-        ensure_worker()
         log.info("dead-lettered message replayed", extra={"message_id": message_id})
         return _json(start_response, "200 OK", {"replayed": message_id})
 
 
-def make_inspector(targets: Iterable[Target]) -> Inspector | None:
-    """The inspector when enabled in this environment, else None (its paths are 404s)."""
-    from shared._activity import inspector_enabled, inspector_token
-
-    if not inspector_enabled():
-        if os.environ.get("RUNRUN_INSPECT", "").strip().lower() in ("1", "true", "on", "yes"):
-            log.warning("RUNRUN_INSPECT ignored on Cloud Run without RUNRUN_INSPECT_TOKEN")
+def make_inspector(targets: Iterable[Target], settings: Settings | None = None) -> Inspector | None:
+    """The inspector when the settings enable it, else None (its paths are 404s)."""
+    settings = settings or get_settings()
+    if not settings.inspector_enabled:
+        if settings.inspect:
+            log.warning("RUNRUN_INSPECT ignored: outside dev mode it needs RUNRUN_INSPECT_TOKEN")
         return None
-    return Inspector(targets, inspector_token())
+    return Inspector(targets, settings.inspect_token)
 
 
 def _send(

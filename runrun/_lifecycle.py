@@ -1,34 +1,42 @@
-"""What each server worker process does when it starts and before it exits.
+"""What each server worker process does when it starts and before it exits: build this
+process's runtime (with the inspector's recorder when the inspector is on) and start it
+before the first request; stop it at SIGTERM, after the last request.
 
-Process-wide clients (gRPC channels in particular) are built lazily inside the worker that
-uses them, never in a pre-fork master; this module only starts and stops what must run in
-the background: the embedded queue's worker thread, and the publisher's flush on exit.
+Nothing here runs in the pre-fork master: every client, connection and thread of the
+runtime belongs to the worker that built it.
 """
 
 from __future__ import annotations
 
 import logging
 
+from shared import Runtime, Settings, get_settings, install_runtime, stop_runtime
+
+from ._activity import ActivityRecorder
+
 log = logging.getLogger("runrun.server")
 
 
-def worker_started() -> None:
-    """Start this process's local queue worker when the embedded queue is selected."""
-    from shared.handoff import ensure_worker
+def build_runtime(settings: Settings | None = None) -> Runtime:
+    """The runtime runrun serves with: the settings' backends, plus the activity recorder
+    as an observer when the inspector is on."""
+    settings = settings or get_settings()
+    observers = []
+    if settings.inspector_enabled:
+        observers.append(ActivityRecorder(settings.state_dir / "activity.sqlite3"))
+    return Runtime(settings, observers=observers)
 
-    # Drains whatever an earlier run left in the outbox without waiting for a request.
-    ensure_worker()
+
+def worker_started() -> Runtime:
+    """Build and start this worker's runtime: the local queue's worker drains whatever an
+    earlier run left in the outbox without waiting for a request."""
+    return install_runtime(build_runtime().start())
 
 
 def worker_stopping(timeout: float = 5.0) -> None:
-    """Let the queue message in hand finish and flush the publisher (Pub/Sub or local)."""
-    from shared.handoff import publisher, stop_worker
-
+    """Let the queue message in hand finish; flush the publisher and the recorder."""
     try:
-        stop_worker(timeout)
-        built = publisher.peek()
-        if built is not None:
-            built.close(timeout)
+        stop_runtime(timeout)
         log.info("worker stopped: queue worker and publisher flushed")
     except Exception:  # a failing flush must not turn a clean shutdown into a crash loop
         log.exception("flushing the publisher at shutdown failed")

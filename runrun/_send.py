@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import sys
 import time
 import urllib.parse
@@ -17,6 +16,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from shared import get_settings, secrets_from_env
+from shared._config import ServeDefaults
+from shared._secrets import load_dev_secrets
 
 from . import _samples
 from ._deliveries import SENDERS, Answer, Draft, Outgoing, Sender, sender_for
@@ -63,8 +66,11 @@ def add_parser(commands: Any) -> None:
 
 
 def _secret(env: str) -> str | None:
-    values = [part.strip() for part in os.environ.get(env, "").split(",") if part.strip()]
-    return values[0] if values else None
+    """The first value of `env`, else the dev secret `runrun serve --dev` generated for it."""
+    values = secrets_from_env(env)
+    if values:
+        return values[0].decode()
+    return load_dev_secrets(get_settings().dev_secrets_path).get(env)
 
 
 def _draft(sender: Sender, args: argparse.Namespace, event: str, url: str) -> Draft:
@@ -165,7 +171,7 @@ def send(args: argparse.Namespace) -> int:
         raise RunrunError(f"no sample {event!r} for {sender.target}: {', '.join(sender.events)}")
     if args.repeat < 1:
         raise RunrunError("--repeat must be >= 1")
-    port = os.environ.get("PORT", "").strip() or "8080"
+    port = ServeDefaults.from_env().port
     url = args.url or f"http://127.0.0.1:{port}/{args.target}"
     out = sender.build(_draft(sender, args, event, url))
     if args.stale or args.bad_signature:

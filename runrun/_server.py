@@ -14,6 +14,7 @@ On SIGTERM both servers stop accepting, let in-flight requests finish within
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import os
@@ -21,6 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared import get_settings
+from shared._config import http_env
+
+from ._devmode import prepare_secrets
 from ._discover import discover
 from ._lifecycle import worker_started, worker_stopping
 from ._mount import build_app
@@ -77,16 +82,11 @@ class ServeOptions:
         return max(1, math.ceil(self.concurrency / self.worker_count))
 
 
-# Built in the master before the fork (see the module docstring); a worker started with
-# the "spawn" method has none and builds its own.
-_app: Any = None
-
-
+# Built in the master before the fork (see the module docstring) and inherited by every
+# worker; a worker started with the "spawn" method has none and builds its own.
+@functools.lru_cache(maxsize=1)
 def _load_app(source: Path | None) -> Any:
-    global _app
-    if _app is None:
-        _app = build_app(discover(source))
-    return _app
+    return build_app(discover(source))
 
 
 def prepare(options: ServeOptions) -> Any:
@@ -102,7 +102,8 @@ def prepare(options: ServeOptions) -> Any:
 
 def serve(options: ServeOptions) -> None:
     """Run the chosen server until SIGTERM or SIGINT."""
-    prepare(options)
+    app = prepare(options)
+    prepare_secrets(app.targets, get_settings())
     if options.server == "gunicorn":
         _serve_gunicorn(options)
     else:
@@ -136,7 +137,7 @@ class _WorkerApp:
     def __call__(self) -> Any:
         app = _load_app(self.source)
         worker_started()
-        leaked = {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}
+        leaked = http_env()
         return _WithoutServerEnvHeaders(app, leaked) if leaked else app
 
 

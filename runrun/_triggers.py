@@ -51,7 +51,9 @@ class Trigger:
 
 
 def is_event(target: Target) -> bool:
-    return target.signature_type in (CLOUDEVENT, EVENT)
+    """Fed by a topic: every CloudEvent or background target, and the processor (an HTTP
+    target that parses its push envelope itself)."""
+    return target.signature_type in (CLOUDEVENT, EVENT) or target.name == PROCESSOR
 
 
 def read_table(pyproject: Path) -> dict[str, Any]:

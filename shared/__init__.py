@@ -1,7 +1,8 @@
 """What webhook targets share: verification, handshakes, idempotency, handoff and logging.
 
 A target is a functions-framework function that describes its provider and calls `receive`;
-the processor target calls `process_event` with its registry.
+the processor target calls `process_push`. Both run on this process's `Runtime`, which
+owns every backend (see `shared._runtime`).
 """
 
 from ._config import ConfigError as ConfigError
@@ -36,6 +37,9 @@ from ._errors import (
     PayloadTooLarge as PayloadTooLarge,
 )
 from ._errors import (
+    ProcessorsFailed as ProcessorsFailed,
+)
+from ._errors import (
     UnsupportedMediaType as UnsupportedMediaType,
 )
 from ._errors import (
@@ -53,15 +57,24 @@ from ._handshake import x_crc as x_crc
 from ._handshake import zoom_url_validation as zoom_url_validation
 from ._log import announce_backends as announce_backends
 from ._log import configure_logging as configure_logging
+from ._observe import DeliveryReport as DeliveryReport
+from ._observe import Observer as Observer
+from ._observe import RunReport as RunReport
 from ._process import PermanentFailure as PermanentFailure
 from ._process import ProcessorRegistry as ProcessorRegistry
-from ._process import authorize_push as authorize_push
 from ._process import process_event as process_event
 from ._provider import Handshake as Handshake
 from ._provider import Inbound as Inbound
 from ._provider import Provider as Provider
 from ._provider import text_of as text_of
+from ._push import process_push as process_push
 from ._receive import receive as receive
+from ._runtime import Runtime as Runtime
+from ._runtime import current_runtime as current_runtime
+from ._runtime import install_runtime as install_runtime
+from ._runtime import stop_runtime as stop_runtime
+from ._runtime import using_runtime as using_runtime
+from .handoff import MemoryPublisher as MemoryPublisher
 
 __all__ = [
     "BackendUnavailable",
@@ -69,35 +82,45 @@ __all__ = [
     "ClaimInProgress",
     "ConfigError",
     "Delivery",
+    "DeliveryReport",
     "Forbidden",
     "Handshake",
     "Inbound",
+    "MemoryPublisher",
     "MethodNotAllowed",
     "NotConfigured",
+    "Observer",
     "PayloadMismatch",
     "PayloadTooLarge",
     "PermanentFailure",
     "ProcessorRegistry",
+    "ProcessorsFailed",
     "Provider",
+    "RunReport",
+    "Runtime",
     "Settings",
     "UnsupportedMediaType",
     "VerificationFailed",
     "WebhookError",
     "announce_backends",
-    "authorize_push",
     "configure_logging",
+    "current_runtime",
     "deadline_scope",
     "echo_challenge",
     "get_settings",
+    "install_runtime",
     "meta_subscribe",
     "process_event",
+    "process_push",
     "query_echo",
     "receive",
     "reload_settings",
     "secrets_from_env",
     "slack_url_verification",
+    "stop_runtime",
     "text_answer",
     "text_of",
+    "using_runtime",
     "x_crc",
     "zoom_url_validation",
 ]

@@ -1,4 +1,13 @@
-"""Settings read from the environment once per process (tests call `reload_settings`)."""
+"""The settings module: the only place that reads the environment.
+
+`Settings.from_env()` reads every variable once per process (tests call `reload_settings`);
+command-line flags override it through `override_env`, which writes the flag back into
+the environment so that forked or spawned server workers read the same value. Secrets are
+read on each use (`secrets_from_env`): a secret is never copied into a long-lived object.
+
+"On Cloud Run" (`K_SERVICE` set) and "dev mode" (`runrun serve --dev`, or RUNRUN_DEV=1) are
+decided here, once, and nowhere else.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +19,28 @@ from pathlib import Path
 
 STORES = ("firestore", "sqlite", "memory")
 QUEUES = ("pubsub", "local")
+SERVERS = ("granian", "gunicorn")
+_OFF = ("0", "false", "off", "no")
+_ON = ("1", "true", "on", "yes")
+# Where Google's token certificates are fetched; tests point RUNRUN_OIDC_CERTS_URL elsewhere.
+GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+# Env var names whose values are secrets wherever they appear (the inspector masks them).
+_SECRET_WORDS = ("SECRET", "TOKEN", "KEY", "STATE", "PASSWORD", "CREDENTIAL")
 DEPLOY_VIA = ("cloudbuild", "topic")
 # Dialogflow CX waits at most 30 s for a webhook (5 s by default).
 DIALOGFLOW_MAX_TIMEOUT_SECONDS = 30.0
 
 
 class ConfigError(ValueError):
-    """An environment variable holds a value the project cannot use."""
+    """An environment variable or flag holds a value the project cannot use."""
+
+
+def _raw(name: str) -> str:
+    return os.environ.get(name, "").strip()
 
 
 def _int(name: str, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(name, "").strip()
+    raw = _raw(name)
     if not raw:
         return default
     try:
@@ -33,7 +53,7 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
 
 
 def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
+    raw = _raw(name)
     if not raw:
         return default
     try:
@@ -46,7 +66,7 @@ def _float(name: str, default: float) -> float:
 
 
 def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
-    raw = os.environ.get(name, "").strip().lower()
+    raw = _raw(name).lower()
     if not raw:
         return default
     if raw not in choices:
@@ -54,8 +74,20 @@ def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
     return raw
 
 
+def _switch(name: str) -> bool | None:
+    """An on/off variable: True, False, or None when unset."""
+    raw = _raw(name).lower()
+    if not raw:
+        return None
+    if raw in _ON:
+        return True
+    if raw in _OFF:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 def _list(name: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+    return tuple(part.strip() for part in _raw(name).split(",") if part.strip())
 
 
 def _triggers(name: str) -> dict[str, str]:
@@ -81,15 +113,13 @@ def _budget(name: str, default: float) -> float:
     return value
 
 
-def _on_google_cloud() -> bool:
-    return bool(os.environ.get("K_SERVICE"))
-
-
 @dataclass(frozen=True)
 class Settings:
-    """Everything the receiving and processing paths read from the environment."""
+    """Everything the receiving and processing paths, and runrun, read from the environment."""
 
     project: str | None
+    on_cloud_run: bool
+    dev: bool
     store: str
     queue: str
     state_dir: Path
@@ -105,6 +135,12 @@ class Settings:
     queue_max_attempts: int
     events_collection: str
     relay_url: str | None
+    firestore_emulator: str | None
+    pubsub_emulator: str | None
+    # "module:attribute" of the ProcessorRegistry the process target and local queue run.
+    processors: str
+    inspect: bool | None  # RUNRUN_INSPECT; None: the default (on in dev mode only)
+    inspect_token: str | None
     # --- Deploy to staging (Cloud Build) and Dialogflow CX fulfilment: one block, read here only
     deploy_via: str  # "cloudbuild", or "topic" for teams with their own deployer
     cloudbuild_triggers: Mapping[str, str]  # repository full name -> trigger id
@@ -121,14 +157,18 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
-        default_store = (
-            "firestore" if env.get("FIRESTORE_EMULATOR_HOST") or _on_google_cloud() else "sqlite"
-        )
-        default_queue = (
-            "pubsub" if env.get("PUBSUB_EMULATOR_HOST") or _on_google_cloud() else "local"
-        )
+        on_cloud_run = bool(_raw("K_SERVICE"))
+        dev = bool(_switch("RUNRUN_DEV"))
+        if dev and on_cloud_run:
+            raise ConfigError("dev mode is for a developer's machine, but K_SERVICE is set")
+        firestore_emulator = _raw("FIRESTORE_EMULATOR_HOST") or None
+        pubsub_emulator = _raw("PUBSUB_EMULATOR_HOST") or None
+        default_store = "firestore" if firestore_emulator or on_cloud_run else "sqlite"
+        default_queue = "pubsub" if pubsub_emulator or on_cloud_run else "local"
         return cls(
             project=env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or None,
+            on_cloud_run=on_cloud_run,
+            dev=dev,
             store=_choice("RUNRUN_STORE", STORES, default_store),
             queue=_choice("RUNRUN_QUEUE", QUEUES, default_queue),
             state_dir=Path(env.get("RUNRUN_STATE_DIR") or ".runrun"),
@@ -162,6 +202,48 @@ class Settings:
             dialogflow_budget_seconds=_budget("RUNRUN_DIALOGFLOW_BUDGET_SECONDS", 4.0),
             dialogflow_fallback_text=env.get("RUNRUN_DIALOGFLOW_FALLBACK_TEXT")
             or "Sorry, I could not get that done in time. Please try again in a moment.",
+            firestore_emulator=firestore_emulator,
+            pubsub_emulator=pubsub_emulator,
+            processors=_raw("RUNRUN_PROCESSORS") or "functions.processors:registry",
+            inspect=_switch("RUNRUN_INSPECT"),
+            inspect_token=_raw("RUNRUN_INSPECT_TOKEN") or None,
+        )
+
+    @property
+    def inspector_enabled(self) -> bool:
+        """The inspector (and the recording behind it): on by default in dev mode only;
+        anywhere else only with RUNRUN_INSPECT=1 and a token, never open without one."""
+        if self.inspect is False:
+            return False
+        if self.dev:
+            return True
+        return self.inspect is True and self.inspect_token is not None
+
+    @property
+    def dev_secrets_path(self) -> Path:
+        return self.state_dir / "dev-secrets.json"
+
+
+@dataclass(frozen=True)
+class ServeDefaults:
+    """The `runrun serve` defaults taken from the environment (flags override them)."""
+
+    host: str | None  # None: 127.0.0.1 in dev mode, else 0.0.0.0
+    port: int
+    concurrency: int | None
+    workers: int | None
+    server: str
+    source: Path | None
+
+    @classmethod
+    def from_env(cls) -> ServeDefaults:
+        return cls(
+            host=_raw("HOST") or None,
+            port=_int("PORT", 8080, minimum=1),
+            concurrency=_int("RUNRUN_CONCURRENCY", 0, minimum=0) or None,
+            workers=_int("RUNRUN_WORKERS", 0, minimum=0) or None,
+            server=_choice("RUNRUN_SERVER", SERVERS, "granian"),
+            source=Path(_raw("FUNCTION_SOURCE")) if _raw("FUNCTION_SOURCE") else None,
         )
 
 
@@ -177,6 +259,55 @@ def reload_settings() -> Settings:
     return get_settings()
 
 
+def override_env(values: Mapping[str, str]) -> Settings:
+    """Apply command-line flags over the environment (for this process and the workers it
+    starts), and read the settings again."""
+    for name, value in values.items():
+        os.environ[name] = value
+    return reload_settings()
+
+
 def secrets_from_env(name: str) -> list[bytes]:
     """The comma-separated secrets in env var `name` (several during a rotation)."""
     return [part.strip().encode() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
+def positive_int_env(name: str) -> int | None:
+    """A per-provider override such as a timestamp tolerance: None when unset.
+
+    Raises:
+        ConfigError: set, but not a positive integer.
+    """
+    raw = _raw(name)
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a positive integer")
+    return int(raw)
+
+
+def function_source() -> Path:
+    """`--source` as functions-framework resolves it: FUNCTION_SOURCE, else ./main.py."""
+    return Path(_raw("FUNCTION_SOURCE") or "main.py")
+
+
+def oidc_certs_url() -> str:
+    return _raw("RUNRUN_OIDC_CERTS_URL") or GOOGLE_CERTS_URL
+
+
+def secret_like_values() -> list[str]:
+    """Every value (and comma-separated part) of an env var whose name says it is secret,
+    longest first, so that masking a secret that contains another hides it whole."""
+    values = {
+        part.strip()
+        for name, value in os.environ.items()
+        if any(word in name.upper() for word in _SECRET_WORDS)
+        for part in value.split(",")
+    }
+    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+
+def http_env() -> dict[str, str]:
+    """The environment's HTTP_* variables (a server copying os.environ into each request's
+    WSGI environ would pass them off as request headers)."""
+    return {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}

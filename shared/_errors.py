@@ -10,6 +10,7 @@
     ├── ClaimInProgress (409, carries Retry-After)
     ├── PayloadMismatch (422)
     ├── NotConfigured (500)
+    ├── ProcessorsFailed (500: the queue redelivers, and only the failed ones run again)
     └── BackendUnavailable (503, carries Retry-After)
 
 Messages are shown to the caller, so they name the problem and never carry a secret,
@@ -18,7 +19,7 @@ a signature or a token.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class WebhookError(Exception):
@@ -72,6 +73,16 @@ class PayloadMismatch(WebhookError):
 
 class NotConfigured(WebhookError):
     status_code = 500
+
+
+class ProcessorsFailed(WebhookError):
+    status_code = 500
+
+    def __init__(self, failures: Mapping[str, str]) -> None:
+        """`failures`: processor name -> the type of what it raised (never its message)."""
+        shown = ", ".join(f"{name} ({error})" for name, error in failures.items())
+        super().__init__(f"processors failed: {shown}")
+        self.failures = dict(failures)
 
 
 class _RetryLater(WebhookError):

@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from ._clients import project_id
-
 _context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
     "runrun_log_context", default=MappingProxyType({})
 )
@@ -29,7 +27,7 @@ _context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
 
 
-def trace_fields(trace_header: str | None) -> dict[str, Any]:
+def trace_fields(trace_header: str | None, project: str | None) -> dict[str, Any]:
     """Cloud Logging fields from `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=0|1`."""
     if not trace_header:
         return {}
@@ -37,7 +35,6 @@ def trace_fields(trace_header: str | None) -> dict[str, Any]:
     span, _, options = rest.partition(";")
     if not trace or not trace.isalnum() or len(trace) > 64:
         return {}
-    project = project_id()
     fields: dict[str, Any] = {
         "logging.googleapis.com/trace": f"projects/{project}/traces/{trace}" if project else trace
     }

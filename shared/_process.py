@@ -2,11 +2,15 @@
 
 Pub/Sub (and the local queue) deliver at least once, so every (delivery, processor) pair is
 claimed in the idempotency store before it runs, under the target name `process_delivery`.
-A processor that raises releases its claim and fails the whole event, so the queue
-redelivers it; processors that already completed are skipped on that redelivery. A
-processor that raises PermanentFailure (no retry can help: a permission refused, a trigger
-that does not exist) is recorded as failed and completed, so it is not retried forever.
-A processor may return a short note (a build id): it goes on the log line of its run.
+Processors are independent: every one of them runs, whatever the others do. One that
+raises releases its claim, and once all have had their turn the event fails
+(ProcessorsFailed), so the queue redelivers it; on that redelivery the processors that
+completed are skipped, so only the failed ones run again. A processor that raises
+PermanentFailure (no retry can help: a permission refused, a trigger that does not exist)
+is reported as failed and completed, so it is neither retried nor fails the event.
+
+A processor may return a short note (a build id): it goes on the log line of its run and
+to the observers (the inspector shows it). Never a body or a secret.
 """
 
 from __future__ import annotations
@@ -16,30 +20,37 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import flask
-
-from ._activity import record_run
-from ._deadline import deadline_scope
+from ._config import Settings
 from ._delivery import Delivery, NotADelivery, delivery_from_event
-from ._errors import WebhookError
+from ._errors import ClaimInProgress, ProcessorsFailed, WebhookError
 from ._log import log_context
-from ._receive import error_response
-from .idempotency import Replay, idempotency
-from .verify import push_auth_enabled, verify_google_oidc
+from ._observe import RunReport
+from .idempotency import Replay
+
+if TYPE_CHECKING:
+    from ._runtime import Runtime
 
 log = logging.getLogger("runrun.process")
 
-Processor = Callable[[Delivery], "str | None"]
+# A processor gets the delivery and the runtime (its publisher, documents, settings), and
+# may return a short note for the log and the inspector.
+Processor = Callable[[Delivery, "Runtime"], "str | None"]
 ANY = "*"
 PROCESS_TARGET = "process_delivery"
+# A note is a label (a build id), never content: longer ones are cut.
+MAX_NOTE_CHARS = 200
 
 
 class PermanentFailure(Exception):
     """Raised by a processor when retrying the delivery can never succeed.
 
     The message is logged and must name the problem without carrying a secret."""
+
+
+def _always(settings: Settings) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,7 @@ class Registration:
     run: Processor
     # Checked per delivery: a processor that is switched off (relay without a URL) costs
     # no claim in the store at all.
-    enabled: Callable[[], bool] = lambda: True
+    enabled: Callable[[Settings], bool] = _always
 
 
 class ProcessorRegistry:
@@ -65,120 +76,143 @@ class ProcessorRegistry:
         event_type: str = ANY,
         *,
         name: str | None = None,
-        enabled: Callable[[], bool] | None = None,
+        enabled: Callable[[Settings], bool] = _always,
     ) -> Callable[[Processor], Processor]:
         def decorator(fn: Processor) -> Processor:
             label = name or f"{fn.__module__}.{fn.__qualname__}"
             if any(r.name == label for r in self._registrations):
                 raise ValueError(f"a processor named {label!r} is already registered")
-            registration = Registration(label, source, event_type, fn)
-            if enabled is not None:
-                registration = Registration(label, source, event_type, fn, enabled)
-            self._registrations.append(registration)
+            self._registrations.append(Registration(label, source, event_type, fn, enabled))
             return fn
 
         return decorator
 
-    def matching(self, delivery: Delivery) -> list[Registration]:
+    def unregister(self, name: str) -> None:
+        self._registrations = [r for r in self._registrations if r.name != name]
+
+    def matching(self, delivery: Delivery, settings: Settings) -> list[Registration]:
         return [
             r
             for r in self._registrations
             if r.source in (ANY, delivery.source)
             and r.event_type in (ANY, delivery.event_type)
-            and r.enabled()
+            and r.enabled(settings)
         ]
 
 
-def authorize_push() -> None:
-    """When reached over HTTP with PUSH_AUDIENCE set, require Google's OIDC token.
+def process_event(event: Any, runtime: Runtime) -> None:
+    """Run every matching processor of `runtime` on the delivery inside a messagePublished
+    CloudEvent (anything with `.data`, or the event's data itself).
 
-    Pub/Sub push and Cloud Tasks sign every request; the local queue calls the processor
-    directly, outside any request, and is not checked. A bad token is answered (401, or 503
-    when Google's certificates cannot be fetched), never raised as a 500.
+    Raises:
+        ProcessorsFailed: one or more processors raised (their claims released).
+        ClaimInProgress: another worker is running one of the pairs right now.
+        Either way every other processor has run, and the queue retries later.
     """
-    if not flask.has_request_context() or not push_auth_enabled():
-        return
-    headers = {name.lower(): value for name, value in flask.request.headers.items()}
+    data = getattr(event, "data", event)
     try:
-        verify_google_oidc(headers)
-    except WebhookError as exc:
-        log.warning("push request refused", extra={"reason": exc.message})
-        flask.abort(error_response(exc))
+        delivery = delivery_from_event(data)
+    except NotADelivery as exc:
+        # Redelivering a message that can never be read helps no one: log it and ack.
+        log.error("dropped unreadable message", extra={"reason": str(exc)})
+        return
+    registry = runtime.processors
+    if registry is None:
+        return
+    payload_hash = hashlib.sha256(delivery.data).hexdigest()
+    failed: dict[str, str] = {}
+    busy: ClaimInProgress | None = None
+    with log_context(source=delivery.source, delivery_id=delivery.delivery_id):
+        for registration in registry.matching(delivery, runtime.settings):
+            try:
+                error = _run_once(runtime, registration, delivery, payload_hash)
+                if error is not None:
+                    failed[registration.name] = error
+            except ClaimInProgress as exc:
+                busy = exc
+    if failed:
+        raise ProcessorsFailed(failed)
+    if busy is not None:
+        raise busy
 
 
-def _record(
+def _run_once(
+    runtime: Runtime, registration: Registration, delivery: Delivery, payload_hash: str
+) -> str | None:
+    """Claim the pair, run the processor, complete or release; the type of what it raised,
+    or None when it ran (or had already)."""
+    store = runtime.idempotency
+    key = f"{delivery.source}:{delivery.delivery_id}:{registration.name}"
+    with runtime.deadline():
+        claim = store.claim(PROCESS_TARGET, key, payload_hash)
+    if isinstance(claim, Replay):
+        log.info("processor already ran", extra={"processor": registration.name})
+        _report(runtime, delivery, registration.name, "skipped")
+        return None
+    started = time.perf_counter()
+    try:
+        note = registration.run(delivery, runtime)
+    except PermanentFailure as exc:
+        log.error(
+            "processor failed permanently: not retried",
+            extra={"processor": registration.name, "reason": str(exc)},
+        )
+        _report(runtime, delivery, registration.name, "failed", "PermanentFailure", started)
+        with runtime.deadline():
+            store.complete(claim, 500, str(exc), "text/plain")
+        return None
+    except Exception as exc:  # noqa: BLE001 - reported, released, retried; the others go on
+        log.warning(
+            "processor failed",
+            extra={"processor": registration.name, "error": type(exc).__name__},
+        )
+        _report(runtime, delivery, registration.name, "failed", type(exc).__name__, started)
+        try:
+            with runtime.deadline():
+                store.release(claim)
+        except WebhookError as release_error:  # the lease expiry lets the retry through
+            log.warning("could not release claim", extra={"reason": release_error.message})
+        return type(exc).__name__
+    note = note[:MAX_NOTE_CHARS] if isinstance(note, str) and note else None
+    with runtime.deadline():
+        store.complete(claim, 200, "", "text/plain")
+    _report(runtime, delivery, registration.name, "ran", None, started, note)
+    log.info(
+        "processor ran",
+        extra={
+            "processor": registration.name,
+            "event_type": delivery.event_type,
+            "latency_ms": _since(started),
+            **({"note": note} if note else {}),
+        },
+    )
+    return None
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _report(
+    runtime: Runtime,
     delivery: Delivery,
     processor: str,
     outcome: str,
     error: str | None = None,
     started: float | None = None,
+    note: str | None = None,
 ) -> None:
-    """For the inspector page (the exception's type only: its message may carry anything)."""
-    latency = None if started is None else round((time.perf_counter() - started) * 1000, 2)
-    record_run(
-        delivery.source,
-        delivery.delivery_id,
-        delivery.event_type,
-        processor,
-        outcome,
-        error,
-        latency,
-    )
-
-
-def process_event(event: Any, registry: ProcessorRegistry) -> None:
-    """Run every matching processor on the delivery inside a messagePublished CloudEvent.
-
-    Raises whatever a processor raised (after releasing its claim), or ClaimInProgress when
-    another worker is running the same pair right now: either way the queue retries later.
-    """
-    try:
-        delivery = delivery_from_event(event.data)
-    except NotADelivery as exc:
-        # Redelivering a message that can never be read helps no one: log it and ack.
-        log.error("dropped unreadable message", extra={"reason": str(exc)})
-        return
-    payload_hash = hashlib.sha256(delivery.data).hexdigest()
-    store = idempotency.get()
-    with log_context(source=delivery.source, delivery_id=delivery.delivery_id):
-        for registration in registry.matching(delivery):
-            key = f"{delivery.source}:{delivery.delivery_id}:{registration.name}"
-            with deadline_scope():
-                claim = store.claim(PROCESS_TARGET, key, payload_hash)
-            if isinstance(claim, Replay):
-                log.info("processor already ran", extra={"processor": registration.name})
-                _record(delivery, registration.name, "skipped")
-                continue
-            started = time.perf_counter()
-            try:
-                note = registration.run(delivery)
-            except PermanentFailure as exc:
-                log.error(
-                    "processor failed permanently: not retried",
-                    extra={"processor": registration.name, "reason": str(exc)},
-                )
-                _record(delivery, registration.name, "failed", "PermanentFailure", started)
-                with deadline_scope():
-                    store.complete(claim, 500, str(exc), "text/plain")
-                continue
-            except Exception as exc:
-                log.warning(
-                    "processor failed",
-                    extra={"processor": registration.name, "error": type(exc).__name__},
-                )
-                _record(delivery, registration.name, "failed", type(exc).__name__, started)
-                with deadline_scope():
-                    store.release(claim)
-                raise
-            with deadline_scope():
-                store.complete(claim, 200, "", "text/plain")
-            _record(delivery, registration.name, "ran", None, started)
-            log.info(
-                "processor ran",
-                extra={
-                    "processor": registration.name,
-                    "event_type": delivery.event_type,
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-                    **({"note": note} if note else {}),
-                },
+    """The exception's type only: its message may carry anything."""
+    if runtime.observers:
+        runtime.observers.run(
+            RunReport(
+                source=delivery.source,
+                delivery_id=delivery.delivery_id,
+                event_type=delivery.event_type,
+                processor=processor,
+                outcome=outcome,
+                error=error,
+                latency_ms=None if started is None else _since(started),
+                note=note,
             )
+        )

@@ -11,20 +11,17 @@ through. Every outcome is one log line.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
-import os
 import time
 import urllib.parse
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
-from werkzeug.exceptions import RequestEntityTooLarge
 
-from ._activity import record_delivery
-from ._config import get_settings, secrets_from_env
+from ._body import read_body
+from ._config import ConfigError, positive_int_env
 from ._deadline import deadline_scope
 from ._delivery import Delivery, rfc3339_now
 from ._errors import (
@@ -36,10 +33,13 @@ from ._errors import (
     WebhookError,
 )
 from ._log import log_context, trace_fields
+from ._observe import DeliveryReport
 from ._provider import Handshake, Inbound, Provider
-from .handoff import ensure_worker, publisher
-from .idempotency import Claim, Replay, idempotency
-from .verify import SignedRequest, push_auth_enabled, verify_google_oidc
+from .idempotency import Claim, Replay
+from .verify import SignedRequest, push_auth_enabled
+
+if TYPE_CHECKING:
+    from ._runtime import Runtime
 
 log = logging.getLogger("runrun.receive")
 
@@ -59,19 +59,21 @@ def error_response(exc: WebhookError) -> flask.Response:
     return response
 
 
-def receive(request: flask.Request, provider: Provider) -> flask.Response:
-    """Run `request` through the pipeline for `provider` and return the answer."""
+def receive(
+    request: flask.Request, provider: Provider, runtime: Runtime | None = None
+) -> flask.Response:
+    """Run `request` through the pipeline for `provider` and return the answer; `runtime`
+    defaults to this process's (built on first use)."""
     started = time.perf_counter()
-    try:
-        ensure_worker()  # the local queue drains what a previous run left, without waiting
-    except WebhookError as exc:  # an unusable queue is answered by the handoff step, below
-        log.error("local queue worker not started", extra={"reason": exc.message})
+    if runtime is None:
+        from ._runtime import current_runtime
+
+        runtime = current_runtime()
     details: dict[str, Any] = {}
-    with log_context(
-        target=provider.target, **trace_fields(request.headers.get("X-Cloud-Trace-Context"))
-    ):
+    trace = trace_fields(request.headers.get("X-Cloud-Trace-Context"), runtime.project)
+    with log_context(target=provider.target, **trace):
         try:
-            response = _receive(request, provider, details)
+            response = _receive(runtime, request, provider, details)
         except WebhookError as exc:
             response = error_response(exc)
             details.setdefault("outcome", "rejected")
@@ -82,28 +84,9 @@ def receive(request: flask.Request, provider: Provider) -> flask.Response:
         details["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
         log.log(level, "delivery %s", details.get("outcome", "rejected"), extra=details)
-        record_delivery(provider.target, details)  # for the inspector page; never raises
+        if runtime.observers:
+            runtime.observers.delivery(DeliveryReport(provider.target, details))
     return response
-
-
-def _read_body(request: flask.Request, limit: int) -> bytes:
-    """The body, refusing more than `limit` bytes without reading them all."""
-    if request.content_length is not None and request.content_length > limit:
-        # Leave the oversized body unread: hand Werkzeug an empty stream so nothing later
-        # (functions-framework reads the request after every response) pulls it in.
-        request.environ["wsgi.input"] = io.BytesIO()
-        request.environ["CONTENT_LENGTH"] = "0"
-        raise PayloadTooLarge(f"body exceeds {limit} bytes")
-    # A streamed (chunked) body is cut off one byte past the limit: Werkzeug's LimitedStream
-    # stops quietly at its maximum, so a cut at exactly `limit` would pass for a whole body.
-    request.max_content_length = limit + 1
-    try:
-        body = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        raise PayloadTooLarge(f"body exceeds {limit} bytes") from None
-    if len(body) > limit:
-        raise PayloadTooLarge(f"body exceeds {limit} bytes")
-    return body
 
 
 def _is_json(mimetype: str) -> bool:
@@ -145,12 +128,13 @@ def public_url(request: flask.Request) -> str:
 
 
 def _tolerance(provider: Provider, default: int) -> int:
-    raw = os.environ.get(provider.tolerance_env, "").strip() if provider.tolerance_env else ""
-    if not raw:
+    if not provider.tolerance_env:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise NotConfigured(f"{provider.tolerance_env} must be a positive integer")
-    return int(raw)
+    try:
+        override = positive_int_env(provider.tolerance_env)
+    except ConfigError as exc:
+        raise NotConfigured(str(exc)) from None
+    return default if override is None else override
 
 
 def _parse(body: bytes, body_format: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -175,17 +159,19 @@ def _parse(body: bytes, body_format: str) -> tuple[dict[str, Any], list[tuple[st
     return payload, []
 
 
-def _receive(request: flask.Request, provider: Provider, details: dict[str, Any]) -> flask.Response:
-    settings = get_settings()
+def _receive(
+    runtime: Runtime, request: flask.Request, provider: Provider, details: dict[str, Any]
+) -> flask.Response:
+    settings = runtime.settings
     if request.method not in provider.methods:
         raise MethodNotAllowed(request.method, provider.methods)
     if request.content_length is not None and request.content_length > settings.max_body_bytes:
         # Before the handshake and the content type: whatever the answer, an oversized body
         # must stay unread, and only the 413 path leaves it so.
         details["close"] = True
-        _read_body(request, settings.max_body_bytes)
+        read_body(request, settings.max_body_bytes)
     headers = {name.lower(): value for name, value in request.headers.items()}
-    named = {env: secrets_from_env(env) for env in provider.env_names}
+    named = {env: runtime.secrets.values(env) for env in provider.env_names}
     if provider.handshake is not None:
         check = Handshake(method=request.method, query=request.args, headers=headers, secrets=named)
         answer = provider.handshake(check)
@@ -196,7 +182,7 @@ def _receive(request: flask.Request, provider: Provider, details: dict[str, Any]
         raise BadRequest("GET is only for the ownership check, and this request is none")
     body_format = _body_format(provider, request.mimetype)
     try:
-        body = _read_body(request, settings.max_body_bytes)
+        body = read_body(request, settings.max_body_bytes)
     except PayloadTooLarge:
         details["close"] = True
         raise
@@ -205,13 +191,15 @@ def _receive(request: flask.Request, provider: Provider, details: dict[str, Any]
     if not secrets:
         raise NotConfigured(f"{' or '.join((provider.secret_env, *provider.key_envs))} is not set")
     if provider.internal and push_auth_enabled():
-        verify_google_oidc(headers)
+        runtime.verify_push(headers)
     form: list[tuple[str, str]] = []
     payload: dict[str, Any] | None = None
     if body_format == "form":
         payload, form = _parse(body, body_format)  # the form fields are part of what is signed
     provider.verify(
-        SignedRequest(body=body, headers=headers, url=public_url(request), form=form),
+        SignedRequest(
+            body=body, headers=headers, url=public_url(request), form=form, secrets_by_env=named
+        ),
         secrets,
         _tolerance(provider, settings.timestamp_tolerance_seconds),
     )
@@ -241,10 +229,11 @@ def _receive(request: flask.Request, provider: Provider, details: dict[str, Any]
     status, answer_body, answer_type = provider.answer([key for _, _, key in keyed])
 
     handed_off = 0
-    with deadline_scope():
+    store = runtime.idempotency
+    with runtime.deadline():
         for part, content_type, key in keyed:
             digest = hashlib.sha256(part.body).hexdigest()
-            outcome = idempotency.get().claim(provider.target, key, digest)
+            outcome = store.claim(provider.target, key, digest)
             if isinstance(outcome, Replay):
                 if len(keyed) == 1:
                     details["outcome"] = "replayed"
@@ -255,10 +244,10 @@ def _receive(request: flask.Request, provider: Provider, details: dict[str, Any]
                     return response
                 continue  # this item of the batch was handed off by an earlier attempt
             item_type = provider.event_type(part)
-            _hand_off(outcome, provider, key, item_type, content_type, part.body)
+            _hand_off(runtime, outcome, provider, key, item_type, content_type, part.body)
             handed_off += 1
             try:
-                idempotency.get().complete(outcome, status, answer_body, answer_type)
+                store.complete(outcome, status, answer_body, answer_type)
             except WebhookError as exc:
                 # The message is already durably queued, so 2xx is the truth. The claim stays
                 # in progress until its lease ends; a retry after that publishes again and the
@@ -300,7 +289,13 @@ def _key(provider: Provider, inbound: Inbound) -> str:
 
 
 def _hand_off(
-    claim: Claim, provider: Provider, key: str, event_type: str, content_type: str, body: bytes
+    runtime: Runtime,
+    claim: Claim,
+    provider: Provider,
+    key: str,
+    event_type: str,
+    content_type: str,
+    body: bytes,
 ) -> None:
     delivery = Delivery(
         source=provider.target,
@@ -311,17 +306,17 @@ def _hand_off(
         data=body,
     )
     try:
-        publisher.get().publish(get_settings().topic, body, delivery.attributes())
+        runtime.publisher.publish(runtime.settings.topic, body, delivery.attributes())
     except BaseException:
-        _release_quietly(claim)
+        _release_quietly(runtime, claim)
         raise
 
 
-def _release_quietly(claim: Claim) -> None:
+def _release_quietly(runtime: Runtime, claim: Claim) -> None:
     """Give the key back; if even that fails, the lease expiry lets the retry through."""
     try:
         # A budget of its own: the publish may have used up the request's deadline.
         with deadline_scope(RELEASE_BUDGET_SECONDS):
-            idempotency.get().release(claim)
+            runtime.idempotency.release(claim)
     except WebhookError as exc:
         log.warning("could not release claim", extra={"reason": exc.message})

@@ -15,7 +15,8 @@ timeout (RUNRUN_CLOUDBUILD_TIMEOUT_SECONDS, default 20 s) is kept below the leas
 that only a worker stalled past its lease opens that window.
 
 The official client runs over its REST transport: one HTTP/1.1 dependency (requests)
-instead of a gRPC channel per process, and the transport the contract tests exercise.
+instead of a gRPC channel per process, and the transport the contract tests exercise. The
+runtime builds it on first use (`runtime.cloudbuild`), like every other client.
 """
 
 from __future__ import annotations
@@ -26,14 +27,11 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._clients import project_id
-from ._config import get_settings
 from ._errors import NotConfigured
-from ._lazy import Lazy
 from ._process import PermanentFailure
 
 if TYPE_CHECKING:
-    from google.cloud.devtools.cloudbuild_v1 import CloudBuildClient
+    from ._runtime import Runtime
 
 log = logging.getLogger("runrun.cloudbuild")
 
@@ -81,30 +79,8 @@ def delivery_tag(delivery_id: str) -> str:
     return "delivery-" + hashlib.sha256(delivery_id.encode()).hexdigest()[:40]
 
 
-def trigger_for(repository: str) -> str | None:
-    return get_settings().cloudbuild_triggers.get(repository)
-
-
-def _client() -> CloudBuildClient:
-    from google.api_core.client_options import ClientOptions
-    from google.cloud.devtools.cloudbuild_v1 import CloudBuildClient
-
-    endpoint = get_settings().cloudbuild_endpoint
-    options = ClientOptions(api_endpoint=endpoint) if endpoint else None
-    credentials = None
-    if endpoint and endpoint.startswith("http://"):
-        # A plain-HTTP endpoint is a local stand-in: Google's own endpoints are all https.
-        from google.auth.credentials import AnonymousCredentials
-
-        credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
-    return CloudBuildClient(transport="rest", client_options=options, credentials=credentials)
-
-
-cloudbuild_client: Lazy[CloudBuildClient] = Lazy(_client)
-
-
-def _project() -> str:
-    project = get_settings().cloudbuild_project or project_id()
+def _project(runtime: Runtime) -> str:
+    project = runtime.settings.cloudbuild_project or runtime.project
     if not project:
         raise NotConfigured("no project for Cloud Build: set RUNRUN_CLOUDBUILD_PROJECT")
     return project
@@ -126,10 +102,10 @@ def _permanent(exc: Exception, what: str) -> PermanentFailure | None:
     return None
 
 
-def existing_build(tag: str) -> str | None:
+def existing_build(runtime: Runtime, tag: str) -> str | None:
     """The id of a build already carrying `tag`, or None."""
-    settings = get_settings()
-    project = _project()
+    settings = runtime.settings
+    project = _project(runtime)
     from google.cloud.devtools.cloudbuild_v1 import ListBuildsRequest
 
     request = ListBuildsRequest(
@@ -141,7 +117,7 @@ def existing_build(tag: str) -> str | None:
     try:
         # retry=None: a failure goes back to the queue, which retries with its own backoff
         # (the client's default retry would hold the worker for minutes).
-        pages = cloudbuild_client.get().list_builds(
+        pages = runtime.cloudbuild.list_builds(
             request=request, retry=None, timeout=settings.cloudbuild_timeout_seconds
         )
         for build in pages.builds:  # the first page only: one match is enough
@@ -154,10 +130,10 @@ def existing_build(tag: str) -> str | None:
     return None
 
 
-def run_trigger(trigger: str, push: Push, tag: str) -> str:
+def run_trigger(runtime: Runtime, trigger: str, push: Push, tag: str) -> str:
     """Run `trigger` on the pushed commit, tagged `tag`; the queued build's id."""
-    settings = get_settings()
-    project = _project()
+    settings = runtime.settings
+    project = _project(runtime)
     from google.cloud.devtools.cloudbuild_v1 import RepoSource, RunBuildTriggerRequest
 
     location = f"projects/{project}/locations/{settings.cloudbuild_region}"
@@ -172,7 +148,7 @@ def run_trigger(trigger: str, push: Push, tag: str) -> str:
         ),
     )
     try:
-        operation = cloudbuild_client.get().run_build_trigger(
+        operation = runtime.cloudbuild.run_build_trigger(
             request=request, retry=None, timeout=settings.cloudbuild_timeout_seconds
         )
     except Exception as exc:
@@ -188,22 +164,22 @@ def run_trigger(trigger: str, push: Push, tag: str) -> str:
     return build_id or operation.operation.name
 
 
-def deploy_push(push: Push, delivery_id: str) -> str | None:
+def deploy_push(runtime: Runtime, push: Push, delivery_id: str) -> str | None:
     """Queue the staging build of `push` unless this delivery already has one; its id, or
     None when no trigger deploys the repository."""
-    trigger = trigger_for(push.repository)
+    trigger = runtime.settings.cloudbuild_triggers.get(push.repository)
     if trigger is None:
         log.info("no Cloud Build trigger for this repository", extra={"repo": push.repository})
         return None
     tag = delivery_tag(delivery_id)
-    found = existing_build(tag)
+    found = existing_build(runtime, tag)
     if found is not None:
         log.info(
             "staging build already queued for this delivery",
             extra={"build_id": found, "delivery_id": delivery_id, "trigger": trigger},
         )
         return found
-    build_id = run_trigger(trigger, push, tag)
+    build_id = run_trigger(runtime, trigger, push, tag)
     log.info(
         "staging build queued",
         extra={

@@ -1,4 +1,5 @@
-"""Document storage for processors: a Firestore collection, or its embedded SQLite stand-in."""
+"""Document storage for processors: a Firestore collection, or its embedded SQLite stand-in.
+Processors get theirs from the runtime: `runtime.documents(name)`."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._clients import backend_errors, firestore_client
-from ._config import get_settings
+from ._clients import backend_errors
 from ._deadline import remaining
 from ._errors import BackendUnavailable
 from ._sqlite import connect, writing
@@ -45,18 +46,19 @@ def _checked(field: str) -> str:
 
 
 class FirestoreCollection(DocumentCollection):
-    def __init__(self, name: str) -> None:
+    def __init__(self, client: Callable[[], Any], name: str) -> None:
+        self._client = client  # the runtime's Firestore client, built on first use
         self.name = name
 
     def put(self, doc_id: str, document: dict[str, Any]) -> None:
-        ref = firestore_client.get().collection(self.name).document(doc_id)
+        ref = self._client().collection(self.name).document(doc_id)
         try:
             ref.set(document, retry=None, timeout=remaining())
         except backend_errors() as exc:
             raise BackendUnavailable(f"document write failed: {type(exc).__name__}", 1) from exc
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
-        ref = firestore_client.get().collection(self.name).document(doc_id)
+        ref = self._client().collection(self.name).document(doc_id)
         snapshot = ref.get(retry=None, timeout=remaining())
         return snapshot.to_dict() if snapshot.exists else None
 
@@ -64,7 +66,7 @@ class FirestoreCollection(DocumentCollection):
         from google.cloud.firestore_v1.base_query import FieldFilter
 
         query = (
-            firestore_client.get()
+            self._client()
             .collection(self.name)
             .where(filter=FieldFilter(_checked(field), "==", value))
             .limit(limit)
@@ -76,11 +78,10 @@ class FirestoreCollection(DocumentCollection):
 
 
 class SqliteCollection(DocumentCollection):
-    _local = threading.local()  # one connection per thread and file, reused across calls
-
-    def __init__(self, name: str) -> None:
+    def __init__(self, path: Path, name: str) -> None:
         self.name = name
-        self.path = get_settings().state_dir / "documents.sqlite3"
+        self.path = path
+        self._local = threading.local()  # one connection per thread, reused across calls
 
     def _conn(self) -> sqlite3.Connection:
         cache: dict[tuple[int, Path], sqlite3.Connection] = self._local.__dict__.setdefault(
@@ -130,10 +131,3 @@ class SqliteCollection(DocumentCollection):
             .fetchall()
         )
         return [json.loads(row[0]) for row in rows]
-
-
-def event_documents(name: str) -> DocumentCollection:
-    """The collection `name` on the backend that RUNRUN_STORE selects."""
-    if get_settings().store == "firestore":
-        return FirestoreCollection(name)
-    return SqliteCollection(name)

@@ -15,11 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import _clients, reload_settings
-from shared.cloudbuild import cloudbuild_client
-from shared.handoff import publisher, stop_worker
-from shared.idempotency import idempotency
-from shared.verify import _oidc
+from shared import reload_settings, stop_runtime
 from tests.emulators import EmulatorProcesses, Emulators
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,11 +36,9 @@ _skip_reason: list[str] = []
 
 
 def reset_process_state() -> None:
-    """Forget settings and every lazily built client, worker and store."""
-    stop_worker(timeout=10)
-    for lazy in (idempotency, publisher, _oidc._request, cloudbuild_client):
-        lazy.reset()
-    _clients.reset_clients()
+    """Stop and forget this process's runtime (its clients, worker and stores) and read the
+    settings again: the next use builds a fresh runtime from the environment of the moment."""
+    stop_runtime(timeout=10)
     reload_settings()
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.helpers import free_port as free_port
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,6 @@ def commands() -> tuple[list[str], list[str]] | str:
     if shutil.which("java") is None:
         return "the emulators need Java, and `java` is not on PATH"
     return [str(firestore), "start"], [str(pubsub)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_ready(host: str, process: subprocess.Popen[bytes], name: str, timeout: float) -> None:

@@ -7,8 +7,6 @@ own verifiers, so a verifier bug cannot hide behind a matching test helper.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import os
 import threading
@@ -25,6 +23,7 @@ import functions_framework
 import pytest
 
 from tests.emulators import Emulators
+from tests.helpers import hex_hmac
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "runrun-test"
@@ -38,7 +37,7 @@ def github_signature(secret: str, body: bytes) -> str:
 
     https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
     """
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return "sha256=" + hex_hmac(secret, body)
 
 
 def github_headers(
@@ -84,9 +83,10 @@ def make_app(target: str, monkeypatch: pytest.MonkeyPatch) -> flask.Flask:
 
 
 def wait_for(
-    condition: Callable[[], Any], what: str, timeout: float = 15.0, interval: float = 0.05
+    condition: Callable[[], Any], what: str, timeout: float = 120.0, interval: float = 0.05
 ) -> Any:
-    """Poll `condition` until it returns something truthy; fail with `what` after `timeout`."""
+    """Poll `condition` until it returns something truthy; fail with `what` after `timeout`
+    (a safety net for a hang, far above any wait on a loaded machine: never a timing check)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()

@@ -39,3 +39,4 @@ def test_bench_smoke_mode_produces_every_figure(tmp_path: Path) -> None:
     assert figures["slowest_imports_ms"]
     assert set(figures["ratios"]) >= {"runrun_vs_ff_rps", "rss_runrun_all_vs_ff_one"}
     assert "| embedded | python -m runrun serve |" in result.stdout
+    assert "inspector cost:" in result.stdout

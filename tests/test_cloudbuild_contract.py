@@ -7,20 +7,28 @@ from __future__ import annotations
 
 import json
 import time
-import types
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from cloudevents.http import CloudEvent
 
-import shared._process
 from functions.processors import registry
-from shared import ClaimInProgress, Delivery, reload_settings
+from shared import (
+    BackendUnavailable,
+    ClaimInProgress,
+    Delivery,
+    MemoryPublisher,
+    Observer,
+    ProcessorsFailed,
+    RunReport,
+    Runtime,
+    reload_settings,
+)
 from shared._delivery import message_published_event
-from shared.cloudbuild import cloudbuild_client, default_branch_push, delivery_tag
-from shared.idempotency import Idempotency, IdempotencyRecord, MemoryStore
+from shared.cloudbuild import default_branch_push, delivery_tag
+from shared.idempotency import IdempotencyRecord, IdempotencyStore, MemoryStore
 from shared.idempotency._store import Version
 from tests.cloudbuild_standin import CloudBuildStandIn
 
@@ -43,10 +51,49 @@ def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudBuildStandIn]:
         "octo-org/gone=no-such-trigger",
     )
     reload_settings()
-    cloudbuild_client.reset()
     yield server
-    cloudbuild_client.reset()
     server.stop()
+
+
+class Runs(Observer):
+    """What the observers hear of each processor run (the inspector records the same)."""
+
+    def __init__(self) -> None:
+        self.reports: list[RunReport] = []
+
+    def run(self, report: RunReport) -> None:
+        self.reports.append(report)
+
+
+RuntimeFactory = Callable[..., Runtime]
+
+
+@pytest.fixture
+def make_runtime(standin: CloudBuildStandIn) -> Iterator[RuntimeFactory]:
+    """Runtimes on the settings of the moment, the project's processors and a memory store."""
+    built: list[Runtime] = []
+
+    def make(
+        store: IdempotencyStore | None = None, observers: tuple[Observer, ...] = ()
+    ) -> Runtime:
+        runtime = Runtime(
+            reload_settings(),
+            processors=registry,
+            publisher=MemoryPublisher(),
+            store=store or MemoryStore(),
+            observers=observers,
+        )
+        built.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in built:
+        runtime.stop()
+
+
+@pytest.fixture
+def runtime(make_runtime: RuntimeFactory) -> Runtime:
+    return make_runtime()
 
 
 def push(repo: str = "octo-org/hello-world", ref: str = "refs/heads/main", **extra: Any) -> bytes:
@@ -69,10 +116,11 @@ def event(body: bytes, delivery_id: str) -> CloudEvent:
 
 
 def test_a_default_branch_push_lists_then_runs_the_trigger_on_its_commit(
-    standin: CloudBuildStandIn,
+    standin: CloudBuildStandIn, make_runtime: RuntimeFactory
 ) -> None:
     delivery_id = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
-    shared.process_event(event(push(), delivery_id), registry)
+    runs = Runs()
+    make_runtime(observers=(runs,)).process(event(push(), delivery_id))
 
     tag = f"delivery-{delivery_id}"
     listing, run = standin.calls
@@ -94,11 +142,14 @@ def test_a_default_branch_push_lists_then_runs_the_trigger_on_its_commit(
         "substitutions": {"_RUNRUN_DELIVERY": tag},
     }
     assert [b["tags"] for b in standin.builds] == [[tag]]
+    # The build id reaches the observers (the inspector shows it), and nothing more.
+    deploy = [r for r in runs.reports if r.processor == "deploy-staging"]
+    assert [(r.outcome, r.note) for r in deploy] == [("ran", f"build {standin.builds[0]['id']}")]
 
 
-def test_each_repository_runs_its_own_trigger(standin: CloudBuildStandIn) -> None:
-    shared.process_event(event(push("octo-org/api"), "d-api"), registry)
-    shared.process_event(event(push("octo-org/unmapped"), "d-other"), registry)
+def test_each_repository_runs_its_own_trigger(standin: CloudBuildStandIn, runtime: Runtime) -> None:
+    runtime.process(event(push("octo-org/api"), "d-api"))
+    runtime.process(event(push("octo-org/unmapped"), "d-other"))
     assert [c.path.rsplit("/", 1)[1] for c in standin.runs()] == ["deploy-api:run"]
 
 
@@ -112,8 +163,10 @@ def test_each_repository_runs_its_own_trigger(standin: CloudBuildStandIn) -> Non
     ],
     ids=["other branch", "tag", "deletion", "not a push"],
 )
-def test_other_pushes_deploy_nothing(standin: CloudBuildStandIn, body: bytes) -> None:
-    shared.process_event(event(body, str(uuid.uuid4())), registry)
+def test_other_pushes_deploy_nothing(
+    standin: CloudBuildStandIn, runtime: Runtime, body: bytes
+) -> None:
+    runtime.process(event(body, str(uuid.uuid4())))
     assert standin.calls == []
 
 
@@ -124,36 +177,35 @@ def test_push_parsing_refuses_a_tag_named_like_the_branch() -> None:
 
 @pytest.mark.parametrize("repo", ["octo-org/locked", "octo-org/gone"])
 def test_permission_denied_and_not_found_fail_for_good_without_a_retry(
-    standin: CloudBuildStandIn, repo: str, caplog: pytest.LogCaptureFixture
+    standin: CloudBuildStandIn, runtime: Runtime, repo: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     delivery_id = str(uuid.uuid4())
-    shared.process_event(event(push(repo), delivery_id), registry)  # no exception: no retry
-    shared.process_event(event(push(repo), delivery_id), registry)  # the redelivery is skipped
+    runtime.process(event(push(repo), delivery_id))  # no exception: no retry
+    runtime.process(event(push(repo), delivery_id))  # the redelivery is skipped
     assert len(standin.runs()) == 1
     reasons = [getattr(r, "reason", "") for r in caplog.records]
     expected = "PERMISSION_DENIED" if repo.endswith("locked") else "NOT_FOUND"
     assert any(expected in reason for reason in reasons), reasons
 
 
-def test_unavailable_goes_back_to_the_queue(standin: CloudBuildStandIn) -> None:
-    from google.api_core.exceptions import ServiceUnavailable
-
+def test_unavailable_goes_back_to_the_queue(standin: CloudBuildStandIn, runtime: Runtime) -> None:
     standin.fail_first = 1
     delivery_id = str(uuid.uuid4())
-    with pytest.raises(ServiceUnavailable):
-        shared.process_event(event(push(), delivery_id), registry)
-    shared.process_event(event(push(), delivery_id), registry)  # the queue's retry
+    with pytest.raises(ProcessorsFailed) as failed:
+        runtime.process(event(push(), delivery_id))
+    assert failed.value.failures == {"deploy-staging": "ServiceUnavailable"}
+    runtime.process(event(push(), delivery_id))  # the queue's retry
     assert len(standin.builds) == 1
 
 
 def test_a_build_already_tagged_with_the_delivery_is_not_started_again(
-    standin: CloudBuildStandIn,
+    standin: CloudBuildStandIn, make_runtime: RuntimeFactory
 ) -> None:
     delivery_id = str(uuid.uuid4())
-    shared.process_event(event(push(), delivery_id), registry)
-    # The completion was lost: a fresh store sees the delivery as never processed.
-    shared._process.idempotency.reset()
-    shared.process_event(event(push(), delivery_id), registry)
+    make_runtime().process(event(push(), delivery_id))
+    # The completion was lost: a runtime with a fresh store sees the delivery as never
+    # processed.
+    make_runtime().process(event(push(), delivery_id))
     assert len(standin.runs()) == 1
     assert len([c for c in standin.calls if c.path.endswith("/builds")]) == 2
 
@@ -179,17 +231,17 @@ class LosesCompletions(MemoryStore):
             ):
                 self.doomed.discard(delivery_id)
                 self.lost += 1
-                raise shared.BackendUnavailable("completion write lost", 1)
+                raise BackendUnavailable("completion write lost", 1)
         return super().replace(record, expected)
 
 
 def test_figure_100_pushes_delivered_twice_start_exactly_100_builds(
-    standin: CloudBuildStandIn, monkeypatch: pytest.MonkeyPatch
+    standin: CloudBuildStandIn, make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = [str(uuid.uuid4()) for _ in range(100)]
     store = LosesCompletions(set(ids[10:15]))
-    machine = Idempotency(store, lease_seconds=1, ttl_seconds=3600)
-    monkeypatch.setattr(shared._process, "idempotency", types.SimpleNamespace(get=lambda: machine))
+    monkeypatch.setenv("RUNRUN_LEASE_SECONDS", "1")  # a lost completion's claim frees soon
+    runtime = make_runtime(store)
     standin.fail_first = 10
     # The queue: every delivery twice; a failed one goes to the back and is delivered again.
     queue = [delivery_id for delivery_id in ids for _ in range(2)]
@@ -198,7 +250,7 @@ def test_figure_100_pushes_delivered_twice_start_exactly_100_builds(
         delivery_id = queue.pop(0)
         attempts += 1
         try:
-            shared.process_event(event(push(), delivery_id), registry)
+            runtime.process(event(push(), delivery_id))
         except ClaimInProgress:
             queue.append(delivery_id)
             if all(q == delivery_id or q in store.doomed for q in queue):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,9 +19,9 @@ import pytest
 from google.cloud.dialogflowcx_v3 import PageInfo, SessionInfo, WebhookRequest, WebhookResponse
 
 from functions.fulfilment import handlers
-from shared import reload_settings
+from runrun._cli import main as cli
+from shared import Runtime, reload_settings
 from shared.dialogflow import FulfilmentRequest, Reply
-from shared.storage import event_documents
 from tests.pubsub_util import make_app
 from tests.runrun_scenarios.processes import Server, base_env, functions_framework, runrun
 from tests.test_providers_oidc import certs_server, token  # noqa: F401 - the fixture too
@@ -63,7 +64,9 @@ def texts(response: WebhookResponse) -> list[str]:
 
 
 def store_orders() -> None:
-    events = event_documents("webhook_events")
+    """The deliveries the `store` processor would have kept, on the embedded store."""
+    runtime = Runtime(reload_settings())
+    events = runtime.documents("webhook_events")
     events.put(
         "shop-1",
         {"source": "shopify_webhook", "received_at": "2030-01-01", "payload": SHOPIFY_ORDER},
@@ -71,6 +74,7 @@ def store_orders() -> None:
     events.put(
         "evt_1", {"source": "stripe_webhook", "received_at": "2030-01-01", "payload": STRIPE_EVENT}
     )
+    runtime.stop()
 
 
 HEADERS = (("Content-Type", "application/json"), ("X-Dialogflow-Secret", SECRET))
@@ -104,7 +108,6 @@ def test_order_status_answers_from_stored_deliveries(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RUNRUN_STATE_DIR", str(server.state))  # type: ignore[attr-defined]
-    reload_settings()
     store_orders()
     cases = {"#9999": "#9999 is paid and unfulfilled.", "pi_3MtwBwLkdIwHu7ix28a3tqPa": None}
     for said, expected in cases.items():
@@ -179,12 +182,12 @@ def slow_handler(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     monkeypatch.setattr(handlers, "_handlers", dict(handlers._handlers))
 
     @handlers.handler("slow")
-    def slow(call: FulfilmentRequest) -> Reply:
+    def slow(call: FulfilmentRequest, runtime: Runtime) -> Reply:
         release.wait(30)
         return Reply(messages=["done at last"])
 
     @handlers.handler("broken")
-    def broken(call: FulfilmentRequest) -> Reply:
+    def broken(call: FulfilmentRequest, runtime: Runtime) -> Reply:
         raise RuntimeError("bug")
 
     return release
@@ -280,3 +283,24 @@ def test_no_auth_configured_is_refused(app: flask.Flask, monkeypatch: pytest.Mon
     answer = post(app, webhook_request())
     assert answer.status_code == 500
     assert "DIALOGFLOW_WEBHOOK_SECRET" in answer.get_json()["error"]
+
+
+def test_dev_mode_generates_the_secret_and_runrun_send_uses_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    env = base_env(state, RUNRUN_STORE="sqlite")  # no DIALOGFLOW_WEBHOOK_SECRET at all
+    process = runrun("dialogflow-dev", ROOT / "main.py", env, tmp_path, "--dev", "--workers", "1")
+    try:
+        served = process.wait_ready("/_runrun/health")
+        assert "DIALOGFLOW_WEBHOOK_SECRET=" in served.output()
+        url = f"http://127.0.0.1:{served.port}/dialogflow_webhook"
+        # `runrun send` runs with the same state dir and finds the generated secret there.
+        os.environ["RUNRUN_STATE_DIR"] = str(state)  # the autouse fixture restores it
+        reload_settings()
+        for event in ("order-status", "open-ticket"):
+            assert cli(["send", "dialogflow_webhook", "--event", event, "--url", url]) == 0
+        assert cli(["send", "dialogflow_webhook", "--bad-signature", "--url", url]) == 1
+    finally:
+        process.stop()
+    assert "401" in capsys.readouterr().out

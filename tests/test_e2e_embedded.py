@@ -21,10 +21,8 @@ import pytest
 from werkzeug.test import TestResponse
 
 from functions.processors import registry
-from shared import Delivery, get_settings, reload_settings
-from shared.handoff import _local, publisher
-from shared.idempotency import idempotency
-from shared.storage import event_documents
+from shared import Delivery, Runtime, current_runtime, get_settings, reload_settings
+from shared.handoff import _local
 from tests.pubsub_util import ROOT, SECRET, github_headers, make_app, push_body, wait_for
 
 WORKER_THREAD = "runrun-local-queue"
@@ -38,7 +36,7 @@ class Runs:
         self.lock = threading.Lock()
         self.seen: list[tuple[str, str]] = []
 
-    def __call__(self, delivery: Delivery) -> None:
+    def __call__(self, delivery: Delivery, runtime: Runtime) -> None:
         with self.lock:
             self.seen.append((delivery.delivery_id, threading.current_thread().name))
         if self.fail:
@@ -57,8 +55,6 @@ def embedded(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RUNRUN_COMMAND_TOPIC", "commands")
     monkeypatch.setenv("RUNRUN_DEPLOY_VIA", "topic")  # deploy commands on the command topic
     monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", SECRET)
-    for lazy in (idempotency, publisher):
-        lazy.reset()
     reload_settings()
     return isolated_env
 
@@ -107,7 +103,7 @@ def test_delivery_is_processed_by_the_worker_once(
     first = deliver(github, body, delivery_id)
     assert first.status_code == 200, first.get_data(as_text=True)
     stored = wait_for(
-        lambda: event_documents(settings.events_collection).get(delivery_id),
+        lambda: current_runtime().documents(settings.events_collection).get(delivery_id),
         "the worker to store the delivery",
     )
     assert stored["payload"] == json.loads(body)
@@ -128,7 +124,7 @@ def test_delivery_is_processed_by_the_worker_once(
         received_at="2030-01-01T00:00:00.000Z",
         data=body,
     )
-    publisher.get().publish(settings.topic, body, message.attributes())
+    current_runtime().publisher.publish(settings.topic, body, message.attributes())
     wait_for(lambda: drained(embedded), "the redelivered message to be consumed")
 
     # 2 HTTP deliveries + 1 queued duplicate: 1 processor run, on the worker thread, and
@@ -143,7 +139,6 @@ def test_always_failing_processor_is_dead_lettered(
     monkeypatch.setenv("RUNRUN_QUEUE_MAX_ATTEMPTS", "3")
     monkeypatch.setattr(_local, "_MAX_BACKOFF_SECONDS", 0.01)
     reload_settings()
-    publisher.reset()  # the queue reads its max attempts when built
     runs = register(monkeypatch, Runs(fail=True))
     delivery_id = str(uuid.uuid4())
 
@@ -156,17 +151,17 @@ def test_always_failing_processor_is_dead_lettered(
     assert rows == [(get_settings().topic, "dead", 3)]
     # Each failure released the processor's claim, so every attempt really ran it.
     assert runs.ids() == [delivery_id] * 3
-    stored = event_documents(get_settings().events_collection).get(delivery_id)
+    stored = current_runtime().documents(get_settings().events_collection).get(delivery_id)
     assert stored is not None, "the processors that succeeded stay done"
 
 
 PREVIOUS_PROCESS = """
-from shared.handoff import publisher
-from shared import Delivery, get_settings
+from shared import Delivery, Runtime, get_settings
 body = {body!r}
 delivery = Delivery("github_webhook", {delivery_id!r}, "push", "application/json",
                     "2030-01-01T00:00:00.000Z", body)
-publisher.get().publish(get_settings().topic, body, delivery.attributes())
+runtime = Runtime(get_settings(), run_queue_worker=False)
+runtime.publisher.publish(get_settings().topic, body, delivery.attributes())
 """
 
 
@@ -199,5 +194,5 @@ def test_outbox_left_by_a_previous_process_is_drained_on_start(
     wait_for(lambda: drained(embedded), "the leftover message to be drained")
 
     assert runs.seen == [(delivery_id, WORKER_THREAD)]
-    stored = event_documents(get_settings().events_collection).get(delivery_id)
+    stored = current_runtime().documents(get_settings().events_collection).get(delivery_id)
     assert stored is not None and stored["payload"] == json.loads(body)

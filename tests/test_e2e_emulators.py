@@ -28,9 +28,8 @@ import pytest
 import requests
 
 from functions.processors import registry
-from shared import Delivery, _clients, get_settings, reload_settings
-from shared.handoff import publisher
-from shared.idempotency import document_id, idempotency
+from shared import Delivery, Runtime, current_runtime, get_settings, reload_settings, stop_runtime
+from shared.idempotency import document_id
 from tests.emulators import Emulators, free_port
 from tests.pubsub_util import (
     ROOT,
@@ -53,10 +52,9 @@ ATTRIBUTES = {"source", "delivery_id", "event_type", "content_type", "received_a
 
 
 def forget_clients() -> None:
-    """Rebuild settings, store and queue clients from the current environment."""
-    for lazy in (idempotency, publisher):
-        lazy.reset()
-    _clients.reset_clients()
+    """Rebuild settings, store and queue clients (the whole runtime) from the current
+    environment, as a new instance would."""
+    stop_runtime()
     reload_settings()
 
 
@@ -94,7 +92,7 @@ def deliver(app: flask.Flask, body: bytes, delivery_id: str, event: str = "push"
 
 def documents(collection: str) -> dict[str, dict[str, Any]]:
     """Every document of a Firestore collection on the emulator, by id."""
-    stream = _clients.firestore_client.get().collection(collection).stream()
+    stream = current_runtime().firestore.collection(collection).stream()
     return {snapshot.id: snapshot.to_dict() or {} for snapshot in stream}
 
 
@@ -391,7 +389,7 @@ def test_failing_processor_is_released_and_rerun(
 ) -> None:
     runs: list[str] = []
 
-    def flaky(delivery: Delivery) -> None:
+    def flaky(delivery: Delivery, runtime: Runtime) -> None:
         runs.append(delivery.delivery_id)
         if len(runs) == 1:
             raise RuntimeError("the downstream service is down")

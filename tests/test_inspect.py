@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,28 +15,38 @@ from werkzeug.test import Client
 
 from functions.processors import registry
 from runrun import build_app, discover
+from runrun._activity import ActivityRecorder
 from runrun._dispatch import TargetDispatcher
 from runrun._inspect import COOKIE, Inspector, make_inspector
-from shared import Delivery, reload_settings
-from shared import _activity as activity
-from shared.handoff import _local, publisher
-from shared.idempotency import idempotency
-from tests.pubsub_util import SECRET, github_headers, push_body, wait_for
+from runrun._lifecycle import worker_started
+from shared import (
+    Delivery,
+    DeliveryReport,
+    RunReport,
+    Runtime,
+    reload_settings,
+    stop_runtime,
+)
+from shared.handoff import LocalQueue
+from tests.pubsub_util import SECRET, github_headers, push_body
 from tests.runrun_scenarios import corpus
 
 STATE = "/_runrun/inspect/api/state"
 REPLAY = "/_runrun/inspect/api/replay"
+SAFETY_NET = 300.0  # only against a hang: every wait below is on the event itself
 
 
 @pytest.fixture
-def embedded(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def embedded(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A runrun worker in dev mode on the embedded backends, started as the server starts it."""
     monkeypatch.setenv("RUNRUN_STORE", "sqlite")
     monkeypatch.setenv("RUNRUN_QUEUE", "local")
+    monkeypatch.setenv("RUNRUN_DEV", "1")
     monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", SECRET)
-    for lazy in (idempotency, publisher):
-        lazy.reset()
     reload_settings()
-    return isolated_env
+    worker_started()
+    yield isolated_env
+    stop_runtime()
 
 
 def _client() -> Client:
@@ -48,25 +59,29 @@ def _client() -> Client:
 @pytest.mark.parametrize(
     ("env", "enabled"),
     [
-        ({}, True),
-        ({"RUNRUN_INSPECT": "0"}, False),
+        ({"RUNRUN_DEV": "1"}, True),
+        ({"RUNRUN_DEV": "1", "RUNRUN_INSPECT": "0"}, False),
+        ({}, False),  # not dev mode: never without a token
+        ({"RUNRUN_INSPECT": "1"}, False),
+        ({"RUNRUN_INSPECT": "true", "RUNRUN_INSPECT_TOKEN": "t0ken"}, True),
         ({"K_SERVICE": "svc"}, False),
         ({"K_SERVICE": "svc", "RUNRUN_INSPECT": "1"}, False),  # no token: stays off
         ({"K_SERVICE": "svc", "RUNRUN_INSPECT": "1", "RUNRUN_INSPECT_TOKEN": "t0ken"}, True),
-        ({"RUNRUN_INSPECT": "true"}, True),
     ],
 )
-def test_on_locally_off_on_cloud_run_unless_enabled_with_a_token(
+def test_on_in_dev_mode_elsewhere_only_enabled_with_a_token(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], enabled: bool
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert activity.inspector_enabled() is enabled
+    settings = reload_settings()
+    assert settings.inspector_enabled is enabled
     assert (make_inspector(()) is not None) is enabled
 
 
 def test_disabled_it_is_the_404_of_any_unknown_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("K_SERVICE", "svc")
+    reload_settings()
     client = _client()
     for path in ("/_runrun/inspect", STATE):
         answer = client.get(path)
@@ -75,10 +90,26 @@ def test_disabled_it_is_the_404_of_any_unknown_path(monkeypatch: pytest.MonkeyPa
 
 
 def test_disabled_nothing_is_recorded(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNRUN_DEV", "1")
     monkeypatch.setenv("RUNRUN_INSPECT", "0")
-    activity.record_delivery("t", {"outcome": "accepted"})
-    activity.record_run("t", "d", "e", "p", "ran")
-    assert not activity.activity_path().exists()
+    reload_settings()
+    runtime = worker_started()
+    assert not runtime.observers
+    assert not (isolated_env / "activity.sqlite3").exists()
+
+
+def test_the_recorder_is_an_observer_the_runtime_reports_to(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNRUN_DEV", "1")
+    reload_settings()
+    runtime = worker_started()
+    recorder = runtime.observers.find(ActivityRecorder)
+    assert recorder is not None
+    runtime.observers.delivery(DeliveryReport("t", {"outcome": "accepted", "delivery_id": "d"}))
+    runtime.observers.run(RunReport("t", "d", "e", "p", "ran"))
+    assert [d["delivery_id"] for d in recorder.recent_deliveries()] == ["d"]
+    assert [r["outcome"] for r in recorder.recent_runs()] == ["ran"]
 
 
 # --- the token ------------------------------------------------------------------------------
@@ -116,22 +147,24 @@ def test_replay_needs_the_custom_header_and_a_dead_message(embedded: Path) -> No
 # --- recording --------------------------------------------------------------------------------
 
 
-def test_recording_never_fails_and_stays_bounded(
-    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(activity, "KEEP", 10)
+def test_recording_never_fails_and_stays_bounded(isolated_env: Path) -> None:
+    recorder = ActivityRecorder(isolated_env / "activity.sqlite3", keep=10)
     for n in range(120):
-        activity.record_delivery("t", {"outcome": "accepted", "delivery_id": f"d{n}"})
-    rows = activity.recent_deliveries()
+        recorder.delivery(DeliveryReport("t", {"outcome": "accepted", "delivery_id": f"d{n}"}))
+        if n % 30 == 0:
+            recorder.flush()
+    rows = recorder.recent_deliveries()
     assert rows[0]["delivery_id"] == "d119"
-    assert len(rows) <= 10 + 50
+    assert len(rows) == 10
+    recorder.close()
     # An unusable state dir costs the record, never the caller.
     blocked = isolated_env.parent / "a-file"
     blocked.write_text("")
-    monkeypatch.setenv("RUNRUN_STATE_DIR", str(blocked / "state"))
-    reload_settings()
-    activity.record_delivery("t", {"outcome": "accepted"})
-    activity.record_run("t", "d", "e", "p", "failed", "RuntimeError")
+    broken = ActivityRecorder(blocked / "state" / "activity.sqlite3")
+    broken.delivery(DeliveryReport("t", {"outcome": "accepted"}))
+    broken.run(RunReport("t", "d", "e", "p", "failed", "RuntimeError"))
+    broken.close()
+    assert broken.recent_runs() == []
 
 
 def test_the_page_and_its_api_show_no_secret_or_signature(embedded: Path) -> None:
@@ -147,7 +180,7 @@ def test_the_page_and_its_api_show_no_secret_or_signature(embedded: Path) -> Non
         assert SECRET not in shown
         assert signature.split("=")[1] not in shown
     assert "delivery-with-[hidden]" in text
-    stored = sqlite3.connect(activity.activity_path()).execute("SELECT * FROM deliveries")
+    stored = sqlite3.connect(embedded / "activity.sqlite3").execute("SELECT * FROM deliveries")
     assert signature.split("=")[1] not in json.dumps(stored.fetchall())
 
 
@@ -158,12 +191,14 @@ def test_deliver_see_it_dead_letter_then_replay(
     embedded: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RUNRUN_QUEUE_MAX_ATTEMPTS", "2")
-    monkeypatch.setattr(_local, "_MAX_BACKOFF_SECONDS", 0.01)
     reload_settings()
-    publisher.reset()
+    runtime = worker_started()  # again, with two attempts
+    queue = runtime.publisher
+    assert isinstance(queue, LocalQueue)
+    queue.backoff = lambda attempts: 0.0  # retried at once: the test waits on the queue itself
     failing = {"on": True}
 
-    def flaky(delivery: Delivery) -> None:
+    def flaky(delivery: Delivery, runtime: Runtime) -> None:
         if failing["on"]:
             raise RuntimeError("flaky is down")
 
@@ -184,7 +219,9 @@ def test_deliver_see_it_dead_letter_then_replay(
         messages = state()["queue"]["messages"]
         return [m for m in messages if m["state"] == "dead-lettered"]
 
-    [message] = wait_for(dead, "the message to be dead-lettered")
+    with queue.changed:  # notified whenever the queue is done with a message
+        assert queue.changed.wait_for(dead, timeout=SAFETY_NET)
+    [message] = dead()
     seen = state()
     [delivery] = [d for d in seen["deliveries"] if d["delivery_id"] == delivery_id]
     assert (delivery["outcome"], delivery["status"], delivery["event_type"]) == (
@@ -212,6 +249,7 @@ def test_deliver_see_it_dead_letter_then_replay(
         ran = [r for r in current["runs"] if r["processor"] == "flaky" and r["outcome"] == "ran"]
         return bool(ran) and not current["queue"]["messages"]
 
-    wait_for(flaky_ran, "the replayed message to be processed")
+    with queue.changed:
+        assert queue.changed.wait_for(flaky_ran, timeout=SAFETY_NET)
     outcomes = {(r["processor"], r["outcome"]) for r in state()["runs"]}
     assert ("store", "skipped") in outcomes  # what had succeeded is not run again

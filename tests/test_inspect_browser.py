@@ -40,7 +40,7 @@ from functions.processors import registry
 
 
 @registry.register(source="github_webhook", event_type="issues", name="flaky")
-def flaky(delivery):
+def flaky(delivery, runtime):
     if Path(os.environ["INSPECT_FAIL_MARK"]).exists():
         raise RuntimeError("flaky is down")
 """
@@ -50,7 +50,7 @@ def _missing() -> str | None:
     try:
         import selenium  # noqa: F401
     except ImportError:
-        return "the selenium package is not installed (pip install -r requirements.txt)"
+        return "the selenium package is not installed (pip install -r requirements-dev.txt)"
     for path in (CHROMIUM, CHROMEDRIVER):
         if not path.exists():
             return f"{path} is missing (apt-get install chromium chromium-driver)"
@@ -74,7 +74,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, P
         RUNRUN_QUEUE_MAX_ATTEMPTS="2",
         **SECRETS,
     )
-    server = runrun("inspect-server", source, env, folder, "--workers", "2")
+    server = runrun("inspect-server", source, env, folder, "--workers", "2", "--dev")
     try:
         server.wait_ready("/_runrun/health")
         yield server, mark

@@ -3,8 +3,8 @@ local queue), driven through functions-framework's own app and Flask's test clie
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import hmac
 import io
 import json
 import logging
@@ -19,10 +19,20 @@ import functions_framework
 import pytest
 from flask.testing import FlaskClient
 
-from shared import BackendUnavailable, reload_settings
+from shared import (
+    BackendUnavailable,
+    MemoryPublisher,
+    Runtime,
+    current_runtime,
+    get_settings,
+    install_runtime,
+    reload_settings,
+    stop_runtime,
+)
 from shared._log import CloudLoggingFormatter
-from shared.handoff import LocalQueue, Publisher, publisher, stop_worker
-from shared.idempotency import document_id, idempotency
+from shared.handoff import LocalQueue, PublishedMessage
+from shared.idempotency import document_id
+from tests.helpers import hex_hmac
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,10 +48,6 @@ Headers = dict[str, str]
 
 
 # --- Signing, as each provider documents it ------------------------------------------------
-
-
-def hex_hmac(secret: str, message: bytes) -> str:
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def sign(target: str, body: bytes, secret: str | None = None) -> Headers:
@@ -172,7 +178,7 @@ def log_out(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setattr(handler, "stream", CurrentStdout())
     yield capsys
     # The local queue's worker logs as it processes: let it finish while output is captured.
-    stop_worker()
+    stop_runtime()
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
@@ -416,26 +422,30 @@ def test_claim_in_progress_is_409_with_retry_after(
 ) -> None:
     body, headers = event(target, "busy-1")
     raw = json.dumps(body).encode()
-    claim = idempotency.get().claim(target, "busy-1", hashlib.sha256(raw).hexdigest())
+    claim = current_runtime().idempotency.claim(target, "busy-1", hashlib.sha256(raw).hexdigest())
     response = client.post(target, raw, headers)
     assert response.status_code == 409
     assert int(response.headers["Retry-After"]) >= 1
     assert "busy-1" in error_of(response)
     assert published == []
     # Once the first attempt gives the key back, the retry goes through.
-    assert idempotency.get().release(claim)
+    assert current_runtime().idempotency.release(claim)
     assert client.post(target, raw, headers).status_code == 200
 
 
-class FailingPublisher(Publisher):
-    """A queue that is down: a test double for the failure only."""
+def queue_down(message: PublishedMessage) -> str:
+    raise BackendUnavailable("queue unavailable", retry_after=7)
 
-    def __init__(self) -> None:
-        self.attempts = 0
 
-    def publish(self, topic: str, data: bytes, attributes: dict[str, str]) -> str:
-        self.attempts += 1
-        raise BackendUnavailable("queue unavailable", retry_after=7)
+@contextlib.contextmanager
+def queue_is_down() -> Iterator[MemoryPublisher]:
+    """Run the block on a runtime whose queue refuses every message."""
+    failing = MemoryPublisher(queue_down)
+    install_runtime(Runtime(get_settings(), publisher=failing))
+    try:
+        yield failing
+    finally:
+        stop_runtime()  # the next request builds the runtime the settings name
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -445,15 +455,13 @@ def test_queue_failure_is_503_and_releases_the_claim(
     published: list[dict[str, str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    failing = FailingPublisher()
-    with monkeypatch.context() as patch:
-        patch.setattr(publisher, "get", lambda: failing)
+    with queue_is_down() as failing:
         response = client.deliver(target, "down-1")
     assert failing.attempts == 1
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "7"
     assert error_of(response)
-    assert idempotency.get().store.get(document_id(target, "down-1")) is None
+    assert current_runtime().idempotency.store.get(document_id(target, "down-1")) is None
     retry = client.deliver(target, "down-1")
     assert retry.status_code == 200
     assert retry.get_json() == {"status": "accepted", "delivery_id": "down-1"}
@@ -473,7 +481,7 @@ def test_github_ping_is_200_without_handoff(
     assert response.status_code == 200
     assert response.get_json() == {"status": "ignored"}
     assert published == []
-    assert idempotency.get().store.get(document_id("github_webhook", "ping-1")) is None
+    assert current_runtime().idempotency.store.get(document_id("github_webhook", "ping-1")) is None
 
 
 def test_github_ping_unsigned_is_401(client: Client) -> None:
@@ -595,9 +603,9 @@ def test_one_log_line_per_delivery(client: Client, target: str, log_out: Any) ->
 def test_failure_log_line_is_an_error_with_reason(
     client: Client, log_out: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(publisher, "get", lambda: FailingPublisher())
     log_out.readouterr()
-    client.deliver("stripe_webhook", "evt_log_down")
+    with queue_is_down():
+        client.deliver("stripe_webhook", "evt_log_down")
     lines = receive_lines(log_out.readouterr().out)
     assert len(lines) == 1
     assert lines[0]["severity"] == "ERROR"
@@ -645,8 +653,7 @@ def test_no_secret_or_signature_in_any_log_output(
                 "/", data=raw, content_type="application/json", headers={**headers, **auth}
             )
         client.post(target, b"[]")
-    with monkeypatch.context() as patch:
-        patch.setattr(publisher, "get", lambda: FailingPublisher())
+    with queue_is_down():
         client.deliver("generic_webhook", "secret-log-down")
     captured = log_out.readouterr()
     text = captured.out + captured.err

@@ -53,7 +53,7 @@ def test_every_target_main_exports_is_found_with_its_signature_type() -> None:
         expected = _function_registry.REGISTRY_MAP.get(target.name, "http")
         assert target.signature_type == expected
         assert target.route == f"/{target.name}"
-    assert discovery.target("process_delivery").signature_type == "cloudevent"
+    assert discovery.target("process_delivery").signature_type == "http"  # reads its envelope
 
 
 def test_the_source_module_runs_once_however_often_it_is_discovered(

@@ -17,7 +17,7 @@ from runrun._cloudbuild import deploy_roles
 from runrun._deploy_project import dead_letter_subscription, dead_letter_topic
 from runrun._discover import EVENT
 from runrun._gcloud_check import gcloud_commands
-from runrun._triggers import TriggerConfigError, triggers
+from runrun._triggers import TriggerConfigError, is_event, triggers
 from tests.runrun_scenarios import corpus
 
 ROOT = corpus.ROOT
@@ -76,7 +76,7 @@ def test_no_event_is_lost_or_retried_forever(mode: str, scenario: str) -> None:
     targets, settings = (
         (main_targets(), SETTINGS) if scenario == "main" else (event_targets(), event_settings())
     )
-    names = {t.name for t in targets if t.signature_type in ("event", "cloudevent")}
+    names = {t.name for t in targets if is_event(t)}
     assert names
     assert delivery_guards_missing(plan(mode, targets, settings), names) == []
 

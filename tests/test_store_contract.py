@@ -52,9 +52,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Idempotenc
     else:
         emulators: Emulators = request.getfixturevalue("on_emulators")
         warm_up(emulators)
+        from shared import current_runtime, get_settings
         from shared.idempotency._firestore import FirestoreStore
 
-        built = FirestoreStore()
+        runtime = current_runtime()
+        built = FirestoreStore(lambda: runtime.firestore, get_settings().idempotency_collection)
     yield built
     built.close()
 
@@ -277,15 +279,15 @@ def test_concurrent_claims_yield_exactly_one(machine: Idempotency) -> None:
 def test_firestore_document_fields(machine: Idempotency) -> None:
     from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 
-    from shared._clients import firestore_client
-    from shared._config import get_settings
+    from shared import current_runtime, get_settings
 
     key = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
     claim = machine.claim(TARGET, key, HASH_A)
     assert isinstance(claim, Claim)
     machine.complete(claim, 200, '{"status": "accepted"}', "application/json")
 
-    collection = firestore_client.get().collection(get_settings().idempotency_collection)
+    firestore = current_runtime().firestore
+    collection = firestore.collection(get_settings().idempotency_collection)
     documents = list(collection.stream())
     assert [d.id for d in documents] == [hashlib.sha256(f"{TARGET}:{key}".encode()).hexdigest()]
     fields = documents[0].to_dict() or {}

@@ -31,6 +31,7 @@ from shared.verify import (
     verify_stripe,
     verify_twilio,
 )
+from tests.helpers import hex_hmac
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE = 300
@@ -39,10 +40,6 @@ HOST = "http://localhost"
 
 Headers = dict[str, str]
 Verifier = Callable[[SignedRequest, list[bytes], int], None]
-
-
-def hex_hmac(secret: str, message: bytes) -> str:
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The handlers `dialogflow_webhook` runs, one per fulfillment tag set in the agent.
 
 Add one: a module here with a function decorated by `handlers.handler("tag")`, taking a
-FulfilmentRequest and returning a Reply, imported below.
+FulfilmentRequest and the Runtime and returning a Reply, imported below.
 """
 
 from shared.dialogflow import FulfilmentRegistry

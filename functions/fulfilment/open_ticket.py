@@ -7,16 +7,15 @@ from there, exactly once, while the end user already has the answer.
 
 import json
 
-from shared import Delivery, get_settings
+from shared import Delivery, Runtime
 from shared._delivery import rfc3339_now
 from shared.dialogflow import FulfilmentRequest, Reply
-from shared.handoff import ensure_worker, publisher
 
 from . import handlers
 
 
 @handlers.handler("open-ticket")
-def open_ticket(call: FulfilmentRequest) -> Reply:
+def open_ticket(call: FulfilmentRequest, runtime: Runtime) -> Reply:
     ticket = {
         "session": call.session,
         "summary": call.parameters.get("issue") or call.text,
@@ -32,8 +31,7 @@ def open_ticket(call: FulfilmentRequest) -> Reply:
         received_at=rfc3339_now(),
         data=body,
     )
-    ensure_worker()  # the embedded queue's worker, as every receiving target starts it
-    publisher.get().publish(get_settings().topic, body, delivery.attributes())
+    runtime.publisher.publish(runtime.settings.topic, body, delivery.attributes())
     return Reply(
         messages=["Thanks, I have opened a ticket. Our team will get back to you by email."],
         parameters={"ticket_requested": True},

@@ -8,9 +8,8 @@ id (`pi_...`, `in_...`), Shopify orders by number (`1001`, `#1001`) or id.
 
 from typing import Any
 
-from shared import get_settings
+from shared import Runtime
 from shared.dialogflow import FulfilmentRequest, Reply
-from shared.storage import event_documents
 
 from . import handlers
 
@@ -49,11 +48,11 @@ def _status(document: dict[str, Any]) -> str:
 
 
 @handlers.handler("order-status")
-def order_status(call: FulfilmentRequest) -> Reply:
+def order_status(call: FulfilmentRequest, runtime: Runtime) -> Reply:
     said = _said_id(call)
     if not said:
         return Reply(messages=["Which order? Tell me its number or payment id."])
-    collection = event_documents(get_settings().events_collection)
+    collection = runtime.documents(runtime.settings.events_collection)
     for field, value in _lookups(said):
         documents = [
             d

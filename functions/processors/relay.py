@@ -5,20 +5,20 @@ The receiving side sees `Idempotency-Key: <delivery id>`, so a relay retried aft
 timeout can be deduplicated there as well.
 """
 
-from shared import Delivery, get_settings
+from shared import Delivery, Runtime, Settings
 
 from . import registry
 
 RELAY_TIMEOUT_SECONDS = 10
 
 
-def _configured() -> bool:
-    return get_settings().relay_url is not None
+def _configured(settings: Settings) -> bool:
+    return settings.relay_url is not None
 
 
 @registry.register(name="relay", enabled=_configured)
-def relay(delivery: Delivery) -> None:
-    url = get_settings().relay_url
+def relay(delivery: Delivery, runtime: Runtime) -> None:
+    url = runtime.settings.relay_url
     assert url is not None  # `enabled` keeps unconfigured relays from running
     import requests  # only a configured relay needs it: kept off every cold start
 

@@ -7,14 +7,13 @@ rerun after a partial failure overwrites with the same content.
 
 from typing import Any
 
-from shared import Delivery, deadline_scope, get_settings
-from shared.storage import event_documents
+from shared import Delivery, Runtime
 
 from . import registry
 
 
 @registry.register(name="store")
-def store(delivery: Delivery) -> None:
+def store(delivery: Delivery, runtime: Runtime) -> None:
     document: dict[str, Any] = {
         "source": delivery.source,
         "delivery_id": delivery.delivery_id,
@@ -23,5 +22,6 @@ def store(delivery: Delivery) -> None:
         "content_type": delivery.content_type,
         "payload": delivery.json(),
     }
-    with deadline_scope():
-        event_documents(get_settings().events_collection).put(delivery.delivery_id, document)
+    with runtime.deadline():
+        documents = runtime.documents(runtime.settings.events_collection)
+        documents.put(delivery.delivery_id, document)

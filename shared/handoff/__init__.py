@@ -1,31 +1,20 @@
-"""Handoff: publish a delivery durably before answering 2xx (Pub/Sub or the local queue)."""
+"""Handoff: publish a delivery durably before answering 2xx (Pub/Sub, the local queue, or
+memory in tests). The runtime builds the one publisher of a process (`make_publisher`)."""
 
 from __future__ import annotations
 
-from .._config import get_settings
-from .._lazy import Lazy
 from ._local import LocalQueue as LocalQueue
-from ._local import ensure_worker as ensure_worker
-from ._local import set_local_consumer as set_local_consumer
-from ._local import stop_worker as stop_worker
+from ._local import LocalWorker as LocalWorker
+from ._memory import MemoryPublisher as MemoryPublisher
+from ._memory import PublishedMessage as PublishedMessage
+from ._publisher import MessageState as MessageState
 from ._publisher import Publisher as Publisher
-
-
-def _build() -> Publisher:
-    if get_settings().queue == "pubsub":
-        from ._pubsub import PubSubPublisher
-
-        return PubSubPublisher()
-    return LocalQueue()
-
-
-publisher: Lazy[Publisher] = Lazy(_build)
 
 __all__ = [
     "LocalQueue",
+    "LocalWorker",
+    "MemoryPublisher",
+    "MessageState",
+    "PublishedMessage",
     "Publisher",
-    "ensure_worker",
-    "publisher",
-    "set_local_consumer",
-    "stop_worker",
 ]

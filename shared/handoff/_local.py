@@ -2,10 +2,12 @@
 
 `publish` returns once the row is committed (synchronous=FULL), so whatever a receiver
 acknowledged survives a restart; the worker drains leftovers as soon as it starts again.
-The worker hands each message to the registered consumer (`process_delivery`) inside the
-same CloudEvent that Pub/Sub push would produce, retries failures with exponential backoff,
-and marks a message dead after RUNRUN_QUEUE_MAX_ATTEMPTS. Several processes may share one
-outbox: a row is leased before it is handed over, so only one of them runs it at a time.
+The runtime starts one `LocalWorker` per process, which hands each message to its consumer
+(the process pipeline) inside the same CloudEvent that Pub/Sub push would produce, retries
+failures with exponential backoff, and marks a message dead after RUNRUN_QUEUE_MAX_ATTEMPTS.
+Several processes may share one outbox: a row is leased before it is handed over, so only
+one of them runs it at a time. What a viewer needs (the messages and their state, replay of
+a dead-lettered one) is this class's own interface: nothing else reads the outbox table.
 """
 
 from __future__ import annotations
@@ -22,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._config import get_settings
 from .._delivery import Delivery, message_published_event, rfc3339_now
 from .._errors import BackendUnavailable
 from .._sqlite import connect, writing
 from ._group_commit import GroupCommit
-from ._publisher import Publisher
+from ._publisher import MessageState, Publisher
 
 log = logging.getLogger("runrun.queue")
 
@@ -59,6 +60,11 @@ _LEASE_SECONDS = 300.0
 _MAX_BACKOFF_SECONDS = 60.0
 
 
+def exponential_backoff(attempts: int) -> float:
+    """Seconds before attempt `attempts + 1`: 0.5, 1, 2, ... up to a minute."""
+    return float(min(_MAX_BACKOFF_SECONDS, 0.5 * 2 ** (attempts - 1)))
+
+
 @dataclass(frozen=True)
 class QueuedMessage:
     row_id: int
@@ -71,10 +77,22 @@ class QueuedMessage:
 
 
 class LocalQueue(Publisher):
-    def __init__(self, path: Path | None = None) -> None:
-        settings = get_settings()
-        self.path = path or settings.state_dir / "queue.sqlite3"
-        self.max_attempts = settings.queue_max_attempts
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_attempts: int = 5,
+        project: str = "local",
+        backoff: Callable[[int], float] = exponential_backoff,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self.max_attempts = max_attempts
+        self.project = project  # named in the CloudEvent's source, as Pub/Sub would
+        self.backoff, self.clock = backoff, clock
+        # Notified whenever a message is done with (run, retried or dead-lettered): tests and
+        # viewers wait on it instead of polling the table.
+        self.changed = threading.Condition()
         self._local = threading.local()
         try:
             self._conn().executescript(_SCHEMA)
@@ -115,12 +133,11 @@ class LocalQueue(Publisher):
         message_id = uuid.uuid4().hex
         self._commits.write((message_id, topic, data, json.dumps(attributes), rfc3339_now()))
         self.wakeup.set()
-        ensure_worker()
         return message_id
 
     def lease_next(self, topic: str) -> QueuedMessage | None:
         """Take the oldest due message of `topic` for this worker, or None."""
-        now = time.time()
+        now = self.clock()
         conn = self._conn()
         with writing(self.path, within_deadline=False):
             return self._lease(conn, topic, now)
@@ -141,29 +158,70 @@ class LocalQueue(Publisher):
     def succeeded(self, message: QueuedMessage) -> None:
         with writing(self.path, within_deadline=False):
             self._conn().execute("DELETE FROM outbox WHERE id = ?", (message.row_id,))
+        self._notify()
+
+    def _notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
 
     def failed(self, message: QueuedMessage, error: str) -> bool:
         """Schedule a retry with backoff; True when the message is now dead-lettered."""
         attempts = message.attempts + 1
         dead = attempts >= self.max_attempts
-        backoff = min(_MAX_BACKOFF_SECONDS, 0.5 * 2 ** (attempts - 1))
+        backoff = self.backoff(attempts)
         self._conn().execute(
             "UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, leased_until = 0, "
             "last_error = ? WHERE id = ?",
             (
                 attempts,
                 "dead" if dead else "pending",
-                time.time() + backoff,
+                self.clock() + backoff,
                 error[:2000],
                 message.row_id,
             ),
         )
+        self._notify()
         return dead
 
     def counts(self) -> dict[str, int]:
         """Messages per status, for health pages and tests."""
         rows = self._conn().execute("SELECT status, COUNT(*) FROM outbox GROUP BY status")
         return {status: count for status, count in rows}
+
+    def messages(self, limit: int = 200) -> list[MessageState]:
+        """The newest messages (never their data), each with a readable state."""
+        rows = self._conn().execute(
+            "SELECT message_id, topic, attributes, published_at, status, attempts, "
+            "next_attempt_at, leased_until, last_error FROM outbox ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        now = self.clock()
+        found = []
+        for message_id, topic, attributes, published, status, attempts, due, leased, error in rows:
+            if status == "dead":
+                state = "dead-lettered"
+            elif leased > now:
+                state = "running"
+            elif attempts:
+                state = "retrying"
+            else:
+                state = "pending"
+            found.append(
+                MessageState(
+                    message_id=message_id,
+                    topic=topic,
+                    attributes=json.loads(attributes or "{}"),
+                    published_at=published,
+                    state=state,
+                    attempts=attempts,
+                    next_attempt_at=due,
+                    last_error=error,
+                )
+            )
+        return found
+
+    def replay(self, message_id: str) -> bool:
+        return self.replay_dead(message_id)
 
     def replay_dead(self, message_id: str) -> bool:
         """Put a dead-lettered message back in the queue."""
@@ -174,9 +232,6 @@ class LocalQueue(Publisher):
         )
         self.wakeup.set()
         return cur.rowcount == 1
-
-    def close(self, timeout: float = 5.0) -> None:
-        stop_worker(timeout)
 
 
 class LocalWorker(threading.Thread):
@@ -215,7 +270,7 @@ class LocalWorker(threading.Thread):
             data=message.data,
         )
         attributes, data = message_published_event(
-            project=get_settings().project or "local",
+            project=self.queue.project,
             topic=message.topic,
             message_id=message.message_id,
             publish_time=message.published_at,
@@ -237,46 +292,9 @@ class LocalWorker(threading.Thread):
             return
         self.queue.succeeded(message)
 
-
-_consumer: Consumer | None = None
-_worker: LocalWorker | None = None
-_worker_lock = threading.Lock()
-
-
-def set_local_consumer(consumer: Consumer) -> None:
-    """Name the CloudEvent function that the local queue's worker feeds (`process_delivery`)."""
-    global _consumer
-    _consumer = consumer
-
-
-def ensure_worker() -> LocalWorker | None:
-    """Start this process's worker if the local queue is in use and a consumer is known."""
-    global _worker
-    from . import publisher
-
-    if _consumer is None or get_settings().queue != "local":
-        return None
-    worker = _worker
-    if worker is not None and worker.is_alive() and worker.native_id is not None:
-        return worker
-    with _worker_lock:
-        if _worker is None or not _worker.is_alive():
-            queue = publisher.get()
-            if not isinstance(queue, LocalQueue):
-                # Another Publisher stands in for the queue: it has no outbox to drain, and
-                # this runs before the receive pipeline can turn an error into an answer.
-                return None
-            _worker = LocalWorker(queue, get_settings().topic, _consumer)
-            _worker.start()
-        return _worker
-
-
-def stop_worker(timeout: float = 5.0) -> None:
-    """Let the message in hand finish, then stop the worker."""
-    global _worker
-    with _worker_lock:
-        worker, _worker = _worker, None
-    if worker is not None:
-        worker.stopping.set()
-        worker.queue.wakeup.set()
-        worker.join(timeout)
+    def stop(self, timeout: float = 5.0) -> None:
+        """Let the message in hand finish, then stop."""
+        self.stopping.set()
+        self.queue.wakeup.set()
+        if self.is_alive():
+            self.join(timeout)

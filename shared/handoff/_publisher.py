@@ -1,8 +1,27 @@
-"""The handoff interface: put bytes and attributes on a topic, durably, or raise."""
+"""The handoff interface: put bytes and attributes on a topic, durably, or raise.
+
+A queue that can show its messages to a viewer (the inspector) says so by returning them
+from `messages`; one that cannot (Pub/Sub keeps them on Google's side) returns None.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MessageState:
+    """A queued message as a viewer sees it: never its data."""
+
+    message_id: str
+    topic: str
+    attributes: dict[str, str]
+    published_at: str
+    state: str  # pending, running, retrying, dead-lettered
+    attempts: int
+    next_attempt_at: float = 0.0
+    last_error: str | None = None
 
 
 class Publisher(ABC):
@@ -15,5 +34,13 @@ class Publisher(ABC):
                 message was then not acknowledged and will not be sent later either.
         """
 
+    def messages(self, limit: int = 200) -> list[MessageState] | None:
+        """The newest messages, for a viewer; None when this queue cannot show them."""
+        return None
+
+    def replay(self, message_id: str) -> bool:
+        """Put a dead-lettered message back in the queue; False when there is none such."""
+        return False
+
     def close(self, timeout: float = 5.0) -> None:  # noqa: B027 - optional hook
-        """Finish pending work (flush, stop workers) before the process exits."""
+        """Finish pending work (flush) before the process exits."""

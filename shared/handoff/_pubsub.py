@@ -9,30 +9,38 @@ is acknowledged before we answer 2xx, or is cancelled with the call.
 
 from __future__ import annotations
 
-import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from .._clients import backend_errors, project_id, publisher_client
+from .._clients import backend_errors
 from .._deadline import remaining
 from .._errors import BackendUnavailable
 from ._publisher import Publisher
 
 
 class PubSubPublisher(Publisher):
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        client: Callable[[], Any],
+        project: Callable[[], str | None],
+        *,
+        create_topics: bool = False,
+    ) -> None:
+        self._client, self._project = client, project
+        # On the emulator a missing topic is created (in production, deploy creates it).
+        self._create_topics = create_topics
         self._ready: set[str] = set()
         self._lock = threading.Lock()
 
     def _topic_path(self, topic: str) -> str:
-        project = project_id()
+        project = self._project()
         if not project:
             raise BackendUnavailable("GOOGLE_CLOUD_PROJECT is not set", retry_after=5)
         return f"projects/{project}/topics/{topic}"
 
     def _ensure_topic(self, client: Any, path: str) -> None:
-        """On the emulator, create a missing topic (in production, deploy creates it)."""
-        if path in self._ready or not os.environ.get("PUBSUB_EMULATOR_HOST"):
+        if path in self._ready or not self._create_topics:
             return
         from google.api_core.exceptions import AlreadyExists
 
@@ -49,7 +57,7 @@ class PubSubPublisher(Publisher):
         from google.pubsub_v1 import PubsubMessage
 
         try:
-            client = publisher_client.get()
+            client = self._client()
             path = self._topic_path(topic)
             self._ensure_topic(client, path)
             response = client.api.publish(

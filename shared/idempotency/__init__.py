@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from .._config import get_settings
-from .._lazy import Lazy
+from collections.abc import Callable
+from typing import Any
+
+from .._config import Settings
 from ._machine import Claim as Claim
 from ._machine import Idempotency as Idempotency
 from ._machine import Replay as Replay
@@ -13,29 +15,18 @@ from ._store import IdempotencyStore as IdempotencyStore
 from ._store import document_id as document_id
 
 
-def make_store(kind: str) -> IdempotencyStore:
+def make_store(settings: Settings, firestore: Callable[[], Any]) -> IdempotencyStore:
     """The store named by RUNRUN_STORE (firestore | sqlite | memory)."""
-    if kind == "firestore":
+    if settings.store == "firestore":
         from ._firestore import FirestoreStore
 
-        return FirestoreStore()
-    if kind == "sqlite":
+        return FirestoreStore(firestore, settings.idempotency_collection)
+    if settings.store == "sqlite":
         from ._sqlite import SqliteStore
 
-        return SqliteStore()
+        return SqliteStore(settings.state_dir / "idempotency.sqlite3")
     return MemoryStore()
 
-
-def _build() -> Idempotency:
-    settings = get_settings()
-    return Idempotency(
-        make_store(settings.store),
-        lease_seconds=settings.lease_seconds,
-        ttl_seconds=settings.key_ttl_seconds,
-    )
-
-
-idempotency: Lazy[Idempotency] = Lazy(_build)
 
 __all__ = [
     "Claim",
@@ -45,6 +36,5 @@ __all__ = [
     "MemoryStore",
     "Replay",
     "document_id",
-    "idempotency",
     "make_store",
 ]

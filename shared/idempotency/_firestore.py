@@ -10,21 +10,22 @@ retried after its deadline would act after the caller already answered 503.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from .._clients import backend_errors, firestore_client
-from .._config import get_settings
+from .._clients import backend_errors
 from .._deadline import remaining
 from .._errors import BackendUnavailable
 from ._store import IdempotencyRecord, IdempotencyStore, Version
 
 
 class FirestoreStore(IdempotencyStore):
-    def __init__(self, collection: str | None = None) -> None:
-        self.collection = collection or get_settings().idempotency_collection
+    def __init__(self, client: Callable[[], Any], collection: str) -> None:
+        self._client = client  # the runtime's Firestore client, built on first use
+        self.collection = collection
 
     def _doc(self, doc_id: str) -> Any:
-        return firestore_client.get().collection(self.collection).document(doc_id)
+        return self._client().collection(self.collection).document(doc_id)
 
     @staticmethod
     def _fields(record: IdempotencyRecord) -> dict[str, Any]:
@@ -79,7 +80,7 @@ class FirestoreStore(IdempotencyStore):
         return record, snapshot.update_time
 
     def replace(self, record: IdempotencyRecord, expected: Version) -> Version | None:
-        client = firestore_client.get()
+        client = self._client()
         try:
             result = self._call(
                 "update",
@@ -95,7 +96,7 @@ class FirestoreStore(IdempotencyStore):
         return version
 
     def delete(self, doc_id: str, expected: Version) -> bool:
-        client = firestore_client.get()
+        client = self._client()
         try:
             self._call(
                 "delete",

@@ -38,6 +38,12 @@ class MemoryStore(IdempotencyStore):
             self._records[record.doc_id] = (record, version)
             return version
 
+    def recent(self, limit: int = 200) -> list[IdempotencyRecord] | None:
+        with self._lock:
+            records = [record for record, _ in self._records.values()]
+        records.sort(key=lambda r: r.lease_expires_at, reverse=True)
+        return records[:limit]
+
     def delete(self, doc_id: str, expected: Version) -> bool:
         with self._lock:
             current = self._records.get(doc_id)

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .._config import get_settings
 from .._errors import BackendUnavailable
 from .._sqlite import connect, writing
 from ._store import IdempotencyRecord, IdempotencyStore, Version
@@ -46,14 +45,28 @@ def _new_version() -> int:
     return secrets.randbits(62) + 1
 
 
+def _record(row: tuple[Any, ...]) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        target=row[0],
+        key=row[1],
+        status=row[2],
+        payload_hash=row[3],
+        lease_expires_at=datetime.fromtimestamp(row[4], UTC),
+        expire_at=datetime.fromtimestamp(row[5], UTC),
+        response_status=row[6],
+        response_body=row[7],
+        response_content_type=row[8],
+    )
+
+
 class _PerThread(threading.local):
     conn: sqlite3.Connection | None = None
     pid: int = 0
 
 
 class SqliteStore(IdempotencyStore):
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or get_settings().state_dir / "idempotency.sqlite3"
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._local = _PerThread()
         self._run("SELECT 1", ())  # fail at start, not on the first delivery
         self._conn().execute(_SCHEMA)
@@ -105,18 +118,15 @@ class SqliteStore(IdempotencyStore):
         ).fetchone()
         if row is None:
             return None
-        record = IdempotencyRecord(
-            target=row[0],
-            key=row[1],
-            status=row[2],
-            payload_hash=row[3],
-            lease_expires_at=datetime.fromtimestamp(row[4], UTC),
-            expire_at=datetime.fromtimestamp(row[5], UTC),
-            response_status=row[6],
-            response_body=row[7],
-            response_content_type=row[8],
-        )
-        return record, row[9]
+        return _record(row), row[9]
+
+    def recent(self, limit: int = 200) -> list[IdempotencyRecord] | None:
+        rows = self._run(
+            f"SELECT {_COLUMNS} FROM idempotency_keys ORDER BY lease_expires_at DESC LIMIT ?",
+            (limit,),
+            write=False,
+        ).fetchall()
+        return [_record(row) for row in rows]
 
     def replace(self, record: IdempotencyRecord, expected: Version) -> Version | None:
         assert isinstance(expected, int)

@@ -59,5 +59,9 @@ class IdempotencyStore(ABC):
     def delete(self, doc_id: str, expected: Version) -> bool:
         """Delete the record if it is still at `expected`; whether it was deleted."""
 
+    def recent(self, limit: int = 200) -> list[IdempotencyRecord] | None:
+        """The latest records, for a viewer; None when this store cannot list them cheaply."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing to close
         """Release connections."""

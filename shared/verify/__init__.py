@@ -2,11 +2,13 @@
 
 from ._core import SignedRequest as SignedRequest
 from ._core import hmac_matches as hmac_matches
+from ._dialogflow import DialogflowAuth as DialogflowAuth
 from ._dialogflow import verify_dialogflow as verify_dialogflow
 from ._dropbox import verify_dropbox as verify_dropbox
 from ._github import verify_github as verify_github
 from ._graph import verify_graph as verify_graph
 from ._meta import verify_meta as verify_meta
+from ._oidc import CertificateCache as CertificateCache
 from ._oidc import push_auth_enabled as push_auth_enabled
 from ._oidc import verify_google_oidc as verify_google_oidc
 from ._secret import verify_shared_secret as verify_shared_secret
@@ -20,6 +22,8 @@ from ._x import verify_x as verify_x
 from ._zoom import verify_zoom as verify_zoom
 
 __all__ = [
+    "CertificateCache",
+    "DialogflowAuth",
     "SignedRequest",
     "hmac_matches",
     "push_auth_enabled",

@@ -31,6 +31,9 @@ class SignedRequest:
     url: str = ""
     form: Sequence[tuple[str, str]] = ()  # urlencoded fields in order (Twilio signs them)
     now: float = field(default_factory=time.time)
+    # Each secret variable's values, for a provider whose schemes each take their own secret
+    # (Twilio: the auth token, or a webhook shared key); the flat list covers the rest.
+    secrets_by_env: Mapping[str, Sequence[bytes]] = field(default_factory=dict)
 
 
 def header(request: SignedRequest, name: str) -> str:

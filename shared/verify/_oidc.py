@@ -9,16 +9,14 @@ https://cloud.google.com/pubsub/docs/authenticate-push-subscriptions
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from .._config import secrets_from_env
+from .._config import oidc_certs_url, secrets_from_env
 from .._errors import BackendUnavailable, NotConfigured, VerificationFailed
-from .._lazy import Lazy
 from ._core import SignedRequest, header
 
 if TYPE_CHECKING:
@@ -26,9 +24,6 @@ if TYPE_CHECKING:
 
 AUDIENCE_ENV = "PUSH_AUDIENCE"
 ACCOUNT_ENV = "PUSH_SERVICE_ACCOUNT"
-# Where Google's token certificates are fetched; tests point it at a local server.
-CERTS_URL_ENV = "RUNRUN_OIDC_CERTS_URL"
-GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 CLOCK_SKEW_SECONDS = 10
 
@@ -38,8 +33,9 @@ CLOCK_SKEW_SECONDS = 10
 DEFAULT_CERTS_MAX_AGE = 300.0
 
 
-class _CachingRequest:
-    """A google-auth transport that keeps successful certificate GETs for their max-age."""
+class CertificateCache:
+    """A google-auth transport that keeps successful certificate GETs for their max-age
+    (the runtime holds one per process)."""
 
     def __init__(self) -> None:
         from google.auth.transport.requests import Request
@@ -68,9 +64,6 @@ def _max_age(cache_control: str) -> float:
     return min(float(match.group(1)), 86400.0) if match else DEFAULT_CERTS_MAX_AGE
 
 
-_request: Lazy[_CachingRequest] = Lazy(_CachingRequest)
-
-
 def push_auth_enabled() -> bool:
     """True when PUSH_AUDIENCE is set: internal requests must then carry a Google token."""
     return bool(secrets_from_env(AUDIENCE_ENV))
@@ -78,12 +71,14 @@ def push_auth_enabled() -> bool:
 
 def verify_google_oidc(
     headers: Mapping[str, str],
+    certificates: Any,
     *,
     audiences: Sequence[str] | None = None,
     accounts: Sequence[str] | None = None,
     names: tuple[str, str] = (AUDIENCE_ENV, ACCOUNT_ENV),
 ) -> Mapping[str, Any]:
-    """Check the bearer token in `headers` (lower-cased names) and return its claims.
+    """Check the bearer token in `headers` (lower-cased names) and return its claims;
+    `certificates` is the transport fetching Google's certificates (a CertificateCache).
 
     `audiences` and `accounts` default to PUSH_AUDIENCE and PUSH_SERVICE_ACCOUNT; another
     caller (Dialogflow's service agent) passes its own, and the `names` of their settings
@@ -111,9 +106,9 @@ def verify_google_oidc(
     try:
         claims = id_token.verify_token(
             token.strip(),
-            cast("Request", _request.get()),
+            cast("Request", certificates),
             audience=list(audiences),
-            certs_url=os.environ.get(CERTS_URL_ENV) or GOOGLE_CERTS_URL,
+            certs_url=oidc_certs_url(),
             clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
         )
     except TransportError as exc:

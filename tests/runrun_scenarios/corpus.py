@@ -10,14 +10,14 @@ later get the generic cases of their signature type automatically.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.helpers import hex_hmac
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -204,21 +204,17 @@ def echo_cases() -> list[Case]:
 # --- The project's main.py ---------------------------------------------------------------
 
 
-def _hex_hmac(secret: str, message: bytes) -> str:
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
 def sign(target: str, body: bytes, secret_env: str, wrong: bool = False) -> dict[str, str]:
     """The headers each provider would send with `body` (a wrong secret when `wrong`)."""
     secret = SECRETS[secret_env] + ("-wrong" if wrong else "")
     stamp = int(time.time())
     if target == "github_webhook":
-        return {"X-Hub-Signature-256": "sha256=" + _hex_hmac(secret, body)}
+        return {"X-Hub-Signature-256": "sha256=" + hex_hmac(secret, body)}
     if target == "stripe_webhook":
-        signature = _hex_hmac(secret, f"{stamp}.".encode() + body)
+        signature = hex_hmac(secret, f"{stamp}.".encode() + body)
         return {"Stripe-Signature": f"t={stamp},v1={signature}"}
     if target == "slack_events":
-        signature = "v0=" + _hex_hmac(secret, f"v0:{stamp}:".encode() + body)
+        signature = "v0=" + hex_hmac(secret, f"v0:{stamp}:".encode() + body)
         return {"X-Slack-Request-Timestamp": str(stamp), "X-Slack-Signature": signature}
     return {"Secret": secret}
 

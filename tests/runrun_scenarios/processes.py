@@ -6,21 +6,15 @@ import contextlib
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tests.helpers import free_port as free_port
 from tests.runrun_scenarios.corpus import ROOT, Answer, Case, answer
 
 VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def base_env(state_dir: Path, **extra: str) -> dict[str, str]:

@@ -1,0 +1,337 @@
+"""The runtime: everything one process needs to receive and process deliveries, built once
+from the settings and passed to the pipelines (they reach for nothing else).
+
+    Runtime(settings)
+    ├── secrets        env vars, then dev secrets (dev mode only)
+    ├── idempotency    the state machine over the store RUNRUN_STORE names
+    ├── publisher      Pub/Sub, the local queue (plus its worker), or memory in tests
+    ├── processors     the ProcessorRegistry that `process` runs (RUNRUN_PROCESSORS)
+    ├── observers      who hears each outcome (runrun's inspector records through one)
+    ├── certificates   Google's token certificates, cached for their max-age
+    ├── cloudbuild     the Cloud Build client deploy-staging triggers builds with
+    ├── fulfilment_pool  the threads Dialogflow fulfilment handlers run on, within a budget
+    └── firestore, pubsub, documents(name)   the clients and collections behind them
+
+Each backend is built on first use, inside the process that uses it: a pre-fork master
+never holds a gRPC channel or a SQLite connection that a worker would inherit. A new backend
+is one more lazily built field here, not a module-level singleton.
+
+`runrun` builds the runtime in each worker, starts it before serving and stops it at
+SIGTERM. Under plain `functions-framework --target X` (no start-up hook) `current_runtime()`
+builds and starts it on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from ._clients import (
+    EMULATOR_PROJECT,
+    default_project,
+    make_cloudbuild,
+    make_firestore,
+    make_publisher_client,
+)
+from ._config import Settings, get_settings
+from ._deadline import deadline_scope
+from ._errors import WebhookError
+from ._lazy import Lazy
+from ._observe import Observer, Observers
+from ._secrets import Secrets
+from .handoff import LocalQueue, LocalWorker, Publisher
+from .idempotency import Idempotency, IdempotencyStore, make_store
+from .storage import DocumentCollection, FirestoreCollection, SqliteCollection
+from .verify import CertificateCache, verify_google_oidc
+
+if TYPE_CHECKING:
+    from google.cloud.devtools.cloudbuild_v1 import CloudBuildClient
+
+    from ._process import ProcessorRegistry
+
+log = logging.getLogger("runrun.runtime")
+
+# Fulfilment handlers are short (a store lookup, a publish) and bounded by their budget; a
+# call whose handler waits here for a thread still answers in time, with the fallback.
+FULFILMENT_THREADS = 32
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        processors: ProcessorRegistry | None = None,
+        publisher: Publisher | None = None,
+        store: IdempotencyStore | None = None,
+        observers: Iterable[Observer] = (),
+        run_queue_worker: bool = True,
+    ) -> None:
+        """Backends given here replace the ones the settings name (tests, embedding)."""
+        self.settings = settings
+        self.secrets = Secrets(settings)
+        self.observers = Observers(observers)
+        self._processors = processors
+        self._run_queue_worker = run_queue_worker
+        self._adc_project: Lazy[str] = Lazy(default_project)
+        self._firestore: Lazy[Any] = Lazy(lambda: make_firestore(self.project))
+        self._pubsub: Lazy[Any] = Lazy(make_publisher_client)
+        self._certificates: Lazy[CertificateCache] = Lazy(CertificateCache)
+        self._cloudbuild: Lazy[CloudBuildClient] = Lazy(
+            lambda: make_cloudbuild(settings.cloudbuild_endpoint)
+        )
+        self._fulfilment_pool: Lazy[ThreadPoolExecutor] = Lazy(_fulfilment_pool)
+        self._idempotency: Lazy[Idempotency] = Lazy(lambda: self._build_idempotency(store))
+        self._publisher: Lazy[Publisher] = Lazy(lambda: self._build_publisher(publisher))
+        self._documents: dict[str, DocumentCollection] = {}
+        self._lock = threading.Lock()
+        self._worker: LocalWorker | None = None
+        self._stopped = False
+
+    # --- the backends ------------------------------------------------------------------
+
+    @property
+    def project(self) -> str | None:
+        if self.settings.project is not None:
+            return self.settings.project
+        if self.settings.firestore_emulator or self.settings.pubsub_emulator:
+            return EMULATOR_PROJECT
+        if self.settings.on_cloud_run:
+            return self._adc_project.get() or None
+        return None
+
+    @property
+    def firestore(self) -> Any:
+        return self._firestore.get()
+
+    @property
+    def pubsub(self) -> Any:
+        return self._pubsub.get()
+
+    @property
+    def certificates(self) -> CertificateCache:
+        return self._certificates.get()
+
+    @property
+    def cloudbuild(self) -> CloudBuildClient:
+        """The Cloud Build client (REST transport), built on first use."""
+        return self._cloudbuild.get()
+
+    @property
+    def fulfilment_pool(self) -> ThreadPoolExecutor:
+        """The threads fulfilment handlers run on, so that a call can be answered when the
+        handler's budget runs out while the handler goes on."""
+        return self._fulfilment_pool.get()
+
+    @property
+    def idempotency(self) -> Idempotency:
+        return self._idempotency.get()
+
+    @property
+    def publisher(self) -> Publisher:
+        return self._publisher.get()
+
+    def built_publisher(self) -> Publisher | None:
+        """The publisher if it was built already (shutdown must not build one)."""
+        return self._publisher.peek()
+
+    def _build_idempotency(self, store: IdempotencyStore | None) -> Idempotency:
+        return Idempotency(
+            store or make_store(self.settings, lambda: self.firestore),
+            lease_seconds=self.settings.lease_seconds,
+            ttl_seconds=self.settings.key_ttl_seconds,
+        )
+
+    def _build_publisher(self, given: Publisher | None) -> Publisher:
+        publisher: Publisher
+        if given is not None:
+            publisher = given
+        elif self.settings.queue == "pubsub":
+            from .handoff._pubsub import PubSubPublisher
+
+            publisher = PubSubPublisher(
+                lambda: self.pubsub,
+                lambda: self.project,
+                create_topics=bool(self.settings.pubsub_emulator),
+            )
+        else:
+            publisher = LocalQueue(
+                self.settings.state_dir / "queue.sqlite3",
+                max_attempts=self.settings.queue_max_attempts,
+                project=self.settings.project or "local",
+            )
+        if isinstance(publisher, LocalQueue) and self._run_queue_worker:
+            self._start_worker(publisher)
+        return publisher
+
+    def documents(self, name: str) -> DocumentCollection:
+        """The document collection `name` on the backend RUNRUN_STORE selects."""
+        with self._lock:
+            collection = self._documents.get(name)
+            if collection is None:
+                if self.settings.store == "firestore":
+                    collection = FirestoreCollection(lambda: self.firestore, name)
+                else:
+                    path = self.settings.state_dir / "documents.sqlite3"
+                    collection = SqliteCollection(path, name)
+                self._documents[name] = collection
+            return collection
+
+    @property
+    def processors(self) -> ProcessorRegistry | None:
+        """The registry that `process` runs: given, or imported from RUNRUN_PROCESSORS."""
+        if self._processors is None:
+            self._processors = _import_registry(self.settings.processors)
+        return self._processors
+
+    # --- what the pipelines call -------------------------------------------------------
+
+    def deadline(self, seconds: float | None = None) -> contextlib.AbstractContextManager[None]:
+        """A budget for backend calls (default RUNRUN_DEADLINE_SECONDS)."""
+        return deadline_scope(self.settings.deadline_seconds if seconds is None else seconds)
+
+    def verify_push(self, headers: Mapping[str, str]) -> Mapping[str, Any]:
+        """Check Google's OIDC token on a push request (see `verify.verify_google_oidc`)."""
+        return verify_google_oidc(headers, self.certificates)
+
+    def process(self, event: Any) -> None:
+        """Run the processors on one messagePublished CloudEvent (the local queue's consumer)."""
+        from ._process import process_event
+
+        process_event(event, self)
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> Runtime:
+        """Build what must run before the first request: the local queue's worker drains
+        what an earlier run left without waiting for a delivery."""
+        if self.settings.queue == "local" or isinstance(self._publisher.peek(), LocalQueue):
+            try:
+                self.publisher  # noqa: B018 - building it starts the worker
+            except WebhookError as exc:  # the handoff step answers 503 until it works
+                log.error("local queue worker not started", extra={"reason": exc.message})
+        return self
+
+    def _start_worker(self, queue: LocalQueue) -> None:
+        registry = self.processors
+        if registry is None:
+            return  # nothing to run the messages: they wait in the outbox
+        with self._lock:
+            if self._worker is None and not self._stopped:
+                self._worker = LocalWorker(queue, self.settings.topic, self.process)
+                self._worker.start()
+
+    @property
+    def worker(self) -> LocalWorker | None:
+        return self._worker
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Let the queue message in hand finish, flush the publisher and the observers."""
+        with self._lock:
+            self._stopped = True
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop(timeout)
+        built = self._publisher.peek()
+        if built is not None:
+            built.close(timeout)
+        pool = self._fulfilment_pool.peek()
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        self.observers.close(timeout)
+        store = self._idempotency.peek()
+        if store is not None:
+            store.store.close()
+
+
+def _fulfilment_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=FULFILMENT_THREADS, thread_name_prefix="fulfil")
+
+
+def _import_registry(spec: str) -> ProcessorRegistry | None:
+    from ._process import ProcessorRegistry
+
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        if exc.name != module_name:
+            raise  # the module exists but is broken: that must not pass silently
+        log.warning("no processors: the local queue keeps its messages", extra={"module": spec})
+        return None
+    registry = getattr(module, attribute or "registry", None)
+    if not isinstance(registry, ProcessorRegistry):
+        raise TypeError(f"RUNRUN_PROCESSORS={spec!r} names no ProcessorRegistry")
+    return registry
+
+
+class _ProcessRuntime:
+    """This process's runtime: installed by runrun's worker start, or built on first use.
+
+    Keyed by pid, so a forked child never uses its parent's (threads do not survive a fork).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runtime: Runtime | None = None
+        self._pid = 0
+
+    def get(self) -> Runtime:
+        runtime, pid = self._runtime, self._pid
+        if runtime is not None and pid == os.getpid():
+            return runtime
+        with self._lock:
+            if self._runtime is None or self._pid != os.getpid():
+                self._runtime = Runtime(get_settings()).start()
+                self._pid = os.getpid()
+            return self._runtime
+
+    def install(self, runtime: Runtime) -> Runtime:
+        with self._lock:
+            previous = self._runtime if self._pid == os.getpid() else None
+            self._runtime, self._pid = runtime, os.getpid()
+        if previous is not None and previous is not runtime:
+            previous.stop()
+        return runtime
+
+    def remove(self, timeout: float = 5.0) -> Runtime | None:
+        with self._lock:
+            runtime = self._runtime if self._pid == os.getpid() else None
+            self._runtime, self._pid = None, 0
+        if runtime is not None:
+            runtime.stop(timeout)
+        return runtime
+
+
+_process = _ProcessRuntime()
+
+
+def current_runtime() -> Runtime:
+    """This process's runtime, built and started from the settings on first use."""
+    return _process.get()
+
+
+def install_runtime(runtime: Runtime) -> Runtime:
+    """Make `runtime` this process's runtime (the one before it is stopped)."""
+    return _process.install(runtime)
+
+
+def stop_runtime(timeout: float = 5.0) -> Runtime | None:
+    """Stop and forget this process's runtime; the next use builds a fresh one."""
+    return _process.remove(timeout)
+
+
+@contextlib.contextmanager
+def using_runtime(runtime: Runtime) -> Iterator[Runtime]:
+    """Run the block with `runtime` installed and started; stopped afterwards (tests)."""
+    install_runtime(runtime.start())
+    try:
+        yield runtime
+    finally:
+        stop_runtime()

@@ -1,0 +1,21 @@
+"""Small helpers every kind of test uses, kept once: a free local port, and the HMAC that
+most providers sign with (the full per-provider signers are `runrun._signing`, held to the
+providers' published examples)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import socket
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now (tests bind 127.0.0.1 only)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def hex_hmac(secret: str, message: bytes) -> str:
+    """Hex HMAC-SHA256 of `message` keyed with `secret` (GitHub, Stripe, Slack, Zoom...)."""
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
