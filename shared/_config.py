@@ -147,6 +147,7 @@ class Settings:
     cloudbuild_project: str | None  # default: the project
     cloudbuild_region: str
     cloudbuild_endpoint: str | None  # a local stand-in in tests: http:// means no credentials
+    cloudbuild_service_account: str | None  # the account the triggers run as (deploy-plan)
     cloudbuild_timeout_seconds: float
     dialogflow_secret_header: str
     dialogflow_audiences: tuple[str, ...]  # the ID token's audience(s), when that auth is used
@@ -190,6 +191,7 @@ class Settings:
             cloudbuild_project=env.get("RUNRUN_CLOUDBUILD_PROJECT") or None,
             cloudbuild_region=env.get("RUNRUN_CLOUDBUILD_REGION") or "global",
             cloudbuild_endpoint=env.get("RUNRUN_CLOUDBUILD_ENDPOINT") or None,
+            cloudbuild_service_account=_raw("RUNRUN_CLOUDBUILD_SERVICE_ACCOUNT") or None,
             # Below the claim's lease: a trigger call still in flight when the lease ends is
             # the one window in which a redelivery could start a second build.
             cloudbuild_timeout_seconds=_float("RUNRUN_CLOUDBUILD_TIMEOUT_SECONDS", 20.0),
