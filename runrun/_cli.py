@@ -41,6 +41,15 @@ def _parser(env: ServeDefaults) -> argparse.ArgumentParser:
         default=None,
         help="the module defining the targets (env FUNCTION_SOURCE, default ./main.py)",
     )
+    source.add_argument(
+        "--signature-type",
+        action="append",
+        default=[],
+        metavar="NAME=TYPE",
+        help="signature type of an undecorated target (http, event, cloudevent, typed); "
+        "repeatable; a bare TYPE is the default for undecorated targets "
+        "(env FUNCTION_SIGNATURE_TYPE)",
+    )
 
     serve = commands.add_parser("serve", parents=[source], help="serve every target at /NAME")
     serve.add_argument(
@@ -62,7 +71,20 @@ def _parser(env: ServeDefaults) -> argparse.ArgumentParser:
         "--workers",
         type=_positive,
         default=env.workers,
-        help="worker processes (env RUNRUN_WORKERS, default: available CPUs)",
+        help="worker processes (env RUNRUN_WORKERS, else WORKERS; default: available CPUs)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=_positive,
+        default=env.threads,
+        help="request threads per worker (env THREADS; default: concurrency / workers)",
+    )
+    serve.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="serve only this target (repeatable; default: every target)",
     )
     serve.add_argument(
         "--server",
@@ -86,22 +108,22 @@ def _parser(env: ServeDefaults) -> argparse.ArgumentParser:
     return parser
 
 
-def _targets(source: Path | None) -> tuple[Target, ...]:
+def _targets(args: argparse.Namespace) -> tuple[Target, ...]:
     # Importing the targets may log to stdout, and these commands' stdout is their output
     # (`cloudbuild > cloudbuild.yaml`): whatever the import logs goes to stderr instead.
     with contextlib.redirect_stdout(sys.stderr):
-        return discover(source).targets
+        return discover(args.source, tuple(args.signature_type)).targets
 
 
-def _routes(source: Path | None) -> None:
-    targets = _targets(source)
+def _routes(args: argparse.Namespace) -> None:
+    targets = _targets(args)
     width = max((len(t.name) for t in targets), default=0)
     for target in targets:
         print(f"{target.name:<{width}}  {target.signature_type:<10}  {target.route}")
 
 
 def _cloudbuild(args: argparse.Namespace) -> int:
-    text = cloudbuild_yaml(_targets(args.source))
+    text = cloudbuild_yaml(_targets(args))
     if args.check is None:
         sys.stdout.write(text)
         return 0
@@ -141,12 +163,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     workers=args.workers or 0,
                     server=args.server,
                     source=args.source,
+                    signature_types=tuple(args.signature_type),
+                    targets=tuple(args.target),
+                    threads_per_worker=args.threads or 0,
                 )
             )
         elif args.command == "send":
             return send(args)
         elif args.command == "routes":
-            _routes(args.source)
+            _routes(args)
         elif args.command == "deploy-plan":
             return deploy_plan(args)
         elif args.command == "dead-letters":

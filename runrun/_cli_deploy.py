@@ -56,10 +56,10 @@ def add_parsers(commands: Any, source: argparse.ArgumentParser) -> None:
             )
 
 
-def _targets(source: Path | None) -> tuple[Target, ...]:
+def _targets(args: argparse.Namespace) -> tuple[Target, ...]:
     # Importing the targets may log to stdout, which is these commands' output.
     with contextlib.redirect_stdout(sys.stderr):
-        return discover(source).targets
+        return discover(args.source, tuple(getattr(args, "signature_type", ()))).targets
 
 
 def _settings(args: argparse.Namespace) -> PlanSettings:
@@ -98,7 +98,7 @@ def _check(args: argparse.Namespace, targets: tuple[Target, ...], s: PlanSetting
 
 def deploy_plan(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    targets = _targets(args.source)
+    targets = _targets(args)
     if args.check:
         return _check(args, targets, settings)
     if not args.mode:
@@ -134,7 +134,7 @@ def dead_letters(args: argparse.Namespace) -> int:
 
 
 def _trigger_topic(args: argparse.Namespace) -> str:
-    targets = _targets(args.source)
+    targets = _targets(args)
     settings = PlanSettings.from_env(project=args.project)
     for trigger in event_triggers(targets, settings):
         if trigger.target == args.target:

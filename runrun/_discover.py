@@ -7,10 +7,16 @@ Here the module is executed exactly once, with the `http` / `cloud_event` decora
 two modules registering one name are refused, and `errorhandler` registrations are kept to
 be applied to every target's app (under functions-framework each target's app receives all
 of them, since the whole module runs inside that app's creation).
+
+As under functions-framework, the module runs with logging already configured and inside a
+Flask app context (the "loader" app, whose config and extensions every target app starts
+from), so module-level `flask.current_app` works and `dictConfig` never disables its loggers.
+Each target's signature type comes from its decorator or from configuration (`_signatures`).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import threading
@@ -25,9 +31,11 @@ import flask
 import functions_framework as _functions_framework
 from functions_framework import _function_registry as _registry
 
-from shared._config import function_source
+from shared._config import FrameworkEnv, function_source, set_env
 
-from ._errors import DuplicateTargetError, SourceError, UnsupportedTargetError
+from ._errors import ConfigurationError, DuplicateTargetError, SourceError, UnsupportedTargetError
+from ._process import configure_process_logging, set_single_target_env
+from ._signatures import SignatureConfig
 
 # functions-framework ships no annotations: use it as the untyped module it is.
 functions_framework: Any = _functions_framework
@@ -47,8 +55,9 @@ class Target:
 
     name: str
     function: Callable[..., Any]
-    signature_type: str
+    signature_type: str  # effective: from the decorator, else from configuration
     module: str  # where the function is defined (for errors and provider lookup)
+    asgi: bool = False  # served as `functions-framework --asgi` serves it (@aio, async def)
 
     @property
     def route(self) -> str:
@@ -89,6 +98,8 @@ class Discovery:
     module: types.ModuleType
     targets: tuple[Target, ...]
     errorhandlers: ErrorHandlers = field(default_factory=ErrorHandlers)
+    # The app the module was executed in: what it stored in `current_app` at import.
+    loader_app: flask.Flask | None = None
 
     def target(self, name: str) -> Target:
         for target in self.targets:
@@ -97,11 +108,12 @@ class Discovery:
         raise KeyError(name)
 
 
-_cache: dict[Path, Discovery] = {}
+_cache: dict[tuple[Path, tuple[str, ...], tuple[str, ...], str], Discovery] = {}
 _cache_lock = threading.Lock()
 # Per source file and for the life of the process: a module imported once keeps the handlers
-# it registered even when its targets are collected again.
+# it registered and the app it ran in even when its targets are collected again.
 _errorhandlers: dict[Path, ErrorHandlers] = {}
+_loader_apps: dict[Path, flask.Flask] = {}
 
 
 def default_source() -> Path:
@@ -109,29 +121,49 @@ def default_source() -> Path:
     return function_source()
 
 
-def discover(source: str | os.PathLike[str] | None = None) -> Discovery:
+def discover(
+    source: str | os.PathLike[str] | None = None,
+    signature_types: tuple[str, ...] = (),
+    only: tuple[str, ...] = (),
+) -> Discovery:
     """Import `source` (once per process) and return its targets.
+
+    `signature_types`: `--signature-type` values (`NAME=TYPE` or a bare default `TYPE`);
+    `only`: serve just these targets (`--target`), none: every target.
 
     Raises:
         SourceError: the file is missing or raised while importing.
         DuplicateTargetError: two functions claim one target name.
         UnsupportedTargetError: a target runrun cannot mount.
+        ConfigurationError: a signature type or target name that contradicts the source.
     """
     path = Path(os.path.realpath(source or default_source()))
+    key = (path, tuple(signature_types), tuple(only), FrameworkEnv.from_env().signature_type)
     with _cache_lock:
-        cached = _cache.get(path)
+        cached = _cache.get(key)
         if cached is not None:
             return cached
         if not path.is_file():
             raise SourceError(f"{path} does not exist: pass --source or set FUNCTION_SOURCE")
+        config = SignatureConfig.load(path, signature_types)
+        if len(only) == 1:
+            # functions-framework sets it before the module runs: a module may read it.
+            set_env({"FUNCTION_TARGET": only[0]})
         errorhandlers = _errorhandlers.setdefault(path, ErrorHandlers())
-        module = _import_once(path, errorhandlers)
-        discovery = Discovery(path, module, _collect(module), errorhandlers)
-        _cache[path] = discovery
+        loader_app = _loader_apps.setdefault(path, flask.Flask(path.stem))
+        module = _import_once(path, errorhandlers, loader_app)
+        targets = _collect(module, config, only)
+        discovery = Discovery(path, module, targets, errorhandlers, loader_app)
+        _cache[key] = discovery
+        if len(targets) == 1:
+            set_single_target_env(targets[0].name, targets[0].signature_type)
+            _cache[(*key[:3], FrameworkEnv.from_env().signature_type)] = discovery
         return discovery
 
 
-def _import_once(path: Path, errorhandlers: ErrorHandlers) -> types.ModuleType:
+def _import_once(
+    path: Path, errorhandlers: ErrorHandlers, loader_app: flask.Flask
+) -> types.ModuleType:
     name = path.stem
     loaded = sys.modules.get(name)
     registered = Registered()
@@ -141,10 +173,13 @@ def _import_once(path: Path, errorhandlers: ErrorHandlers) -> types.ModuleType:
         return loaded
     # Exactly as functions-framework loads it: named by the file stem, its folder on sys.path.
     module, spec = _function_registry.load_function_module(str(path))
+    # Before the module runs, as create_app does: its dictConfig would otherwise disable
+    # every logger the module has created by then.
+    configure_process_logging()
     previous = functions_framework.errorhandler
     functions_framework.errorhandler = errorhandlers
     try:
-        with registered.observing():
+        with registered.observing(), loader_app.app_context():
             spec.loader.exec_module(module)
     except Exception as exc:
         sys.modules.pop(name, None)
@@ -215,20 +250,24 @@ def _exported(module: types.ModuleType) -> Iterator[tuple[str, Any, bool]]:
             yield name, value, False
 
 
-def _collect(module: types.ModuleType) -> tuple[Target, ...]:
+def _collect(
+    module: types.ModuleType, config: SignatureConfig, only: tuple[str, ...]
+) -> tuple[Target, ...]:
     registry = _function_registry.REGISTRY_MAP
     targets: list[Target] = []
     by_function_name: dict[str, Target] = {}
+    candidates: set[str] = set()
     for name, value, listed in _exported(module):
         if not isinstance(value, types.FunctionType):
             continue  # functions-framework only accepts plain functions as targets
         defined_in = value.__module__
         if not listed and name not in registry and defined_in != module.__name__:
             continue  # an imported helper, not a target
+        candidates.add(name)
+        if only and name not in only:
+            continue
         if name == RESERVED_SEGMENT:
             raise UnsupportedTargetError(f"{name!r} is reserved for runrun's own routes")
-        if name in _function_registry.ASGI_FUNCTIONS:
-            raise UnsupportedTargetError(f"{name!r} is an ASGI (@aio) target: runrun serves WSGI")
         if value.__name__ != name and value.__name__ in registry:
             # functions-framework looks the signature type up by target name, so an alias
             # of a decorated function would silently become an HTTP target.
@@ -241,10 +280,28 @@ def _collect(module: types.ModuleType) -> tuple[Target, ...]:
             raise DuplicateTargetError(
                 _duplicate_message(value.__name__, sorted({earlier.module, defined_in}))
             )
-        signature_type = registry.get(name, HTTP)
+        signature_type = config.resolve(name, value, registry.get(name))
+        if signature_type is None:
+            continue  # a helper no signature type can call
         if signature_type not in (HTTP, CLOUDEVENT, EVENT, TYPED):
             raise UnsupportedTargetError(f"{name!r} has unknown signature type {signature_type!r}")
-        target = Target(name, value, signature_type, defined_in)
+        # `functions-framework --asgi` serves @aio functions and coroutine functions alike.
+        asgi = name in _function_registry.ASGI_FUNCTIONS or (
+            name not in registry and inspect.iscoroutinefunction(value)
+        )
+        if asgi and signature_type not in (HTTP, CLOUDEVENT):
+            raise UnsupportedTargetError(
+                f"{name!r} is async (ASGI) with signature type {signature_type!r}: "
+                "functions-framework's ASGI server serves only 'http' and 'cloudevent'"
+            )
+        target = Target(name, value, signature_type, defined_in, asgi)
         by_function_name[value.__name__] = target
         targets.append(target)
+    missing = sorted(set(only) - candidates)
+    if missing:
+        raise ConfigurationError(
+            f"--target {', '.join(missing)}: no such target in {module.__file__} "
+            f"(targets: {', '.join(sorted(candidates)) or 'none'})"
+        )
+    config.check_names(candidates)
     return tuple(sorted(targets, key=lambda target: target.name))

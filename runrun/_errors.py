@@ -3,7 +3,8 @@
 RunrunError
  ├── SourceError            main.py (or --source) is missing or fails to import
  ├── DuplicateTargetError   two targets share a name (functions-framework keys by bare name)
- └── UnsupportedTargetError a target runrun cannot serve (ASGI, unknown signature type)
+ ├── UnsupportedTargetError a target runrun cannot serve (an unknown or unservable type)
+ └── ConfigurationError     signature types or options that contradict the source
 """
 
 from __future__ import annotations
@@ -25,3 +26,9 @@ class DuplicateTargetError(RunrunError):
 
 class UnsupportedTargetError(RunrunError):
     """A target whose kind runrun does not mount (ASGI targets, unknown signature types)."""
+
+
+class ConfigurationError(RunrunError):
+    """Serving configuration that contradicts itself or the source: an unknown signature
+    type, a type contradicting a decorator, a function that cannot take its type's
+    arguments, an option naming no target."""

@@ -7,13 +7,17 @@ What `create_app` does, and where it happens here:
 - `functions_framework.errorhandler` registrations made by the module        -> `ErrorHandlers`
 - `execution_id.WsgiMiddleware` (Function-Execution-Id on every request)   -> same middleware
 - routes, return-value conversion, CloudEvent parsing and conversion       -> `_configure_app`
-- LOG_EXECUTION_ID=true logging configuration                              -> `configure_logging`
-Not reproduced: the legacy Python 3.7 `ENTRY_POINT` mode and ASGI (`@aio`) targets.
+- LOG_EXECUTION_ID=true logging, ENTRY_POINT logging  -> `_process`, before the import
+- the module executed inside the app's context            -> the loader app (`_discover`),
+                                                              whose config/extensions are copied
+- ENTRY_POINT: `None` answered as "OK"                     -> `_answer_none_as_ok`
+- gunicorn's THREADED_TIMEOUT_ENABLED request timeout      -> `_timeouts.with_timeout`
+Async targets get functions-framework's own Starlette app (`functions-framework --asgi`),
+run by `_asgi.AsgiInWsgi` inside the same WSGI server (the choice is measured in README).
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +25,21 @@ import flask
 import functions_framework as _functions_framework
 from functions_framework import execution_id as _execution_id
 
+from ._asgi import asgi_target_app
 from ._discover import Discovery, Target
 from ._dispatch import TargetDispatcher
 from ._inspect import make_inspector
+from ._process import configure_process_logging, legacy_mode
+from ._timeouts import with_timeout
 
 # functions-framework ships no annotations: use it as the untyped module it is.
 functions_framework: Any = _functions_framework
 execution_id: Any = _execution_id
-_logging_configured = threading.Event()
 
 
 def configure_logging() -> None:
-    """functions-framework's execution-id logging setup, done once per process."""
-    if _logging_configured.is_set():
-        return
-    if functions_framework._enable_execution_id_logging():
-        functions_framework._configure_app_execution_id_logging()
-    _logging_configured.set()
+    """functions-framework's process-wide logging setup, done once per process."""
+    configure_process_logging()
 
 
 def target_app(discovery: Discovery, target: Target) -> flask.Flask:
@@ -45,20 +47,45 @@ def target_app(discovery: Discovery, target: Target) -> flask.Flask:
     configure_logging()
     template_folder = str(Path(discovery.source).parent / "templates")
     app = flask.Flask(target.name, template_folder=template_folder)
+    if discovery.loader_app is not None:
+        # Under functions-framework the module ran inside this very app's context.
+        app.config.update(discovery.loader_app.config)
+        app.extensions.update(discovery.loader_app.extensions)
     app.register_error_handler(500, functions_framework.crash_handler)
     discovery.errorhandlers.attach(app)
+    if legacy_mode():
+        _answer_none_as_ok(app)
     # create_app wraps before configuring routes; either order yields the same app.
     app.wsgi_app = execution_id.WsgiMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     functions_framework._configure_app(app, target.function, target.signature_type)
     return app
 
 
-def target_apps(discovery: Discovery) -> dict[str, flask.Flask]:
-    """Every target's app, by target name."""
-    return {target.name: target_app(discovery, target) for target in discovery.targets}
+def _answer_none_as_ok(app: flask.Flask) -> None:
+    """create_app's legacy ENTRY_POINT mode: a function returning None answers "OK"."""
+    original = app.make_response
+
+    def make_response(rv: Any) -> flask.Response:
+        return original("OK" if rv is None else rv)
+
+    app.make_response = make_response  # type: ignore[method-assign]
 
 
-def build_app(discovery: Discovery) -> TargetDispatcher:
-    """The one WSGI app serving every target of `discovery` at `/<name>`."""
+def target_apps(discovery: Discovery, timeout: float = 0) -> dict[str, Any]:
+    """Every target's WSGI app, by target name (`timeout`: see `_timeouts`)."""
+    apps: dict[str, Any] = {}
+    for target in discovery.targets:
+        if target.asgi:
+            apps[target.name] = asgi_target_app(target)
+        else:
+            apps[target.name] = with_timeout(target_app(discovery, target), timeout)
+    return apps
+
+
+def build_app(discovery: Discovery, timeout: float = 0) -> TargetDispatcher:
+    """The one WSGI app serving every target of `discovery` at `/<name>`.
+
+    `timeout` > 0: each synchronous target answers 500 once a request has run that many
+    seconds, as functions-framework does with THREADED_TIMEOUT_ENABLED."""
     inspector = make_inspector(discovery.targets)
-    return TargetDispatcher(discovery.targets, target_apps(discovery), inspector)
+    return TargetDispatcher(discovery.targets, target_apps(discovery, timeout), inspector)

@@ -29,6 +29,7 @@ from ._devmode import prepare_secrets
 from ._discover import discover
 from ._lifecycle import worker_started, worker_stopping
 from ._mount import build_app
+from ._timeouts import timeout_from_env
 
 SERVERS = ("granian", "gunicorn")
 DEFAULT_CONCURRENCY = 80  # Cloud Run's default requests per instance
@@ -70,6 +71,9 @@ class ServeOptions:
     server: str = "granian"
     source: Path | None = None
     graceful_seconds: float = GRACEFUL_SECONDS
+    signature_types: tuple[str, ...] = ()  # `--signature-type` values (see `_signatures`)
+    targets: tuple[str, ...] = ()  # `--target`: serve only these (none: every target)
+    threads_per_worker: int = 0  # functions-framework's THREADS; 0: from concurrency
 
     @property
     def worker_count(self) -> int:
@@ -79,19 +83,22 @@ class ServeOptions:
     @property
     def threads(self) -> int:
         """Request threads per worker: together the workers take `concurrency` requests."""
+        if self.threads_per_worker:
+            return self.threads_per_worker
         return max(1, math.ceil(self.concurrency / self.worker_count))
 
 
 # Built in the master before the fork (see the module docstring) and inherited by every
 # worker; a worker started with the "spawn" method has none and builds its own.
 @functools.lru_cache(maxsize=1)
-def _load_app(source: Path | None) -> Any:
-    return build_app(discover(source))
+def _load_app(options: ServeOptions) -> Any:
+    discovery = discover(options.source, options.signature_types, options.targets)
+    return build_app(discovery, timeout_from_env(options.threads))
 
 
 def prepare(options: ServeOptions) -> Any:
     """Import the targets and build the app in this (master) process."""
-    app = _load_app(options.source)
+    app = _load_app(options)
     # Everything imported so far is shared with the forked workers, page by page, until it
     # is written to; freezing it keeps the garbage collector's passes from writing to (and
     # so copying) those pages in every worker.
@@ -131,11 +138,11 @@ class _WithoutServerEnvHeaders:
 class _WorkerApp:
     """granian's target loader: runs in each worker, after the fork."""
 
-    def __init__(self, source: Path | None) -> None:
-        self.source = source
+    def __init__(self, options: ServeOptions) -> None:
+        self.options = options
 
     def __call__(self) -> Any:
-        app = _load_app(self.source)
+        app = _load_app(self.options)
         worker_started()
         leaked = http_env()
         return _WithoutServerEnvHeaders(app, leaked) if leaked else app
@@ -172,7 +179,7 @@ def _serve_granian(options: ServeOptions) -> None:
     )
     server.serve(
         spawn_target=_granian_worker,
-        target_loader=_WorkerApp(options.source),
+        target_loader=_WorkerApp(options),
         wrap_loader=False,
     )
 
@@ -204,6 +211,6 @@ def _serve_gunicorn(options: ServeOptions) -> None:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return _load_app(options.source)
+            return _load_app(options)
 
     Application().run()

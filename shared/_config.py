@@ -234,6 +234,7 @@ class ServeDefaults:
     port: int
     concurrency: int | None
     workers: int | None
+    threads: int | None
     server: str
     source: Path | None
 
@@ -243,10 +244,40 @@ class ServeDefaults:
             host=_raw("HOST") or None,
             port=_int("PORT", 8080, minimum=1),
             concurrency=_int("RUNRUN_CONCURRENCY", 0, minimum=0) or None,
-            workers=_int("RUNRUN_WORKERS", 0, minimum=0) or None,
+            # WORKERS and THREADS are functions-framework's own names for the same knobs.
+            workers=_int("RUNRUN_WORKERS", 0, minimum=0) or _int("WORKERS", 0, minimum=0) or None,
+            threads=_int("THREADS", 0, minimum=0) or None,
             server=_choice("RUNRUN_SERVER", SERVERS, "granian"),
             source=Path(_raw("FUNCTION_SOURCE")) if _raw("FUNCTION_SOURCE") else None,
         )
+
+
+@dataclass(frozen=True)
+class FrameworkEnv:
+    """functions-framework's own variables, read afresh on each call: serving one target
+    writes FUNCTION_TARGET / FUNCTION_SIGNATURE_TYPE, as functions-framework does."""
+
+    signature_type: str  # FUNCTION_SIGNATURE_TYPE: the default for undecorated targets
+    timeout_seconds: int  # CLOUD_RUN_TIMEOUT_SECONDS
+    threaded_timeout: bool  # THREADED_TIMEOUT_ENABLED=true
+    entry_point: bool  # ENTRY_POINT set: the legacy Python 3.7 mode
+    service: str  # K_SERVICE, which names the function in the legacy mode
+
+    @classmethod
+    def from_env(cls) -> FrameworkEnv:
+        return cls(
+            signature_type=_raw("FUNCTION_SIGNATURE_TYPE"),
+            timeout_seconds=_int("CLOUD_RUN_TIMEOUT_SECONDS", 0),
+            threaded_timeout=_raw("THREADED_TIMEOUT_ENABLED").lower() == "true",
+            entry_point=bool(_raw("ENTRY_POINT")),
+            service=_raw("K_SERVICE"),
+        )
+
+
+def set_env(values: Mapping[str, str]) -> None:
+    """Write variables a served function reads (functions-framework sets FUNCTION_TARGET
+    and friends for the function it serves)."""
+    os.environ.update(values)
 
 
 @functools.lru_cache(maxsize=1)

@@ -62,8 +62,12 @@ def compare(cases: list[Case], reference: list[Answer], ours: list[Answer]) -> N
     assert not mismatches, "\n".join(mismatches)
 
 
-def ff_apps(source: Path, names: list[str]) -> dict[str, App]:
-    return {name: functions_framework.create_app(name, str(source)) for name in names}
+def ff_apps(source: Path, names: list[str], types: dict[str, str] | None = None) -> dict[str, App]:
+    return {
+        # Explicit: create_app leaves the last type it used in FUNCTION_SIGNATURE_TYPE.
+        name: functions_framework.create_app(name, str(source), (types or {}).get(name, "http"))
+        for name in names
+    }
 
 
 def use_state(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
@@ -81,7 +85,8 @@ def test_scenario_targets_answer_identically(
 
     monkeypatch.setenv("SCENARIO_EVENTS_DIR", str(tmp_path / "ff-events"))
     (tmp_path / "ff-events").mkdir()
-    reference_apps = ff_apps(corpus.ECHO_SOURCE, sorted({c.target for c in cases}))
+    targets = sorted({c.target for c in cases})
+    reference_apps = ff_apps(corpus.ECHO_SOURCE, targets, corpus.ECHO_SIGNATURE_TYPES)
     reference = run_side(reference_apps.__getitem__, cases, Case.ff_path)
 
     monkeypatch.setenv("SCENARIO_EVENTS_DIR", str(tmp_path / "rr-events"))
@@ -93,7 +98,11 @@ def test_scenario_targets_answer_identically(
     # The CloudEvent handler saw the same events, parsed the same way, in every mode.
     ff_events = {p.name: json.loads(p.read_text()) for p in (tmp_path / "ff-events").iterdir()}
     rr_events = {p.name: json.loads(p.read_text()) for p in (tmp_path / "rr-events").iterdir()}
-    assert len(ff_events) == 3
+    # 3 CloudEvents to `events`; 2 legacy events and 3 CloudEvents to each of `background`
+    # and `plain_events`, every one converted to the form the function takes.
+    assert sorted(name.split("-")[0] for name in ff_events).count("background") == 5
+    assert sorted(name.split("-")[0] for name in ff_events).count("plain") == 5
+    assert len(ff_events) == 13
     assert ff_events == rr_events
 
 

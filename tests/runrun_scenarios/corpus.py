@@ -31,6 +31,9 @@ SECRETS = {
     "SLACK_SIGNING_SECRET": "parity-slack-secret-4",
 }
 JSON_TYPE = {"Content-Type": "application/json"}
+# echo_main.py's undecorated non-HTTP functions: runrun reads these from the pyproject.toml
+# beside it, functions-framework is given them with `--signature-type`.
+ECHO_SIGNATURE_TYPES = {"background": "event", "plain_events": "cloudevent"}
 IGNORED_HEADERS = {"date", "server"}
 # A generated Function-Execution-Id: 12 letters and digits.
 GENERATED_ID = re.compile(rb'"execution_id":"[0-9A-Za-z]{12}"')
@@ -69,8 +72,18 @@ class Answer:
 
 def answer(status: int, headers: Iterable[tuple[str, str]], body: bytes) -> Answer:
     """What must match: status, body, headers (names case-insensitive) but Date and Server."""
-    kept = sorted((k.lower(), v) for k, v in headers if k.lower() not in IGNORED_HEADERS)
+    kept = sorted(
+        (k.lower(), _allow(v) if k.lower() == "allow" else v)
+        for k, v in headers
+        if k.lower() not in IGNORED_HEADERS
+    )
     return Answer(status, tuple(kept), GENERATED_ID.sub(b'"execution_id":"<generated>"', body))
+
+
+def _allow(value: str) -> str:
+    # Werkzeug lists the allowed methods from a set: their order follows the process's
+    # string hash seed, so two processes (any two servers) may list them differently.
+    return ", ".join(sorted(method.strip() for method in value.split(",")))
 
 
 _counter = iter(range(1, 1_000_000))
@@ -195,10 +208,63 @@ def echo_cases() -> list[Case]:
     data = {"message": message, "subscription": "projects/p/subscriptions/s"}
     cases += cloudevent_cases("events", data, "scenario-event")
     cases += cloudevent_generic_cases("events")
+    cases += header_order_cases("headers")
+    cases += legacy_event_cases("background") + cloudevent_generic_cases("background")
+    cases += cloudevent_cases("background", data, "bg-event")
+    cases += legacy_event_cases("plain_events") + cloudevent_generic_cases("plain_events")
+    cases += cloudevent_cases("plain_events", data, "plain-event")
     failing = {"ce-specversion": "1.0", "ce-id": "f-1", "ce-source": "s"}
     failing["ce-type"] = "scenario.fail"
     cases.append(_case("events", "POST", failing, body=b"{}", label="handler raises"))
     return cases
+
+
+def header_order_cases(target: str) -> list[Case]:
+    """Headers in an order no server would pick by itself; repeated names too."""
+    mixed = (("Zeta", "1"), ("Alpha", "2"), ("Content-Type", "text/plain"), ("Mid", "3"))
+    mixed += (("X-Repeat", "a"), ("Beta", "4"), ("X-Repeat", "b"))
+    return [
+        Case(
+            target,
+            "POST",
+            headers=(*mixed, ("Function-Execution-Id", f"order-{n}")),
+            body=b"x",
+            label=f"header order {n}",
+        )
+        for n in range(2)
+    ]
+
+
+def legacy_event_cases(target: str) -> list[Case]:
+    """First-generation (legacy) events: Pub/Sub and Storage, nested and flat context."""
+    pubsub = {
+        "context": {
+            "eventId": f"{target}-legacy-pubsub",
+            "timestamp": "2026-01-01T00:00:00.000Z",
+            "eventType": "google.pubsub.topic.publish",
+            "resource": {
+                "service": "pubsub.googleapis.com",
+                "name": "projects/parity/topics/deliveries",
+                "type": "type.googleapis.com/google.pubsub.v1.PubsubMessage",
+            },
+        },
+        "data": {
+            "@type": "type.googleapis.com/google.pubsub.v1.PubsubMessage",
+            "attributes": {"k": "v"},
+            "data": "aGVsbG8=",
+        },
+    }
+    storage = {
+        "eventId": f"{target}-legacy-storage",
+        "timestamp": "2026-01-01T00:00:00.000Z",
+        "eventType": "google.storage.object.finalize",
+        "resource": "projects/_/buckets/parity-bucket/objects/folder/file.txt",
+        "data": {"bucket": "parity-bucket", "name": "folder/file.txt", "size": "3"},
+    }
+    return [
+        _case(target, "POST", JSON_TYPE, body=_json(pubsub), label="legacy pubsub event"),
+        _case(target, "POST", JSON_TYPE, body=_json(storage), label="legacy storage event"),
+    ]
 
 
 # --- The project's main.py ---------------------------------------------------------------

@@ -88,3 +88,29 @@ def slow(request: flask.Request) -> str:
         Path(os.environ["SCENARIO_SLOW_MARK"]).write_text("started")
     time.sleep(float(request.args.get("seconds", "1")))
     return "finished"
+
+
+def headers(request: flask.Request) -> flask.Response:
+    """Undecorated HTTP: the request headers in the order the function sees them."""
+    return flask.jsonify([[name, value] for name, value in request.headers.items()])
+
+
+def background(data, context) -> None:
+    """Undecorated first-generation background function (`event`, from pyproject.toml)."""
+    _record("background", {"data": data, "context": vars(context)}, context.event_id)
+
+
+def plain_events(cloud_event) -> None:
+    """Undecorated CloudEvent function (`cloudevent`, from pyproject.toml)."""
+    _record(
+        "plain",
+        {"attributes": dict(cloud_event.get_attributes()), "data": cloud_event.data},
+        cloud_event["id"],
+    )
+
+
+def _record(kind: str, record: dict, event_id: str) -> None:
+    folder = os.environ.get("SCENARIO_EVENTS_DIR")
+    if folder:
+        path = Path(folder) / f"{kind}-{event_id}.json"
+        path.write_text(json.dumps(record, sort_keys=True, default=str))

@@ -114,11 +114,11 @@ class Server:
 
 
 def functions_framework(
-    target: str, source: Path, env: dict[str, str], log_dir: Path, cwd: Path = ROOT
+    target: str, source: Path, env: dict[str, str], log_dir: Path, *args: str, cwd: Path = ROOT
 ) -> Server:
     port = str(free_port())
     argv = [str(VENV_BIN / "functions-framework"), "--target", target, "--source", str(source)]
-    argv += ["--host", "127.0.0.1", "--port", port]
+    argv += ["--host", "127.0.0.1", "--port", port, *args]
     return Server(f"ff-{target}", argv, {**env, "PORT": port}, log_dir).start(cwd)
 
 

@@ -1,0 +1,160 @@
+"""Each target's signature type: from its decorator, else from configuration.
+
+functions-framework takes the type of the one function it serves from, in order: the
+decorator, `--signature-type`, FUNCTION_SIGNATURE_TYPE, else `http`. One process serving
+many undecorated functions needs a type per function, so the configuration here is, in order:
+
+1. `--signature-type NAME=TYPE` (repeatable) on `python -m runrun serve`;
+2. the `[tool.runrun.signature-types]` table (`NAME = "TYPE"`) of the pyproject.toml beside
+   the source file;
+3. the default for undecorated functions: a bare `--signature-type TYPE`, else
+   FUNCTION_SIGNATURE_TYPE, else `http` (functions-framework's own default).
+
+A configured type that contradicts a decorator, an unknown type or a name that is no target
+is refused. So is a function whose parameters cannot take its type's arguments, e.g. a
+first-generation background function `(data, context)` left to the `http` default: served
+as HTTP it would answer every event with a crash.
+"""
+
+from __future__ import annotations
+
+import inspect
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shared._config import FrameworkEnv
+
+from ._errors import ConfigurationError
+
+HTTP, EVENT, CLOUDEVENT, TYPED = "http", "event", "cloudevent", "typed"
+SIGNATURE_TYPES = (HTTP, EVENT, CLOUDEVENT, TYPED)
+# How many positional arguments functions-framework passes a function of each type.
+_ARGUMENTS = {HTTP: 1, EVENT: 2, CLOUDEVENT: 1, TYPED: 1}
+_HOW_TO_DECLARE = (
+    'declare it with `--signature-type {name}=TYPE`, a `{name} = "TYPE"` line in the '
+    "[tool.runrun.signature-types] table of pyproject.toml, or a functions_framework decorator"
+)
+
+
+def check_type(value: str, where: str) -> str:
+    if value not in SIGNATURE_TYPES:
+        raise ConfigurationError(
+            f"unknown signature type {value!r} in {where}: use one of {', '.join(SIGNATURE_TYPES)}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class SignatureConfig:
+    """Signature types for undecorated functions, by name, with their origin for errors."""
+
+    by_name: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (type, where)
+    default: str | None = None  # the undecorated default, None: `http` (not configured)
+    default_origin: str = ""
+
+    @classmethod
+    def load(cls, source: Path, flags: Iterable[str] = ()) -> SignatureConfig:
+        """Read pyproject.toml beside `source`, FUNCTION_SIGNATURE_TYPE and the CLI flags."""
+        by_name: dict[str, tuple[str, str]] = {}
+        pyproject = source.parent / "pyproject.toml"
+        for name, value in _pyproject_table(pyproject).items():
+            where = f"{pyproject} [tool.runrun.signature-types]"
+            if not isinstance(value, str):
+                raise ConfigurationError(f"{where}: {name} must be a string, got {value!r}")
+            by_name[name] = (check_type(value, where), where)
+        default, origin = None, ""
+        env = FrameworkEnv.from_env().signature_type
+        if env:
+            default, origin = check_type(env, "FUNCTION_SIGNATURE_TYPE"), "FUNCTION_SIGNATURE_TYPE"
+        for flag in flags:
+            name, sep, value = flag.rpartition("=")
+            where = f"--signature-type {flag}"
+            if not sep:
+                default, origin = check_type(value, where), where
+            elif not name:
+                raise ConfigurationError(f"{where}: expected NAME=TYPE or TYPE")
+            else:
+                by_name[name] = (check_type(value, where), where)
+        return cls(by_name, default, origin)
+
+    def check_names(self, names: Iterable[str]) -> None:
+        """Every name configured must be a target of the source."""
+        known = set(names)
+        for name, (_, where) in sorted(self.by_name.items()):
+            if name not in known:
+                raise ConfigurationError(
+                    f"{where} names {name!r}, which is not a target of the source "
+                    f"(targets: {', '.join(sorted(known)) or 'none'})"
+                )
+
+    def resolve(self, name: str, function: Callable[..., Any], decorated: str | None) -> str | None:
+        """The signature type `name` is served with, or a ConfigurationError saying why not.
+
+        None: an undecorated, unconfigured function that no signature type can call (a
+        helper such as `def merge(a, b, c)`): not a target."""
+        configured = self.by_name.get(name)
+        if decorated is not None:
+            if configured is not None and configured[0] != decorated:
+                raise ConfigurationError(
+                    f"{configured[1]} says {name!r} is {configured[0]!r}, but its decorator "
+                    f"registers it as {decorated!r}: remove one of them"
+                )
+            return decorated
+        if configured is not None:
+            signature_type, where = configured
+        elif self.default is not None:
+            signature_type, where = self.default, self.default_origin
+        else:
+            signature_type, where = HTTP, ""
+        if not _takes(function, _ARGUMENTS[signature_type]):
+            params = _parameters(function)
+            if not where and not any(_takes(function, n) for n in set(_ARGUMENTS.values())):
+                return None
+            if not where and _takes(function, _ARGUMENTS[EVENT]):
+                raise ConfigurationError(
+                    f"{name}{params} takes (data, context): it looks like a background "
+                    f"(event) function, not HTTP; {_HOW_TO_DECLARE.format(name=name)}"
+                )
+            reason = f" (from {where})" if where else " (the default)"
+            raise ConfigurationError(
+                f"{name}{params} cannot be called as a {signature_type!r} function{reason}, "
+                f"which passes {_ARGUMENTS[signature_type]} argument(s); "
+                + _HOW_TO_DECLARE.format(name=name)
+            )
+        return signature_type
+
+
+def _pyproject_table(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"{path} cannot be read: {exc}") from None
+    table = data.get("tool", {}).get("runrun", {}).get("signature-types", {})
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"{path}: [tool.runrun.signature-types] must be a table")
+    return table
+
+
+def _parameters(function: Callable[..., Any]) -> str:
+    try:
+        return str(inspect.signature(function))
+    except (TypeError, ValueError):
+        return "(...)"
+
+
+def _takes(function: Callable[..., Any], count: int) -> bool:
+    """Whether `function` can be called with `count` positional arguments."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return True  # cannot tell: leave it to functions-framework, as it would be
+    try:
+        signature.bind(*range(count))
+    except TypeError:
+        return False
+    return True
