@@ -1,6 +1,7 @@
 """Every target, re-exported so that `functions-framework --target NAME` (default source
 main.py) and Cloud Functions (`--source . --entry-point NAME`) find each one here."""
 
+from functions.dialogflow import dialogflow_webhook
 from functions.dropbox import dropbox_webhook
 from functions.generic import generic_webhook
 from functions.github import github_webhook
@@ -16,6 +17,7 @@ from functions.x import x_webhook
 from functions.zoom import zoom_webhook
 
 __all__ = [
+    "dialogflow_webhook",
     "dropbox_webhook",
     "generic_webhook",
     "github_webhook",

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ._coldstart import cold_start_seconds, slowest_imports
-from ._load import SECRET, hello_requests, run_wrk, signed_requests
+from ._load import SECRET, dialogflow_requests, hello_requests, run_wrk, signed_requests
 from ._servers import ROOT, RunningServer, ServerSpec, functions_framework, runrun
 
 HELLO_DIR = Path(__file__).resolve().parent / "hello"
@@ -61,6 +61,7 @@ def load_runs(
     seconds: float,
     copies: int = 1,
     hello: bool = False,
+    dialogflow: bool = False,
 ) -> dict[str, Any]:
     rps, p50, p99, rss, pss, gen_cpu, non2xx = [], [], [], [], [], [], []
     for _ in range(runs):
@@ -71,8 +72,12 @@ def load_runs(
                 # Enough distinct deliveries that none repeats unless asked to.
                 count = max(2000, int(seconds * 9000 / copies))
                 requests = hello_requests(64) if hello else signed_requests(count, copies)
+                if dialogflow:
+                    requests = dialogflow_requests(count)
                 run_wrk(server.base_url, spec.path, requests, seconds=1, connections=CONNECTIONS)
-                if not hello:
+                if dialogflow:
+                    requests = dialogflow_requests(count)  # fresh calls: none replayed
+                elif not hello:
                     requests = signed_requests(count, copies)  # the warm-up used the others
                 result = run_wrk(
                     server.base_url, spec.path, requests, seconds=seconds, connections=CONNECTIONS
@@ -193,6 +198,14 @@ def main(argv: list[str] | None = None) -> int:
             hello=True,
         ),
     }
+    # The synchronous path: the agent waits for the handler (order-status, embedded store).
+    results["dialogflow"] = load_runs(
+        runrun("dialogflow_webhook", label="dialogflow_webhook"),
+        {"DIALOGFLOW_WEBHOOK_SECRET": SECRET},
+        runs=args.runs,
+        seconds=args.seconds,
+        dialogflow=True,
+    )
     results["duplicates_x3"] = {
         "functions_framework": load_runs(ff, {}, runs=args.runs, seconds=args.seconds, copies=3),
         "runrun": load_runs(rr, {}, runs=args.runs, seconds=args.seconds, copies=3),
@@ -223,6 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(table(results))
+    dialogflow = results["dialogflow"]
+    print(
+        f"\ndialogflow_webhook p99 at {CONNECTIONS} connections (embedded store, order-status):"
+        f" {dialogflow['p99_ms']['median']:.1f} ms (agent timeout 5000 ms),"
+        f" {dialogflow['rps']['median']:.0f} req/s,"
+        f" non-2xx {dialogflow['non2xx_or_errors']['median']:.0f}"
+    )
     print(f"\nJSON: {args.out}")
     return 0
 

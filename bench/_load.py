@@ -100,6 +100,27 @@ def signed_requests(count: int, copies: int) -> list[tuple[dict[str, str], bytes
     return unique * copies
 
 
+def dialogflow_requests(count: int) -> list[tuple[dict[str, str], bytes]]:
+    """`count` distinct order-status calls of a Dialogflow CX agent (static-header auth)."""
+    unique = []
+    for _ in range(count):
+        call = str(uuid.uuid4())
+        body = {
+            "detectIntentResponseId": call,
+            "fulfillmentInfo": {"tag": "order-status"},
+            "sessionInfo": {
+                "session": f"projects/bench/locations/global/agents/a/sessions/{call}",
+                "parameters": {"order_id": "#9999"},
+            },
+            "pageInfo": {"displayName": "Order status"},
+            "text": "Where is my order #9999?",
+            "languageCode": "en",
+        }
+        headers = {"Content-Type": "application/json", "X-Dialogflow-Secret": SECRET}
+        unique.append((headers, json.dumps(body).encode()))
+    return unique
+
+
 def hello_requests(count: int) -> list[tuple[dict[str, str], bytes]]:
     return [({"Content-Type": "application/json"}, b"{}")] * count
 

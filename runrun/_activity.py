@@ -4,10 +4,11 @@ of the runtime into one SQLite file under RUNRUN_STATE_DIR that every worker sha
 Write-behind: the request thread only appends the report to a buffer; a background thread
 writes what gathered in one transaction every FLUSH_SECONDS (or when the inspector reads),
 so recording costs a delivery a list append, not a SQLite write. Only what the delivery log
-line carries (ids, event types, outcomes, reasons, timings) is kept: never a body, a header,
-a secret or a signature. Recording never fails a delivery: an error is logged once and the
-batch dropped, and a buffer past MAX_PENDING drops its oldest reports. The file stays small
-(the newest KEEP rows of each kind). Reading is this module's own interface too.
+line carries (ids, event types, outcomes, reasons, timings, a processor's short note such as
+a build id) is kept: never a body, a header, a secret or a signature. Recording never fails a
+delivery: an error is logged once and the batch dropped, and a buffer past MAX_PENDING drops
+its oldest reports. The file stays small (the newest KEEP rows of each kind). Reading is this
+module's own interface too.
 """
 
 from __future__ import annotations
@@ -51,13 +52,14 @@ CREATE TABLE IF NOT EXISTS runs (
     processor TEXT NOT NULL,
     outcome TEXT NOT NULL,
     error TEXT,
-    latency_ms REAL
+    latency_ms REAL,
+    note TEXT
 );
 """
 _DELIVERY_COLUMNS = (
     "at, target, delivery_id, event_type, outcome, reason, status, latency_ms, batch"
 )
-_RUN_COLUMNS = "at, source, delivery_id, event_type, processor, outcome, error, latency_ms"
+_RUN_COLUMNS = "at, source, delivery_id, event_type, processor, outcome, error, latency_ms, note"
 
 
 def _text(value: Any, limit: int = 300) -> str | None:
@@ -106,6 +108,7 @@ class ActivityRecorder(Observer):
             report.outcome,
             _text(report.error),
             report.latency_ms,
+            _text(report.note, 200),
         )
         self._add("runs", row)
 
@@ -156,7 +159,7 @@ class ActivityRecorder(Observer):
                 )
             if runs:
                 conn.executemany(
-                    f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)", runs
+                    f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", runs
                 )
             for table in ("deliveries", "runs"):
                 conn.execute(
@@ -176,6 +179,9 @@ class ActivityRecorder(Observer):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+            if "note" not in columns:  # a state dir written before runs had notes
+                conn.execute("ALTER TABLE runs ADD COLUMN note TEXT")
             self._conn = conn
         return self._conn
 

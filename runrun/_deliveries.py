@@ -144,6 +144,25 @@ def _github(draft: Draft) -> Outgoing:
     return _post(draft, headers, ("X-Hub-Signature-256",))
 
 
+def _fulfilled(answer: Answer) -> str | None:
+    """Dialogflow CX shows the end user an error unless the answer is a 2xx WebhookResponse."""
+    problem = succeeded(answer)
+    if problem is not None:
+        return problem
+    try:
+        messages = json.loads(answer.body)["fulfillmentResponse"]["messages"]
+    except (ValueError, KeyError, TypeError):
+        return "the answer is not a WebhookResponse with fulfillmentResponse.messages"
+    return None if isinstance(messages, list) else "fulfillmentResponse.messages is no list"
+
+
+def _dialogflow(draft: Draft) -> Outgoing:
+    # The agent's static-header auth, under the target's default header name.
+    headers = {"User-Agent": "Google-Dialogflow", "X-Dialogflow-Secret": draft.secret}
+    out = _post(draft, headers, ("X-Dialogflow-Secret",))
+    return replace(out, check=_fulfilled)
+
+
 def _stripe(draft: Draft) -> Outgoing:
     signature = sign.stripe(draft.secret.encode(), draft.timestamp, draft.body)
     headers = {"User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"}
@@ -346,6 +365,13 @@ SENDERS: tuple[Sender, ...] = (
         keyless=frozenset({"challenge"}),
     ),
     Sender("twilio", "twilio_webhook", "TWILIO_AUTH_TOKEN", ("message", "call_status"), _twilio),
+    Sender(
+        "dialogflow",
+        "dialogflow_webhook",
+        "DIALOGFLOW_WEBHOOK_SECRET",
+        ("order-status", "open-ticket"),
+        _dialogflow,
+    ),
     Sender(
         "standard",
         "standard_webhook",

@@ -170,11 +170,37 @@ def accounts(eventarc: bool, settings: PlanSettings) -> list[str]:
             s,
         ),
     ]
+    lines += cloudbuild_access(s)
     if eventarc:
         # Eventarc triggers of direct events deliver as the push account.
         lines.append(
             _grant(
                 ["projects"], s.project, f"serviceAccount:{push}", "roles/eventarc.eventReceiver", s
+            )
+        )
+    return lines
+
+
+def cloudbuild_access(settings: PlanSettings) -> list[str]:
+    """What deploy-staging needs to run a Cloud Build trigger: list and create builds
+    (builds.editor; triggers:run is a builds.create), and act as the trigger's service
+    account when the trigger runs as one (Cloud Build checks actAs on it for the caller)."""
+    s = settings
+    if s.deploy_via != "cloudbuild":
+        return []  # deploy commands go to the command topic only
+    runtime = f"serviceAccount:{s.runtime_service_account}"
+    lines = [
+        "# deploy-staging runs Cloud Build triggers: lists builds and runs triggers",
+        _grant(["projects"], s.cloudbuild_project, runtime, "roles/cloudbuild.builds.editor", s),
+    ]
+    if s.cloudbuild_service_account:
+        lines.append(
+            _grant(
+                ["iam", "service-accounts"],
+                s.cloudbuild_service_account,
+                runtime,
+                "roles/iam.serviceAccountUser",
+                s,
             )
         )
     return lines

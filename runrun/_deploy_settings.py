@@ -46,6 +46,12 @@ class PlanSettings:
     firestore_location: str = ""  # default: `region`
     runtime_service_account: str = ""  # default: runrun-runtime@PROJECT.iam.gserviceaccount.com
     push_service_account: str = ""  # default: runrun-push@PROJECT.iam.gserviceaccount.com
+    # deploy-staging: "cloudbuild" runs the triggers of `cloudbuild_project` (default: the
+    # project), as `cloudbuild_service_account` when the triggers run as one; "topic" only
+    # publishes on the command topic.
+    deploy_via: str = "cloudbuild"
+    cloudbuild_project: str = ""
+    cloudbuild_service_account: str = ""
     # Pub/Sub allows 5..100; with 10..600 s backoff, 10 attempts span about 40 minutes.
     max_delivery_attempts: int = 10
     pyproject: Path | None = None  # the [tool.runrun.triggers] file; default: beside the source
@@ -61,6 +67,7 @@ class PlanSettings:
             "firestore_location": self.region,
             "runtime_service_account": f"runrun-runtime@{self.project}.iam.gserviceaccount.com",
             "push_service_account": f"runrun-push@{self.project}.iam.gserviceaccount.com",
+            "cloudbuild_project": self.project,
         }
         for name, value in defaults.items():
             if not getattr(self, name):
@@ -78,6 +85,9 @@ class PlanSettings:
             "idempotency_collection": env.idempotency_collection,
             "notify": bool(env.notify_routes),
             "bigquery_table": env.bigquery_table or "",
+            "deploy_via": env.deploy_via,
+            "cloudbuild_project": env.cloudbuild_project or "",
+            "cloudbuild_service_account": env.cloudbuild_service_account or "",
         }
         values.update({k: v for k, v in overrides.items() if v not in (None, "")})
         return cls(**values)

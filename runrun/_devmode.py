@@ -14,19 +14,21 @@ from collections.abc import Iterable
 
 from shared import Provider, Settings, secrets_from_env
 from shared._secrets import ensure_dev_secrets
+from shared.dialogflow import Fulfilment
 
 from ._discover import Target
 
 log = logging.getLogger("runrun.server")
 
 
-def providers(targets: Iterable[Target]) -> list[Provider]:
-    """The provider description of each target that has one (in the target's module)."""
+def providers(targets: Iterable[Target]) -> list[Provider | Fulfilment]:
+    """The provider (or fulfilment) description of each target that has one (in the
+    target's module)."""
     found = []
     for target in targets:
         module = sys.modules.get(target.module)
         for value in vars(module).values() if module is not None else ():
-            if isinstance(value, Provider) and value.target == target.name:
+            if isinstance(value, Provider | Fulfilment) and value.target == target.name:
                 found.append(value)
                 break
     return found
@@ -48,6 +50,8 @@ def prepare_secrets(targets: Iterable[Target], settings: Settings) -> None:
             )
         return
     for provider in described:
+        if not isinstance(provider, Provider):
+            continue  # a fulfilment may use an ID token, no secret: it names what is missing
         accepted = (provider.secret_env, *provider.key_envs)
         if not any(secrets_from_env(name) for name in accepted):
             log.error(

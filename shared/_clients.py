@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from google.cloud import firestore
+    from google.cloud.devtools.cloudbuild_v1 import CloudBuildClient
     from google.cloud.pubsub_v1 import PublisherClient
 
 # The emulators accept any project id; this one is used only when none is configured.
@@ -39,6 +40,21 @@ def make_publisher_client() -> PublisherClient:
     from google.cloud.pubsub_v1 import PublisherClient
 
     return PublisherClient()
+
+
+def make_cloudbuild(endpoint: str | None) -> CloudBuildClient:
+    """Cloud Build over its REST transport; `endpoint` replaces Google's (a regional one, or
+    a local stand-in: a plain-HTTP endpoint is one, and gets no credentials)."""
+    from google.api_core.client_options import ClientOptions
+    from google.cloud.devtools.cloudbuild_v1 import CloudBuildClient
+
+    options = ClientOptions(api_endpoint=endpoint) if endpoint else None
+    credentials = None
+    if endpoint and endpoint.startswith("http://"):
+        from google.auth.credentials import AnonymousCredentials
+
+        credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    return CloudBuildClient(transport="rest", client_options=options, credentials=credentials)
 
 
 def backend_errors() -> tuple[type[BaseException], ...]:

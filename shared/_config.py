@@ -30,6 +30,9 @@ _ON = ("1", "true", "on", "yes")
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 # Env var names whose values are secrets wherever they appear (the inspector masks them).
 _SECRET_WORDS = ("SECRET", "TOKEN", "KEY", "STATE", "PASSWORD", "CREDENTIAL")
+DEPLOY_VIA = ("cloudbuild", "topic")
+# Dialogflow CX waits at most 30 s for a webhook (5 s by default).
+DIALOGFLOW_MAX_TIMEOUT_SECONDS = 30.0
 
 
 class ConfigError(ValueError):
@@ -87,6 +90,33 @@ def _switch(name: str) -> bool | None:
     raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
 
 
+def _list(name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in _raw(name).split(",") if part.strip())
+
+
+def _triggers(name: str) -> dict[str, str]:
+    """`owner/repo=trigger-id,owner/other=trigger-id`: which trigger deploys which repository."""
+    mapping: dict[str, str] = {}
+    for entry in _list(name):
+        repository, sep, trigger = (part.strip() for part in entry.partition("="))
+        if not sep or not repository or not trigger:
+            raise ConfigError(f"{name} entries must be owner/repo=trigger-id, got {entry!r}")
+        if repository in mapping:
+            raise ConfigError(f"{name} names {repository!r} twice")
+        mapping[repository] = trigger
+    return mapping
+
+
+def _budget(name: str, default: float) -> float:
+    value = _float(name, default)
+    if value >= DIALOGFLOW_MAX_TIMEOUT_SECONDS:
+        raise ConfigError(
+            f"{name} must stay below Dialogflow's {DIALOGFLOW_MAX_TIMEOUT_SECONDS:g} s timeout,"
+            f" got {value:g}"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the receiving and processing paths, and runrun, read from the environment."""
@@ -115,6 +145,19 @@ class Settings:
     processors: str
     inspect: bool | None  # RUNRUN_INSPECT; None: the default (on in dev mode only)
     inspect_token: str | None
+    # --- Deploy to staging (Cloud Build) and Dialogflow CX fulfilment: one block, read here only
+    deploy_via: str  # "cloudbuild", or "topic" for teams with their own deployer
+    cloudbuild_triggers: Mapping[str, str]  # repository full name -> trigger id
+    cloudbuild_project: str | None  # default: the project
+    cloudbuild_region: str
+    cloudbuild_endpoint: str | None  # a local stand-in in tests: http:// means no credentials
+    cloudbuild_service_account: str | None  # the account the triggers run as (deploy-plan)
+    cloudbuild_timeout_seconds: float
+    dialogflow_secret_header: str
+    dialogflow_audiences: tuple[str, ...]  # the ID token's audience(s), when that auth is used
+    dialogflow_service_agents: tuple[str, ...]  # the agent's service account(s) signing it
+    dialogflow_budget_seconds: float
+    dialogflow_fallback_text: str
     # Notify (FCM) and BigQuery processors, each off until configured (defaults = off).
     notify_routes: tuple[NotifyRoute, ...] = ()
     notify_dry_run: bool = False
@@ -155,6 +198,24 @@ class Settings:
             queue_max_attempts=_int("RUNRUN_QUEUE_MAX_ATTEMPTS", 5, minimum=1),
             events_collection=env.get("RUNRUN_EVENTS_COLLECTION") or "webhook_events",
             relay_url=env.get("RUNRUN_RELAY_URL") or None,
+            deploy_via=_choice("RUNRUN_DEPLOY_VIA", DEPLOY_VIA, "cloudbuild"),
+            cloudbuild_triggers=_triggers("RUNRUN_CLOUDBUILD_TRIGGERS"),
+            cloudbuild_project=env.get("RUNRUN_CLOUDBUILD_PROJECT") or None,
+            cloudbuild_region=env.get("RUNRUN_CLOUDBUILD_REGION") or "global",
+            cloudbuild_endpoint=env.get("RUNRUN_CLOUDBUILD_ENDPOINT") or None,
+            cloudbuild_service_account=_raw("RUNRUN_CLOUDBUILD_SERVICE_ACCOUNT") or None,
+            # Below the claim's lease: a trigger call still in flight when the lease ends is
+            # the one window in which a redelivery could start a second build.
+            cloudbuild_timeout_seconds=_float("RUNRUN_CLOUDBUILD_TIMEOUT_SECONDS", 20.0),
+            dialogflow_secret_header=(
+                env.get("RUNRUN_DIALOGFLOW_SECRET_HEADER") or "x-dialogflow-secret"
+            ).lower(),
+            dialogflow_audiences=_list("DIALOGFLOW_AUDIENCE"),
+            dialogflow_service_agents=_list("DIALOGFLOW_SERVICE_AGENT"),
+            # The agent waits 5 s by default: what is left covers auth, store and network.
+            dialogflow_budget_seconds=_budget("RUNRUN_DIALOGFLOW_BUDGET_SECONDS", 4.0),
+            dialogflow_fallback_text=env.get("RUNRUN_DIALOGFLOW_FALLBACK_TEXT")
+            or "Sorry, I could not get that done in time. Please try again in a moment.",
             firestore_emulator=firestore_emulator,
             pubsub_emulator=pubsub_emulator,
             processors=_raw("RUNRUN_PROCESSORS") or "functions.processors:registry",

@@ -37,6 +37,7 @@ class RunReport:
     outcome: str
     error: str | None = None
     latency_ms: float | None = None
+    note: str | None = None  # what the processor returned: a label such as a build id
 
 
 class Observer:

@@ -6,8 +6,12 @@ Processors are independent: every one of them runs, whatever the others do. One 
 raises releases its claim, and once all have had their turn the event fails
 (ProcessorsFailed), so the queue redelivers it; on that redelivery the processors that
 completed are skipped, so only the failed ones run again. A processor that raises
-PermanentFailure (a delivery it can never handle) is reported as failed but its claim is
-completed, so it never runs again for that delivery: retrying would only make a retry storm.
+PermanentFailure (no retry can help: a permission refused, a trigger that does not exist,
+a payload FCM refuses) is reported as failed and completed, so it is neither retried (that
+would only make a retry storm) nor fails the event.
+
+A processor may return a short note (a build id): it goes on the log line of its run and
+to the observers (the inspector shows it). Never a body or a secret.
 """
 
 from __future__ import annotations
@@ -31,16 +35,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("runrun.process")
 
-# A processor gets the delivery and the runtime (its publisher, documents, settings).
-Processor = Callable[[Delivery, "Runtime"], None]
+# A processor gets the delivery and the runtime (its publisher, documents, settings), and
+# may return a short note for the log and the inspector.
+Processor = Callable[[Delivery, "Runtime"], "str | None"]
 ANY = "*"
 PROCESS_TARGET = "process_delivery"
+# A note is a label (a build id), never content: longer ones are cut.
+MAX_NOTE_CHARS = 200
 
 
 class PermanentFailure(Exception):
-    """This processor can never handle this delivery (the message says why): it is logged
-    and reported as failed, its claim completed so that it is never retried, and the other
-    processors run as usual."""
+    """Raised by a processor when retrying the delivery can never succeed.
+
+    The message is logged and must name the problem without carrying a secret."""
 
 
 def _always(settings: Settings) -> bool:
@@ -145,10 +152,10 @@ def _run_once(
         return None
     started = time.perf_counter()
     try:
-        registration.run(delivery, runtime)
+        note = registration.run(delivery, runtime)
     except PermanentFailure as exc:
         log.error(
-            "processor gave up on the delivery",
+            "processor failed permanently: not retried",
             extra={"processor": registration.name, "reason": str(exc)},
         )
         _report(runtime, delivery, registration.name, "failed", "PermanentFailure", started)
@@ -167,15 +174,17 @@ def _run_once(
         except WebhookError as release_error:  # the lease expiry lets the retry through
             log.warning("could not release claim", extra={"reason": release_error.message})
         return type(exc).__name__
+    note = note[:MAX_NOTE_CHARS] if isinstance(note, str) and note else None
     with runtime.deadline():
         store.complete(claim, 200, "", "text/plain")
-    _report(runtime, delivery, registration.name, "ran", None, started)
+    _report(runtime, delivery, registration.name, "ran", None, started, note)
     log.info(
         "processor ran",
         extra={
             "processor": registration.name,
             "event_type": delivery.event_type,
             "latency_ms": _since(started),
+            **({"note": note} if note else {}),
         },
     )
     return None
@@ -192,6 +201,7 @@ def _report(
     outcome: str,
     error: str | None = None,
     started: float | None = None,
+    note: str | None = None,
 ) -> None:
     """The exception's type only: its message may carry anything."""
     if runtime.observers:
@@ -204,5 +214,6 @@ def _report(
                 outcome=outcome,
                 error=error,
                 latency_ms=None if started is None else _since(started),
+                note=note,
             )
         )

@@ -11,7 +11,6 @@ through. Every outcome is one log line.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import time
@@ -20,8 +19,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import flask
-from werkzeug.exceptions import RequestEntityTooLarge
 
+from ._body import read_body
 from ._config import ConfigError, positive_int_env
 from ._deadline import deadline_scope
 from ._delivery import Delivery, rfc3339_now
@@ -88,26 +87,6 @@ def receive(
         if runtime.observers:
             runtime.observers.delivery(DeliveryReport(provider.target, details))
     return response
-
-
-def _read_body(request: flask.Request, limit: int) -> bytes:
-    """The body, refusing more than `limit` bytes without reading them all."""
-    if request.content_length is not None and request.content_length > limit:
-        # Leave the oversized body unread: hand Werkzeug an empty stream so nothing later
-        # (functions-framework reads the request after every response) pulls it in.
-        request.environ["wsgi.input"] = io.BytesIO()
-        request.environ["CONTENT_LENGTH"] = "0"
-        raise PayloadTooLarge(f"body exceeds {limit} bytes")
-    # A streamed (chunked) body is cut off one byte past the limit: Werkzeug's LimitedStream
-    # stops quietly at its maximum, so a cut at exactly `limit` would pass for a whole body.
-    request.max_content_length = limit + 1
-    try:
-        body = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        raise PayloadTooLarge(f"body exceeds {limit} bytes") from None
-    if len(body) > limit:
-        raise PayloadTooLarge(f"body exceeds {limit} bytes")
-    return body
 
 
 def _is_json(mimetype: str) -> bool:
@@ -190,7 +169,7 @@ def _receive(
         # Before the handshake and the content type: whatever the answer, an oversized body
         # must stay unread, and only the 413 path leaves it so.
         details["close"] = True
-        _read_body(request, settings.max_body_bytes)
+        read_body(request, settings.max_body_bytes)
     headers = {name.lower(): value for name, value in request.headers.items()}
     named = {env: runtime.secrets.values(env) for env in provider.env_names}
     if provider.handshake is not None:
@@ -203,7 +182,7 @@ def _receive(
         raise BadRequest("GET is only for the ownership check, and this request is none")
     body_format = _body_format(provider, request.mimetype)
     try:
-        body = _read_body(request, settings.max_body_bytes)
+        body = read_body(request, settings.max_body_bytes)
     except PayloadTooLarge:
         details["close"] = True
         raise

@@ -9,6 +9,8 @@ from the settings and passed to the pipelines (they reach for nothing else).
     ├── observers      who hears each outcome (runrun's inspector records through one)
     ├── certificates   Google's token certificates, cached for their max-age
     ├── firebase_app, bigquery   the notify and bigquery processors' clients (when configured)
+    ├── cloudbuild     the Cloud Build client deploy-staging triggers builds with
+    ├── fulfilment_pool  the threads Dialogflow fulfilment handlers run on, within a budget
     └── firestore, pubsub, documents(name)   the clients and collections behind them
 
 Each backend is built on first use, inside the process that uses it: a pre-fork master
@@ -28,11 +30,13 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ._clients import (
     EMULATOR_PROJECT,
     default_project,
+    make_cloudbuild,
     make_firestore,
     make_publisher_client,
 )
@@ -49,11 +53,16 @@ from .verify import CertificateCache, verify_google_oidc
 
 if TYPE_CHECKING:
     from firebase_admin import App
+    from google.cloud.devtools.cloudbuild_v1 import CloudBuildClient
 
     from ._process import ProcessorRegistry
     from .bigquery import TableWriter
 
 log = logging.getLogger("runrun.runtime")
+
+# Fulfilment handlers are short (a store lookup, a publish) and bounded by their budget; a
+# call whose handler waits here for a thread still answers in time, with the fallback.
+FULFILMENT_THREADS = 32
 
 
 class Runtime:
@@ -77,6 +86,10 @@ class Runtime:
         self._firestore: Lazy[Any] = Lazy(lambda: make_firestore(self.project))
         self._pubsub: Lazy[Any] = Lazy(make_publisher_client)
         self._certificates: Lazy[CertificateCache] = Lazy(CertificateCache)
+        self._cloudbuild: Lazy[CloudBuildClient] = Lazy(
+            lambda: make_cloudbuild(settings.cloudbuild_endpoint)
+        )
+        self._fulfilment_pool: Lazy[ThreadPoolExecutor] = Lazy(_fulfilment_pool)
         self._idempotency: Lazy[Idempotency] = Lazy(lambda: self._build_idempotency(store))
         self._publisher: Lazy[Publisher] = Lazy(lambda: self._build_publisher(publisher))
         self._firebase_app: Lazy[App] = Lazy(self._build_firebase_app)
@@ -109,6 +122,17 @@ class Runtime:
     @property
     def certificates(self) -> CertificateCache:
         return self._certificates.get()
+
+    @property
+    def cloudbuild(self) -> CloudBuildClient:
+        """The Cloud Build client (REST transport), built on first use."""
+        return self._cloudbuild.get()
+
+    @property
+    def fulfilment_pool(self) -> ThreadPoolExecutor:
+        """The threads fulfilment handlers run on, so that a call can be answered when the
+        handler's budget runs out while the handler goes on."""
+        return self._fulfilment_pool.get()
 
     @property
     def idempotency(self) -> Idempotency:
@@ -242,6 +266,9 @@ class Runtime:
         built = self._publisher.peek()
         if built is not None:
             built.close(timeout)
+        pool = self._fulfilment_pool.peek()
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         self.observers.close(timeout)
         store = self._idempotency.peek()
         if store is not None:
@@ -254,6 +281,10 @@ class Runtime:
         writer = self._bigquery.peek()
         if writer is not None:
             writer.close()
+
+
+def _fulfilment_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=FULFILMENT_THREADS, thread_name_prefix="fulfil")
 
 
 def _import_registry(spec: str) -> ProcessorRegistry | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -27,6 +28,22 @@ class DocumentCollection(ABC):
     def get(self, doc_id: str) -> dict[str, Any] | None:
         """The document, or None."""
 
+    @abstractmethod
+    def find(self, field: str, value: str | int, limit: int = 20) -> list[dict[str, Any]]:
+        """Up to `limit` documents whose dotted `field` (`payload.data.object.id`) equals
+        `value`; an equality on one field only, which Firestore serves without a composite
+        index."""
+
+
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _checked(field: str) -> str:
+    # Field paths come from code, never from a request: refuse anything else outright.
+    if not _FIELD.match(field):
+        raise ValueError(f"not a field path: {field!r}")
+    return field
+
 
 class FirestoreCollection(DocumentCollection):
     def __init__(self, client: Callable[[], Any], name: str) -> None:
@@ -44,6 +61,20 @@ class FirestoreCollection(DocumentCollection):
         ref = self._client().collection(self.name).document(doc_id)
         snapshot = ref.get(retry=None, timeout=remaining())
         return snapshot.to_dict() if snapshot.exists else None
+
+    def find(self, field: str, value: str | int, limit: int = 20) -> list[dict[str, Any]]:
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query = (
+            self._client()
+            .collection(self.name)
+            .where(filter=FieldFilter(_checked(field), "==", value))
+            .limit(limit)
+        )
+        try:
+            return [doc.to_dict() or {} for doc in query.stream(retry=None, timeout=remaining())]
+        except backend_errors() as exc:
+            raise BackendUnavailable(f"document query failed: {type(exc).__name__}", 1) from exc
 
 
 class SqliteCollection(DocumentCollection):
@@ -87,3 +118,16 @@ class SqliteCollection(DocumentCollection):
             .fetchone()
         )
         return json.loads(row[0]) if row else None
+
+    def find(self, field: str, value: str | int, limit: int = 20) -> list[dict[str, Any]]:
+        # json_extract compares the JSON value itself: 1001 matches the number, not "1001".
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT body FROM documents WHERE collection = ? AND json_extract(body, ?) = ?"
+                " LIMIT ?",
+                (self.name, "$." + _checked(field), value, limit),
+            )
+            .fetchall()
+        )
+        return [json.loads(row[0]) for row in rows]

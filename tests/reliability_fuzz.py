@@ -71,7 +71,9 @@ HEADER_NAMES = [
     "ce-type",
     "ce-specversion",
     "Function-Execution-Id",
+    "X-Dialogflow-Secret",
 ]
+TAGS = ["order-status", "open-ticket", "no-such-tag", ""]
 QUERY_NAMES = [
     "hub.mode",
     "hub.verify_token",
@@ -173,6 +175,16 @@ def shaped_payload(draw: st.DrawFn, target: str) -> Any:
         "dropbox_webhook": {"list_folder": draw(anything), "delta": draw(anything)},
         "twilio_webhook": {"MessageSid": key, "MessageStatus": draw(anything)},
         "standard_webhook": {"type": draw(anything), "data": draw(anything)},
+        "dialogflow_webhook": {
+            "detectIntentResponseId": key,
+            "fulfillmentInfo": draw(
+                st.one_of(anything, st.fixed_dictionaries({"tag": st.sampled_from(TAGS)}))
+            ),
+            "sessionInfo": draw(
+                st.one_of(anything, st.fixed_dictionaries({"parameters": anything}))
+            ),
+            "text": draw(anything),
+        },
     }
     return shapes.get(target, draw(anything))
 
@@ -231,6 +243,8 @@ def signature_headers(target: str, body: bytes, url: str, stamp: int) -> dict[st
         }
     if target == "shopify_webhook":
         return kit.shopify_headers(body)
+    if target == "dialogflow_webhook":
+        return {"X-Dialogflow-Secret": SECRETS["DIALOGFLOW_WEBHOOK_SECRET"]}
     if target == "zoom_webhook":
         return kit.zoom_headers(body, stamp=stamp)
     if target == "meta_webhook":

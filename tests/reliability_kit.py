@@ -42,6 +42,7 @@ SECRETS = {
     "GITHUB_WEBHOOK_SECRET": GITHUB_SECRET,
     "STRIPE_WEBHOOK_SECRET": "whsec_relstripesecret9e",
     "SLACK_SIGNING_SECRET": "rel-slack-secret-31f0",
+    "DIALOGFLOW_WEBHOOK_SECRET": "rel-dialogflow-secret-4c2d",
 }
 
 

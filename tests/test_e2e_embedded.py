@@ -53,6 +53,7 @@ def embedded(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RUNRUN_QUEUE", "local")
     monkeypatch.setenv("RUNRUN_TOPIC", "deliveries")
     monkeypatch.setenv("RUNRUN_COMMAND_TOPIC", "commands")
+    monkeypatch.setenv("RUNRUN_DEPLOY_VIA", "topic")  # deploy commands on the command topic
     monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", SECRET)
     reload_settings()
     return isolated_env

@@ -64,6 +64,7 @@ def emu(on_emulators: Emulators, monkeypatch: pytest.MonkeyPatch) -> Emulators:
     monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("RUNRUN_STORE", "firestore")
     monkeypatch.setenv("RUNRUN_QUEUE", "pubsub")
+    monkeypatch.setenv("RUNRUN_DEPLOY_VIA", "topic")  # deploy commands on the command topic
     forget_clients()
     return on_emulators
 

@@ -112,6 +112,34 @@ def test_the_recorder_is_an_observer_the_runtime_reports_to(
     assert [r["outcome"] for r in recorder.recent_runs()] == ["ran"]
 
 
+def test_a_processors_note_is_recorded_and_shown(embedded: Path) -> None:
+    # What deploy-staging returns (its build id) reaches the page through the observers.
+    runtime = worker_started()
+    runtime.observers.run(
+        RunReport("github_webhook", "d-7", "push", "deploy-staging", "ran", note="build 0f3c6a")
+    )
+    client = _client()
+    runs = json.loads(client.get(STATE).get_data(as_text=True))["runs"]
+    assert [(r["processor"], r["note"]) for r in runs] == [("deploy-staging", "build 0f3c6a")]
+    assert "r.note" in client.get("/_runrun/inspect").get_data(as_text=True)
+
+
+def test_an_activity_file_from_before_notes_gets_the_column(isolated_env: Path) -> None:
+    path = isolated_env / "old-activity.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL,"
+        " source TEXT NOT NULL, delivery_id TEXT NOT NULL, event_type TEXT,"
+        " processor TEXT NOT NULL, outcome TEXT NOT NULL, error TEXT, latency_ms REAL)"
+    )
+    old.close()
+    recorder = ActivityRecorder(path)
+    recorder.run(RunReport("t", "d", "e", "p", "ran", note="build 1"))
+    assert [r["note"] for r in recorder.recent_runs()] == ["build 1"]
+    recorder.close()
+
+
 # --- the token ------------------------------------------------------------------------------
 
 

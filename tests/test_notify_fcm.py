@@ -211,7 +211,9 @@ def test_invalid_argument_is_permanent_and_not_retried(
     process(item)  # a redelivery does not ask FCM again
 
     assert len(routed.requests) == 1
-    [record] = [r for r in caplog.records if r.getMessage() == "processor gave up on the delivery"]
+    [record] = [
+        r for r in caplog.records if r.getMessage() == "processor failed permanently: not retried"
+    ]
     assert record.__dict__["processor"] == "notify"
     assert "INVALID_ARGUMENT" in record.__dict__["reason"]
     # Reported as failed (the inspector shows it), then skipped: its claim was completed.

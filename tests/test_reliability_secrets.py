@@ -54,6 +54,11 @@ def _body(target: str, key: str) -> tuple[bytes, str]:
         "github_webhook": {"ref": "refs/heads/feature", "repository": {"default_branch": "main"}},
         "stripe_webhook": {"id": f"evt_{key}", "type": "invoice.paid"},
         "slack_events": {"type": "event_callback", "event_id": f"Ev{key}", "event": {}},
+        "dialogflow_webhook": {
+            "detectIntentResponseId": key,
+            "fulfillmentInfo": {"tag": "order-status"},
+            "sessionInfo": {"parameters": {"order_id": "#1001"}},
+        },
     }
     return json.dumps(payloads[target]).encode(), "application/json"
 
@@ -92,6 +97,7 @@ def tampered(target: str, headers: dict[str, str]) -> dict[str, str]:
 
 SIGNATURE_HEADERS = {
     "secret",
+    "x-dialogflow-secret",
     "x-hub-signature-256",
     "stripe-signature",
     "x-slack-signature",

@@ -17,6 +17,7 @@ import pytest
 from runrun import PlanSettings, Target, cloudbuild_yaml, discover, plan, secrets_table
 from runrun._gcloud_check import gcloud_commands
 from shared import Provider
+from shared.dialogflow import Fulfilment
 from tests.runrun_scenarios import corpus
 from tests.runrun_scenarios.processes import Server, base_env, free_port
 
@@ -39,6 +40,8 @@ def providers() -> dict[str, str]:
                         *value.key_envs,
                         *value.hook_envs,
                     )
+                elif isinstance(value, Fulfilment):
+                    found[value.target] = value.env_names
     return found
 
 

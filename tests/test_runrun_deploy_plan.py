@@ -159,6 +159,13 @@ def test_an_empty_project_gets_everything_in_order() -> None:
         r"\S+PUBSUB_AGENT\S+ --role=roles/pubsub.subscriber",
         text,
     )
+    # deploy-staging: builds.editor on the triggers' project, and no actAs unless asked.
+    assert re.search(
+        r"projects add-iam-policy-binding acme \S+runrun-runtime@\S+ "
+        r"--role=roles/cloudbuild.builds.editor",
+        text,
+    )
+    assert "roles/iam.serviceAccountUser" not in text
     # Every secret: created empty, readable by the runtime, and a version required to go on.
     for name in ("GITHUB_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"):
         assert f"gcloud secrets create {name} --replication-policy=automatic" in text
@@ -174,6 +181,40 @@ def test_an_empty_project_gets_everything_in_order() -> None:
     assert f"--topic={dead_letter_topic('process_delivery')}" in lines[dead]
     assert "--expiration-period=never" in lines[dead]
     assert dead < first("subscriptions create runrun-process_delivery-push")
+
+
+def test_cloud_build_access_follows_the_triggers_project_and_account() -> None:
+    builder = "deployer@ci-acme.iam.gserviceaccount.com"
+    settings = dataclasses.replace(
+        SETTINGS, cloudbuild_project="ci-acme", cloudbuild_service_account=builder
+    )
+    text = "\n".join(plan("run", main_targets(), settings))
+    assert re.search(
+        r"projects add-iam-policy-binding ci-acme \S+runrun-runtime@acme\S+ "
+        r"--role=roles/cloudbuild.builds.editor",
+        text,
+    )
+    # Running a trigger that runs as an account needs actAs on that account.
+    assert re.search(
+        f"service-accounts add-iam-policy-binding {re.escape(builder)} "
+        r"\S+runrun-runtime@acme\S+ --role=roles/iam.serviceAccountUser",
+        text,
+    )
+    # A team with its own deployer (the command topic) grants Cloud Build nothing.
+    topic_only = dataclasses.replace(settings, deploy_via="topic")
+    assert "cloudbuild.builds" not in "\n".join(plan("run", main_targets(), topic_only))
+
+
+def test_plan_settings_read_the_cloud_build_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared import reload_settings
+
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "acme")
+    monkeypatch.setenv("RUNRUN_CLOUDBUILD_SERVICE_ACCOUNT", "b@acme.iam.gserviceaccount.com")
+    reload_settings()
+    settings = PlanSettings.from_env()
+    assert settings.cloudbuild_project == "acme"
+    assert settings.cloudbuild_service_account == "b@acme.iam.gserviceaccount.com"
+    assert settings.deploy_via == "cloudbuild"
 
 
 def test_functions_mode_wires_topics_and_eventarc_events_with_retry() -> None:

@@ -24,6 +24,7 @@ from runrun import _signing as sign
 from runrun._cli import main as cli
 from runrun._deliveries import SENDERS, Sender
 from shared import Provider
+from shared.dialogflow import Fulfilment
 from shared.verify import (
     SignedRequest,
     verify_dropbox,
@@ -156,9 +157,9 @@ VALUES: dict[str, str | int] = {
 }
 
 
-def _provider(sender: Sender) -> Provider:
+def _provider(sender: Sender) -> Provider | Fulfilment:
     module = importlib.import_module(f"functions.{sender.provider}")
-    found = [v for v in vars(module).values() if isinstance(v, Provider)]
+    found = [v for v in vars(module).values() if isinstance(v, Provider | Fulfilment)]
     assert len(found) == 1, sender.provider
     return found[0]
 
@@ -210,6 +211,7 @@ SECRETS = {
     "DROPBOX_APP_SECRET": "send-dropbox",
     "TWILIO_AUTH_TOKEN": "send-twilio",
     "STANDARD_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "DIALOGFLOW_WEBHOOK_SECRET": "send-dialogflow",
 }
 
 

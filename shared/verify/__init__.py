@@ -2,6 +2,8 @@
 
 from ._core import SignedRequest as SignedRequest
 from ._core import hmac_matches as hmac_matches
+from ._dialogflow import DialogflowAuth as DialogflowAuth
+from ._dialogflow import verify_dialogflow as verify_dialogflow
 from ._dropbox import verify_dropbox as verify_dropbox
 from ._github import verify_github as verify_github
 from ._graph import verify_graph as verify_graph
@@ -21,10 +23,12 @@ from ._zoom import verify_zoom as verify_zoom
 
 __all__ = [
     "CertificateCache",
+    "DialogflowAuth",
     "SignedRequest",
     "hmac_matches",
     "push_auth_enabled",
     "standard_message_id",
+    "verify_dialogflow",
     "verify_dropbox",
     "verify_github",
     "verify_google_oidc",

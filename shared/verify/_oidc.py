@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from .._config import oidc_certs_url, secrets_from_env
@@ -69,9 +69,20 @@ def push_auth_enabled() -> bool:
     return bool(secrets_from_env(AUDIENCE_ENV))
 
 
-def verify_google_oidc(headers: Mapping[str, str], certificates: Any) -> Mapping[str, Any]:
+def verify_google_oidc(
+    headers: Mapping[str, str],
+    certificates: Any,
+    *,
+    audiences: Sequence[str] | None = None,
+    accounts: Sequence[str] | None = None,
+    names: tuple[str, str] = (AUDIENCE_ENV, ACCOUNT_ENV),
+) -> Mapping[str, Any]:
     """Check the bearer token in `headers` (lower-cased names) and return its claims;
     `certificates` is the transport fetching Google's certificates (a CertificateCache).
+
+    `audiences` and `accounts` default to PUSH_AUDIENCE and PUSH_SERVICE_ACCOUNT; another
+    caller (Dialogflow's service agent) passes its own, and the `names` of their settings
+    for the messages.
 
     Raises:
         VerificationFailed: missing, malformed, expired or foreign token (401).
@@ -81,10 +92,13 @@ def verify_google_oidc(headers: Mapping[str, str], certificates: Any) -> Mapping
     from google.auth.exceptions import GoogleAuthError, TransportError
     from google.oauth2 import id_token
 
-    audiences = [value.decode() for value in secrets_from_env(AUDIENCE_ENV)]
-    accounts = {value.decode() for value in secrets_from_env(ACCOUNT_ENV)}
-    if not audiences or not accounts:
-        raise NotConfigured(f"{AUDIENCE_ENV} and {ACCOUNT_ENV} must both be set")
+    if audiences is None:
+        audiences = [value.decode() for value in secrets_from_env(AUDIENCE_ENV)]
+    if accounts is None:
+        accounts = [value.decode() for value in secrets_from_env(ACCOUNT_ENV)]
+    allowed = set(accounts)
+    if not audiences or not allowed:
+        raise NotConfigured(f"{names[0]} and {names[1]} must both be set")
     value = header(SignedRequest(body=b"", headers=headers), "authorization")
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -93,7 +107,7 @@ def verify_google_oidc(headers: Mapping[str, str], certificates: Any) -> Mapping
         claims = id_token.verify_token(
             token.strip(),
             cast("Request", certificates),
-            audience=audiences,
+            audience=list(audiences),
             certs_url=oidc_certs_url(),
             clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
         )
@@ -105,6 +119,6 @@ def verify_google_oidc(headers: Mapping[str, str], certificates: Any) -> Mapping
         raise VerificationFailed(f"invalid OIDC token: {type(exc).__name__}") from None
     if claims.get("iss") not in GOOGLE_ISSUERS:
         raise VerificationFailed("OIDC token not issued by Google")
-    if claims.get("email_verified") is not True or claims.get("email") not in accounts:
-        raise VerificationFailed(f"OIDC token is not from an account in {ACCOUNT_ENV}")
+    if claims.get("email_verified") is not True or claims.get("email") not in allowed:
+        raise VerificationFailed(f"OIDC token is not from an account in {names[1]}")
     return claims
