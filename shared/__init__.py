@@ -37,7 +37,13 @@ from ._errors import (
     PayloadTooLarge as PayloadTooLarge,
 )
 from ._errors import (
+    ProcessorsDeferred as ProcessorsDeferred,
+)
+from ._errors import (
     ProcessorsFailed as ProcessorsFailed,
+)
+from ._errors import (
+    RetryLater as RetryLater,
 )
 from ._errors import (
     UnsupportedMediaType as UnsupportedMediaType,
@@ -69,6 +75,7 @@ from ._provider import text_of as text_of
 from ._push import process_push as process_push
 from ._receive import receive as receive
 from ._runtime import Runtime as Runtime
+from ._runtime import check_scheduling as check_scheduling
 from ._runtime import current_runtime as current_runtime
 from ._runtime import install_runtime as install_runtime
 from ._runtime import stop_runtime as stop_runtime
@@ -92,8 +99,10 @@ __all__ = [
     "PayloadMismatch",
     "PayloadTooLarge",
     "ProcessorRegistry",
+    "ProcessorsDeferred",
     "ProcessorsFailed",
     "Provider",
+    "RetryLater",
     "RunReport",
     "Runtime",
     "Settings",
@@ -112,6 +121,7 @@ __all__ = [
     "process_push",
     "query_echo",
     "receive",
+    "check_scheduling",
     "reload_settings",
     "secrets_from_env",
     "slack_url_verification",
