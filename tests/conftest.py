@@ -17,10 +17,18 @@ import pytest
 
 from shared import reload_settings, stop_runtime
 from tests.emulators import EmulatorProcesses, Emulators
+from tests.tasks_emulator import TasksEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 
-_PREFIXES = ("RUNRUN_", "FIRESTORE_EMULATOR", "PUBSUB_EMULATOR", "GOOGLE_CLOUD_PROJECT", "K_")
+_PREFIXES = (
+    "RUNRUN_",
+    "FIRESTORE_EMULATOR",
+    "PUBSUB_EMULATOR",
+    "CLOUD_TASKS_EMULATOR",
+    "GOOGLE_CLOUD_PROJECT",
+    "K_",
+)
 _SECRETS = (
     "WEBHOOK_SECRET",
     "GITHUB_WEBHOOK_SECRET",
@@ -64,6 +72,21 @@ def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulators]:
     processes.stop()
 
 
+@pytest.fixture(scope="session")
+def tasks_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TasksEmulator]:
+    """PyPI's Cloud Tasks emulator on 127.0.0.1 (its own virtualenv, built on first use)."""
+    emulator = TasksEmulator(tmp_path_factory.mktemp("tasks-emulator"))
+    try:
+        emulator.start()
+    except (RuntimeError, OSError) as exc:
+        emulator.stop()
+        reason = f"CLOUD TASKS EMULATOR TESTS SKIPPED: {exc}"
+        _skip_reason.append(reason)
+        pytest.skip(reason)
+    yield emulator
+    emulator.stop()
+
+
 @pytest.fixture
 def on_emulators(emulators: Emulators, monkeypatch: pytest.MonkeyPatch) -> Emulators:
     """Point the project at the emulators, with a collection and topics of the test's own."""
@@ -80,5 +103,5 @@ def on_emulators(emulators: Emulators, monkeypatch: pytest.MonkeyPatch) -> Emula
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _skip_reason:
-        terminalreporter.write_sep("!", _skip_reason[0], red=True, bold=True)
+    for reason in dict.fromkeys(_skip_reason):
+        terminalreporter.write_sep("!", reason, red=True, bold=True)

@@ -339,3 +339,50 @@ def test_the_local_queue_backs_off_as_long_as_the_processor_asked(tmp_path: obje
     LocalWorker(queue, "t", consumer)._deliver(message)
     [state] = queue.messages()
     assert state.state == "retrying" and state.next_attempt_at == 1030.0
+
+
+def test_the_local_queue_worker_honours_the_rate_from_the_settings(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """60 messages at RUNRUN_QUEUE_RATE=20: every dispatch (a lease, on the queue's own
+    clock) comes at least 1/20 s after the one before; the rate seen is printed."""
+    monkeypatch.setenv("RUNRUN_QUEUE", "local")
+    monkeypatch.setenv("RUNRUN_QUEUE_RATE", "20")
+    registry = ProcessorRegistry()
+    runs: list[str] = []
+
+    @registry.register(name="count")
+    def count(delivery: Delivery, runtime: Runtime) -> None:
+        runs.append(delivery.delivery_id)
+
+    runtime = Runtime(reload_settings(), processors=registry, store=MemoryStore())
+    queue = runtime.publisher
+    assert isinstance(queue, LocalQueue) and queue.interval == 0.05
+    dispatched: list[float] = []
+    lease, clock = queue.lease_next, queue.clock
+    seen = {"now": 0.0}
+
+    def recording_clock() -> float:
+        seen["now"] = clock()
+        return seen["now"]
+
+    def recording_lease(topic: str) -> QueuedMessage | float | None:
+        found = lease(topic)
+        if isinstance(found, QueuedMessage):
+            dispatched.append(seen["now"])
+        return found
+
+    queue.clock = recording_clock
+    queue.lease_next = recording_lease  # type: ignore[method-assign]
+    total = 60
+    with queue.changed:
+        for n in range(total):
+            queue.publish(runtime.settings.topic, b"{}", {"source": "s", "delivery_id": str(n)})
+        assert queue.changed.wait_for(lambda: len(runs) == total, timeout=120)
+    runtime.stop()
+    gaps = [later - earlier for earlier, later in zip(dispatched, dispatched[1:], strict=False)]
+    assert min(gaps) >= 0.05 - 1e-9
+    rate = (total - 1) / (dispatched[-1] - dispatched[0])
+    from tests.reliability_kit import report
+
+    report(request, "local queue rate limit 20/s", {"messages": total, "dispatches per s": rate})
