@@ -25,6 +25,7 @@ from ._deploy_settings import (
     render,
     secrets_table,
 )
+from ._deploy_tasks import tasks_deploy_flags, tasks_foundation, tasks_service_settings
 from ._discover import Target
 from ._triggers import Trigger, is_event, triggers
 
@@ -148,6 +149,7 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
     s = settings
     events = event_triggers(targets, s)
     lines = foundation("run", events, s, all_secrets(targets))
+    lines += tasks_foundation(s)
     if s.build_image:
         build = [
             "gcloud",
@@ -170,11 +172,12 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
         f"--concurrency={s.concurrency}",
         f"--service-account={s.runtime_service_account}",
         "--allow-unauthenticated",  # webhook senders cannot authenticate to Google
-        _env_vars(s, push_auth=bool(events)),
+        _env_vars(s, push_auth=bool(events) or s.tasks),
         *_set_secrets(all_secrets(targets), s),
+        *tasks_deploy_flags(s),
     ]
     lines += ["# The service", render(deploy)]
-    if events:
+    if events or s.tasks:
         describe = [
             "gcloud",
             "run",
@@ -186,6 +189,7 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
             "--format=value(status.url)",
         ]
         lines += ["# Event targets, each routed to /<target>", f"SERVICE_URL=$({render(describe)})"]
+    lines += tasks_service_settings(s)
     for trigger in events:
         lines += _run_trigger(trigger, s)
     return lines

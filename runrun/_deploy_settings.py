@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared import get_settings
+from shared import Settings, get_settings
 
 from ._discover import Target
 
@@ -50,6 +50,18 @@ class PlanSettings:
     max_delivery_attempts: int = 10
     pyproject: Path | None = None  # the [tool.runrun.triggers] file; default: beside the source
     build_image: bool = True  # run mode: build the image with Cloud Build before deploying
+    # Cloud Tasks (run mode, when the settings hand deliveries to it): the queue id, the
+    # RUNRUN_QUEUE / RUNRUN_TARGET_QUEUES to give the service, the queue's limits.
+    tasks: bool = False
+    tasks_queue: str = "runrun-deliveries"
+    queue_choice: str = ""
+    target_queues: str = ""
+    queue_rate: float = 500.0
+    queue_max_concurrent: int = 1000
+    queue_max_attempts: int = 5
+    queue_min_backoff: float = 0.5
+    queue_max_backoff: float = 60.0
+    dispatch_deadline: int = 600
 
     def __post_init__(self) -> None:
         # Derived defaults follow the project and region actually given.
@@ -73,6 +85,7 @@ class PlanSettings:
             "topic": env.topic,
             "command_topic": env.command_topic,
             "idempotency_collection": env.idempotency_collection,
+            **tasks_values(env),
         }
         values.update({k: v for k, v in overrides.items() if v not in (None, "")})
         return cls(**values)
@@ -80,6 +93,26 @@ class PlanSettings:
     def account_name(self, email: str) -> str:
         """The account id of one of the plan's service accounts (before the `@`)."""
         return email.split("@", 1)[0]
+
+
+def tasks_values(env: Settings) -> dict[str, Any]:
+    """The Cloud Tasks fields of a plan, from the runtime settings."""
+    if "tasks" not in env.queues_used:
+        return {}
+    values: dict[str, Any] = {
+        "tasks": True,
+        "queue_choice": env.queue if env.queue == "tasks" else "",
+        "target_queues": ",".join(f"{t}={q}" for t, q in sorted(env.target_queues.items())),
+        "queue_rate": env.queue_rate,
+        "queue_max_concurrent": env.queue_max_concurrent,
+        "queue_max_attempts": env.queue_max_attempts,
+        "queue_min_backoff": env.queue_min_backoff_seconds,
+        "queue_max_backoff": env.queue_max_backoff_seconds,
+        "dispatch_deadline": env.tasks_dispatch_deadline_seconds,
+    }
+    if env.tasks_queue:
+        values["tasks_queue"] = env.tasks_queue.rsplit("/", 1)[-1]
+    return values
 
 
 def secret_envs(target: Target) -> tuple[str, ...]:
