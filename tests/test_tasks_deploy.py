@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from runrun import plan
-from runrun._build_roles import build_roles
+from runrun._build_roles import roles_for
 from runrun._deploy_settings import PlanSettings
 from runrun._gcloud_check import HelpCache, check
 from shared import reload_settings
@@ -60,7 +60,7 @@ def test_the_queue_is_created_with_the_settings_limits_and_retries(tasks_plan: l
     # Everything comes before the service that needs it, the URL after the deploy.
     order = [text.index(s) for s in ("tasks queues create", "run deploy", "SERVICE_URL=$(")]
     assert order == sorted(order)
-    assert "roles/cloudtasks.admin" in build_roles(tasks_plan)
+    assert roles_for(["tasks", "queues", "create"]) == ("roles/cloudtasks.admin",)
 
 
 def test_no_cloud_tasks_in_a_plan_whose_settings_do_not_use_it() -> None:
