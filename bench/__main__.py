@@ -25,6 +25,7 @@ from typing import Any
 from ._coldstart import cold_start_seconds, slowest_imports
 from ._load import SECRET, dialogflow_requests, hello_requests, run_wrk, signed_requests
 from ._servers import ROOT, RunningServer, ServerSpec, functions_framework, runrun
+from ._tasks import tasks_env
 
 HELLO_DIR = Path(__file__).resolve().parent / "hello"
 CONNECTIONS = 80
@@ -35,7 +36,9 @@ def base_env(state_dir: str, extra: dict[str, str] | None = None) -> dict[str, s
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("RUNRUN_", "FIRESTORE_EMULATOR", "PUBSUB_EMULATOR", "K_"))
+        if not k.startswith(
+            ("RUNRUN_", "FIRESTORE_EMULATOR", "PUBSUB_EMULATOR", "CLOUD_TASKS_EMULATOR", "K_")
+        )
     }
     env.update(GITHUB_WEBHOOK_SECRET=SECRET, RUNRUN_STATE_DIR=state_dir, PYTHONPATH=str(ROOT))
     # The delivery path itself, for both servers: the inspector's activity records are
@@ -135,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--no-emulators", action="store_true")
+    parser.add_argument(
+        "--handoff", action="store_true", help="only runrun's Pub/Sub vs Cloud Tasks hand-off"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -156,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {"connections": CONNECTIONS, "runs": args.runs, "seconds": args.seconds},
     }
     started = time.perf_counter()
+    if args.handoff:
+        return handoff_only(rr, args.runs, args.seconds)
     results["embedded"] = {
         "functions_framework": load_runs(ff, {}, runs=args.runs, seconds=args.seconds),
         "runrun": load_runs(rr, {}, runs=args.runs, seconds=args.seconds),
@@ -218,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["emulators"] = {
                     "functions_framework": load_runs(ff, env, runs=args.runs, seconds=args.seconds),
                     "runrun": load_runs(rr, env, runs=args.runs, seconds=args.seconds),
+                    **cloud_tasks_runs(env, args.runs, args.seconds),
                 }
             finally:
                 processes.stop()
@@ -260,6 +269,40 @@ def processor_times(count: int) -> dict[str, Any]:
     if done.returncode != 0 or not lines:
         return {"error": (done.stderr or done.stdout).strip()[-500:]}
     return dict(json.loads(lines[-1]))
+
+
+def cloud_tasks_runs(env: dict[str, str], runs: int, seconds: float) -> dict[str, Any]:
+    """runrun handing off to the Cloud Tasks emulator (store still on Firestore's)."""
+    found = tasks_env()
+    if found is None:
+        return {}
+    emulator, tasks = found
+    spec = runrun("github_webhook", label="Cloud Tasks hand-off")
+    try:
+        return {"runrun_cloud_tasks": load_runs(spec, {**env, **tasks}, runs=runs, seconds=seconds)}
+    finally:
+        emulator.stop()
+
+
+def handoff_only(rr: ServerSpec, runs: int, seconds: float) -> int:
+    """Pub/Sub beside Cloud Tasks, on the emulators, through runrun at 80 connections."""
+    found = emulator_env()
+    if found is None:
+        return 1
+    processes, env = found
+    try:
+        rows = {"runrun_pubsub": load_runs(rr, env, runs=runs, seconds=seconds)}
+        rows.update(cloud_tasks_runs(env, runs, seconds))
+    finally:
+        processes.stop()
+    print(f"| hand-off, emulators, {CONNECTIONS} conns | req/s | p50 ms | p99 ms | non-2xx |")
+    print("|---|---|---|---|---|")
+    for row in rows.values():
+        print(
+            f"| {row['server']} | {row['rps']['median']:.0f} | {row['p50_ms']['median']:.1f} | "
+            f"{row['p99_ms']['median']:.1f} | {row['non2xx_or_errors']['median']:.0f} |"
+        )
+    return 0
 
 
 def ratios(results: dict[str, Any]) -> dict[str, float]:

@@ -27,6 +27,7 @@ ROLES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("functions", "add-invoker-policy-binding"): ("roles/run.admin",),
     ("eventarc",): ("roles/eventarc.admin", "roles/iam.serviceAccountUser"),
     ("storage", "service-agent"): ("roles/resourcemanager.projectIamAdmin",),
+    ("tasks",): ("roles/cloudtasks.admin",),  # queues create, update, set IAM policy
 }
 # The build itself: its logs, and the image it pushes (writer; the repository admin above
 # covers it when the deploy step creates the repository).

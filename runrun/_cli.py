@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from shared import ConfigError
+from shared import ConfigError, Runtime, check_scheduling
 from shared._config import ServeDefaults, override_env
 
 from ._cli_deploy import add_parsers as deploy_parsers
@@ -163,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             # Flags override the environment, for this process and every worker it starts.
             settings = override_env({"RUNRUN_DEV": "1"} if args.dev else {})
+            # A delayed processor on Pub/Sub is refused here, before any worker starts.
+            check_scheduling(settings, Runtime(settings).processors)
             host = args.host or ("127.0.0.1" if settings.dev else "0.0.0.0")
             serve(
                 ServeOptions(

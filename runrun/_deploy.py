@@ -29,6 +29,7 @@ from ._deploy_settings import (
     render,
     secrets_table,
 )
+from ._deploy_tasks import tasks_deploy_flags, tasks_foundation, tasks_service_settings
 from ._discover import Target
 from ._triggers import Trigger, is_event, triggers
 
@@ -153,6 +154,7 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
     events = event_triggers(targets, s)
     secret_names = [*all_secrets(targets), *processor_secrets(s)]
     lines = foundation("run", events, s, secret_names)
+    lines += tasks_foundation(s)
     if s.build_image:
         build = [
             "gcloud",
@@ -175,11 +177,12 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
         f"--concurrency={s.concurrency}",
         f"--service-account={s.runtime_service_account}",
         "--allow-unauthenticated",  # webhook senders cannot authenticate to Google
-        _env_vars(s, push_auth=bool(events)),
+        _env_vars(s, push_auth=bool(events) or s.tasks),
         *_set_secrets(secret_names, s),
+        *tasks_deploy_flags(s),
     ]
     lines += ["# The service", render(deploy)]
-    if events:
+    if events or s.tasks:
         describe = [
             "gcloud",
             "run",
@@ -191,6 +194,7 @@ def run_plan(targets: tuple[Target, ...], settings: PlanSettings) -> list[str]:
             "--format=value(status.url)",
         ]
         lines += ["# Event targets, each routed to /<target>", f"SERVICE_URL=$({render(describe)})"]
+    lines += tasks_service_settings(s)
     for trigger in events:
         lines += _run_trigger(trigger, s)
     return lines

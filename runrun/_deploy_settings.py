@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared import get_settings
+from shared import Settings, get_settings
 
 from ._discover import Target
 
@@ -59,6 +59,18 @@ class PlanSettings:
     # The optional processors, from the settings: what they need is added only when set.
     notify: bool = False  # a notify routing table is configured
     bigquery_table: str = ""  # RUNRUN_BIGQUERY_TABLE: dataset.table or project.dataset.table
+    # Cloud Tasks (run mode, when the settings hand deliveries to it): the queue id, the
+    # RUNRUN_QUEUE / RUNRUN_TARGET_QUEUES to give the service, the queue's limits.
+    tasks: bool = False
+    tasks_queue: str = "runrun-deliveries"
+    queue_choice: str = ""
+    target_queues: str = ""
+    queue_rate: float = 500.0
+    queue_max_concurrent: int = 1000
+    queue_max_attempts: int = 5
+    queue_min_backoff: float = 0.5
+    queue_max_backoff: float = 60.0
+    dispatch_deadline: int = 600
 
     def __post_init__(self) -> None:
         # Derived defaults follow the project and region actually given.
@@ -88,6 +100,7 @@ class PlanSettings:
             "deploy_via": env.deploy_via,
             "cloudbuild_project": env.cloudbuild_project or "",
             "cloudbuild_service_account": env.cloudbuild_service_account or "",
+            **tasks_values(env),
         }
         values.update({k: v for k, v in overrides.items() if v not in (None, "")})
         return cls(**values)
@@ -117,6 +130,26 @@ def bigquery_dataset(settings: PlanSettings) -> str:
     parts = settings.bigquery_table.split(".")
     project = parts[0] if len(parts) == 3 else settings.project
     return f"{project}:{parts[-2]}"
+
+
+def tasks_values(env: Settings) -> dict[str, Any]:
+    """The Cloud Tasks fields of a plan, from the runtime settings."""
+    if "tasks" not in env.queues_used:
+        return {}
+    values: dict[str, Any] = {
+        "tasks": True,
+        "queue_choice": env.queue if env.queue == "tasks" else "",
+        "target_queues": ",".join(f"{t}={q}" for t, q in sorted(env.target_queues.items())),
+        "queue_rate": env.queue_rate,
+        "queue_max_concurrent": env.queue_max_concurrent,
+        "queue_max_attempts": env.queue_max_attempts,
+        "queue_min_backoff": env.queue_min_backoff_seconds,
+        "queue_max_backoff": env.queue_max_backoff_seconds,
+        "dispatch_deadline": env.tasks_dispatch_deadline_seconds,
+    }
+    if env.tasks_queue:
+        values["tasks_queue"] = env.tasks_queue.rsplit("/", 1)[-1]
+    return values
 
 
 def secret_envs(target: Target) -> tuple[str, ...]:

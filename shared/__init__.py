@@ -37,7 +37,13 @@ from ._errors import (
     PayloadTooLarge as PayloadTooLarge,
 )
 from ._errors import (
+    ProcessorsDeferred as ProcessorsDeferred,
+)
+from ._errors import (
     ProcessorsFailed as ProcessorsFailed,
+)
+from ._errors import (
+    RetryLater as RetryLater,
 )
 from ._errors import (
     UnsupportedMediaType as UnsupportedMediaType,
@@ -70,6 +76,7 @@ from ._provider import text_of as text_of
 from ._push import process_push as process_push
 from ._receive import receive as receive
 from ._runtime import Runtime as Runtime
+from ._runtime import check_scheduling as check_scheduling
 from ._runtime import current_runtime as current_runtime
 from ._runtime import install_runtime as install_runtime
 from ._runtime import stop_runtime as stop_runtime
@@ -94,8 +101,10 @@ __all__ = [
     "PayloadTooLarge",
     "PermanentFailure",
     "ProcessorRegistry",
+    "ProcessorsDeferred",
     "ProcessorsFailed",
     "Provider",
+    "RetryLater",
     "RunReport",
     "Runtime",
     "Settings",
@@ -103,6 +112,7 @@ __all__ = [
     "VerificationFailed",
     "WebhookError",
     "announce_backends",
+    "check_scheduling",
     "configure_logging",
     "current_runtime",
     "deadline_scope",

@@ -7,7 +7,7 @@ not when a target module is loaded.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -63,3 +63,17 @@ def backend_errors() -> tuple[type[BaseException], ...]:
     from google.auth.exceptions import GoogleAuthError
 
     return (GoogleAPIError, GoogleAuthError, OSError)
+
+
+def make_tasks_client(emulator: str | None) -> Any:
+    """The official Cloud Tasks client; on the emulator (host:port), over a plain channel."""
+    from google.cloud import tasks_v2
+
+    if emulator is None:
+        return tasks_v2.CloudTasksClient()
+    import grpc
+    from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+
+    return tasks_v2.CloudTasksClient(
+        transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel(emulator))
+    )

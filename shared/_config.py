@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .notify._routes import NotifyRoute
 
 STORES = ("firestore", "sqlite", "memory")
-QUEUES = ("pubsub", "local")
+QUEUES = ("pubsub", "local", "tasks")
+# A Cloud Tasks queue's full name, as create_task wants it.
+_TASKS_QUEUE = re.compile(r"projects/[^/]+/locations/[^/]+/queues/[A-Za-z0-9-]{1,100}")
 SERVERS = ("granian", "gunicorn")
 _OFF = ("0", "false", "off", "no")
 _ON = ("1", "true", "on", "yes")
@@ -158,6 +161,20 @@ class Settings:
     dialogflow_service_agents: tuple[str, ...]  # the agent's service account(s) signing it
     dialogflow_budget_seconds: float
     dialogflow_fallback_text: str
+    # Per-target queue choice (RUNRUN_TARGET_QUEUES=shopify=tasks,...); others use `queue`.
+    target_queues: Mapping[str, str]
+    tasks_queue: str | None  # projects/P/locations/L/queues/Q
+    tasks_url: str | None  # the public URL of process_delivery, where tasks are sent
+    tasks_emulator: str | None
+    push_service_account: str | None  # signs the tasks' OIDC tokens
+    push_audience: str | None
+    # The queue's dispatch limits: deploy gives them to Cloud Tasks, the local queue keeps
+    # them itself (rate and backoff; it runs one message at a time per process).
+    queue_rate: float
+    queue_max_concurrent: int
+    queue_min_backoff_seconds: float
+    queue_max_backoff_seconds: float
+    tasks_dispatch_deadline_seconds: int
     # Notify (FCM) and BigQuery processors, each off until configured (defaults = off).
     notify_routes: tuple[NotifyRoute, ...] = ()
     notify_dry_run: bool = False
@@ -228,7 +245,16 @@ class Settings:
             bigquery_events=_pairs("RUNRUN_BIGQUERY_EVENTS"),
             bigquery_timeout_seconds=_float("RUNRUN_BIGQUERY_TIMEOUT_SECONDS", 10.0),
             bigquery_emulator_host=_raw("BIGQUERY_EMULATOR_HOST") or None,
+            **_queue_settings(),
         )
+
+    def queue_for(self, target: str) -> str:
+        """The queue that `target`'s deliveries (and its follow-ups) are handed to."""
+        return self.target_queues.get(target, self.queue)
+
+    @property
+    def queues_used(self) -> set[str]:
+        return {self.queue, *self.target_queues.values()}
 
     @property
     def inspector_enabled(self) -> bool:
@@ -243,6 +269,60 @@ class Settings:
     @property
     def dev_secrets_path(self) -> Path:
         return self.state_dir / "dev-secrets.json"
+
+
+def _target_queues() -> dict[str, str]:
+    raw = _raw("RUNRUN_TARGET_QUEUES")
+    found: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        target, sep, queue = (x.strip() for x in part.partition("="))
+        if not sep or not target.isidentifier() or queue not in QUEUES:
+            raise ConfigError(
+                f"RUNRUN_TARGET_QUEUES must read target=queue,... with a queue among "
+                f"{', '.join(QUEUES)}; got {part!r}"
+            )
+        found[target] = queue
+    return found
+
+
+def _queue_settings() -> dict[str, Any]:
+    """The Cloud Tasks and queue-limit settings, checked together: a queue that is used
+    but cannot work is refused at start, not at the first delivery."""
+    queue = _choice("RUNRUN_QUEUE", QUEUES, "")
+    target_queues = _target_queues()
+    tasks_queue = _raw("RUNRUN_TASKS_QUEUE") or None
+    tasks_url = _raw("RUNRUN_TASKS_URL") or None
+    if "tasks" in (queue, *target_queues.values()):
+        if tasks_queue is None or not _TASKS_QUEUE.fullmatch(tasks_queue):
+            raise ConfigError(
+                "the Cloud Tasks queue needs RUNRUN_TASKS_QUEUE=projects/P/locations/L/queues/Q"
+                f", got {tasks_queue!r}"
+            )
+        if tasks_url is None or not tasks_url.startswith(("https://", "http://")):
+            raise ConfigError(
+                "the Cloud Tasks queue needs RUNRUN_TASKS_URL, the http(s) URL of "
+                f"process_delivery, got {tasks_url!r}"
+            )
+    min_backoff = _float("RUNRUN_QUEUE_MIN_BACKOFF_SECONDS", 0.5)
+    max_backoff = _float("RUNRUN_QUEUE_MAX_BACKOFF_SECONDS", 60.0)
+    if max_backoff < min_backoff:
+        raise ConfigError("RUNRUN_QUEUE_MAX_BACKOFF_SECONDS is below the minimum backoff")
+    deadline = _int("RUNRUN_TASKS_DISPATCH_DEADLINE_SECONDS", 600, minimum=15)
+    if deadline > 1800:  # Cloud Tasks' own bounds for HTTP targets: 15 s to 30 min
+        raise ConfigError(f"RUNRUN_TASKS_DISPATCH_DEADLINE_SECONDS must be <= 1800, got {deadline}")
+    return {
+        "target_queues": target_queues,
+        "tasks_queue": tasks_queue,
+        "tasks_url": tasks_url,
+        "tasks_emulator": _raw("CLOUD_TASKS_EMULATOR_HOST") or None,
+        "push_service_account": _raw("PUSH_SERVICE_ACCOUNT") or None,
+        "push_audience": _raw("PUSH_AUDIENCE").split(",")[0].strip() or None,
+        "queue_rate": _float("RUNRUN_QUEUE_RATE", 500.0),
+        "queue_max_concurrent": _int("RUNRUN_QUEUE_MAX_CONCURRENT", 1000, minimum=1),
+        "queue_min_backoff_seconds": min_backoff,
+        "queue_max_backoff_seconds": max_backoff,
+        "tasks_dispatch_deadline_seconds": deadline,
+    }
 
 
 @dataclass(frozen=True)

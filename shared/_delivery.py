@@ -29,15 +29,34 @@ class Delivery:
     content_type: str
     received_at: str
     data: bytes
+    # Set on a scheduled run of one processor (a delayed processor's own message): only
+    # that processor runs it.
+    processor: str = ""
 
     def attributes(self) -> dict[str, str]:
-        return {
+        attributes = {
             "source": self.source,
             "delivery_id": self.delivery_id,
             "event_type": self.event_type,
             "content_type": self.content_type,
             "received_at": self.received_at,
         }
+        if self.processor:
+            attributes["processor"] = self.processor
+        return attributes
+
+    @classmethod
+    def from_attributes(cls, attributes: dict[str, str], data: bytes) -> Delivery:
+        """The delivery a queue message carries (attributes as `attributes()` wrote them)."""
+        return cls(
+            source=attributes["source"],
+            delivery_id=attributes["delivery_id"],
+            event_type=attributes.get("event_type", ""),
+            content_type=attributes.get("content_type", "application/json"),
+            received_at=attributes.get("received_at", ""),
+            data=data,
+            processor=attributes.get("processor", ""),
+        )
 
     def json(self) -> Any:
         """The body parsed as JSON (receivers only hand off bodies that parsed)."""
@@ -54,14 +73,7 @@ def delivery_from_event(data: Any) -> Delivery:
         message = data["message"]
         attributes = message.get("attributes") or {}
         body = base64.b64decode(message.get("data") or "", validate=True)
-        delivery = Delivery(
-            source=attributes["source"],
-            delivery_id=attributes["delivery_id"],
-            event_type=attributes.get("event_type", ""),
-            content_type=attributes.get("content_type", "application/json"),
-            received_at=attributes.get("received_at", ""),
-            data=body,
-        )
+        delivery = Delivery.from_attributes(attributes, body)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:  # ValueError: bad base64 too
         raise NotADelivery(f"not a runrun delivery message: {exc!r}") from exc
     # Receivers hand off JSON only (forms and batch items are converted to it): a body that

@@ -11,7 +11,12 @@
     ├── PayloadMismatch (422)
     ├── NotConfigured (500)
     ├── ProcessorsFailed (500: the queue redelivers, and only the failed ones run again)
+    ├── ProcessorsDeferred (503, carries Retry-After: a processor raised RetryLater)
     └── BackendUnavailable (503, carries Retry-After)
+
+RetryLater is not an answer but what a processor raises to back off (a partner API said
+429, say): the process pipeline turns it into ProcessorsDeferred, which each queue honours
+in its own way (Cloud Tasks: 503 + Retry-After; local queue: that delay; Pub/Sub: a nack).
 
 Messages are shown to the caller, so they name the problem and never carry a secret,
 a signature or a token.
@@ -19,6 +24,7 @@ a signature or a token.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 
@@ -100,3 +106,25 @@ class ClaimInProgress(_RetryLater):
 
 class BackendUnavailable(_RetryLater):
     status_code = 503
+
+
+class ProcessorsDeferred(_RetryLater):
+    status_code = 503
+
+    def __init__(self, delays: Mapping[str, float]) -> None:
+        """`delays`: processor name -> the seconds it asked to wait."""
+        shown = ", ".join(f"{name} ({seconds:g} s)" for name, seconds in delays.items())
+        longest = math.ceil(max(delays.values()))
+        super().__init__(f"processors asked to retry later: {shown}", longest)
+        self.delays = dict(delays)
+
+
+class RetryLater(Exception):  # noqa: N818 - named for what the processor asks
+    """Raised by a processor to back off: run me again in `seconds` (its claim is released,
+    the other processors still run)."""
+
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        if not seconds > 0:
+            raise ValueError(f"RetryLater needs a delay > 0 seconds, got {seconds!r}")
+        super().__init__(reason or f"retry in {seconds:g} s")
+        self.seconds = float(seconds)

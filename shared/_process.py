@@ -12,6 +12,11 @@ would only make a retry storm) nor fails the event.
 
 A processor may return a short note (a build id): it goes on the log line of its run and
 to the observers (the inspector shows it). Never a body or a secret.
+
+A processor registered with a `delay` runs no sooner than that long after the delivery was
+received: when the delivery comes through earlier, a run of that processor alone is
+scheduled on the queue (`not_before`), and this message goes on with the others. A
+processor that raises RetryLater is released and asks the queue to come back later.
 """
 
 from __future__ import annotations
@@ -20,12 +25,19 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ._config import Settings
 from ._delivery import Delivery, NotADelivery, delivery_from_event
-from ._errors import ClaimInProgress, ProcessorsFailed, WebhookError
+from ._errors import (
+    ClaimInProgress,
+    ProcessorsDeferred,
+    ProcessorsFailed,
+    RetryLater,
+    WebhookError,
+)
 from ._log import log_context
 from ._observe import RunReport
 from .idempotency import Replay
@@ -63,6 +75,8 @@ class Registration:
     # Checked per delivery: a processor that is switched off (relay without a URL) costs
     # no claim in the store at all.
     enabled: Callable[[Settings], bool] = _always
+    # Seconds after the delivery was received before this processor may run (None: at once).
+    delay: float | None = None
 
 
 class ProcessorRegistry:
@@ -78,15 +92,25 @@ class ProcessorRegistry:
         *,
         name: str | None = None,
         enabled: Callable[[Settings], bool] = _always,
+        delay: float | None = None,
     ) -> Callable[[Processor], Processor]:
+        """`delay`: run no sooner than this many seconds after the delivery was received
+        (Cloud Tasks or the local queue schedule it; start-up refuses it on Pub/Sub)."""
+        if delay is not None and not delay > 0:
+            raise ValueError(f"delay must be > 0 seconds, got {delay!r}")
+
         def decorator(fn: Processor) -> Processor:
             label = name or f"{fn.__module__}.{fn.__qualname__}"
             if any(r.name == label for r in self._registrations):
                 raise ValueError(f"a processor named {label!r} is already registered")
-            self._registrations.append(Registration(label, source, event_type, fn, enabled))
+            self._registrations.append(Registration(label, source, event_type, fn, enabled, delay))
             return fn
 
         return decorator
+
+    @property
+    def registrations(self) -> list[Registration]:
+        return list(self._registrations)
 
     def unregister(self, name: str) -> None:
         self._registrations = [r for r in self._registrations if r.name != name]
@@ -96,6 +120,7 @@ class ProcessorRegistry:
             r
             for r in self._registrations
             if r.source in (ANY, delivery.source)
+            and delivery.processor in ("", r.name)
             and r.event_type in (ANY, delivery.event_type)
             and r.enabled(settings)
         ]
@@ -122,19 +147,58 @@ def process_event(event: Any, runtime: Runtime) -> None:
         return
     payload_hash = hashlib.sha256(delivery.data).hexdigest()
     failed: dict[str, str] = {}
+    deferred: dict[str, float] = {}
     busy: ClaimInProgress | None = None
     with log_context(source=delivery.source, delivery_id=delivery.delivery_id):
         for registration in registry.matching(delivery, runtime.settings):
             try:
+                if _scheduled_later(runtime, registration, delivery):
+                    continue
                 error = _run_once(runtime, registration, delivery, payload_hash)
                 if error is not None:
                     failed[registration.name] = error
             except ClaimInProgress as exc:
                 busy = exc
+            except RetryLater as exc:
+                deferred[registration.name] = exc.seconds
     if failed:
         raise ProcessorsFailed(failed)
+    if deferred:
+        raise ProcessorsDeferred(deferred)
     if busy is not None:
         raise busy
+
+
+def _due_at(registration: Registration, delivery: Delivery) -> float | None:
+    if registration.delay is None:
+        return None
+    try:
+        received = datetime.fromisoformat(delivery.received_at).timestamp()
+    except ValueError:
+        received = time.time()  # no readable receipt time: count from now
+    return received + registration.delay
+
+
+def _scheduled_later(runtime: Runtime, registration: Registration, delivery: Delivery) -> bool:
+    """True when this delayed processor is not due yet and its run was scheduled instead.
+
+    Raises:
+        RetryLater: this is the processor's own scheduled run, come back early (a clock
+            ahead of ours): the queue retries it when it is due.
+    """
+    due = _due_at(registration, delivery)
+    if due is None or due <= time.time():
+        return False
+    if delivery.processor == registration.name:
+        raise RetryLater(due - time.time(), "scheduled run arrived early")
+    try:
+        runtime.schedule(replace(delivery, processor=registration.name), at=due)
+    except WebhookError as exc:  # the queue is down: this message comes back later
+        log.warning("could not schedule processor", extra={"reason": exc.message})
+        raise RetryLater(runtime.settings.retry_after_seconds, exc.message) from exc
+    log.info("processor scheduled", extra={"processor": registration.name, "not_before": due})
+    _report(runtime, delivery, registration.name, "scheduled")
+    return True
 
 
 def _run_once(
@@ -153,6 +217,12 @@ def _run_once(
     started = time.perf_counter()
     try:
         note = registration.run(delivery, runtime)
+    except RetryLater as exc:
+        asked = {"processor": registration.name, "seconds": exc.seconds}
+        log.info("processor backs off", extra=asked)
+        _report(runtime, delivery, registration.name, "deferred", None, started)
+        _release(runtime, claim)
+        raise
     except PermanentFailure as exc:
         log.error(
             "processor failed permanently: not retried",
@@ -168,11 +238,7 @@ def _run_once(
             extra={"processor": registration.name, "error": type(exc).__name__},
         )
         _report(runtime, delivery, registration.name, "failed", type(exc).__name__, started)
-        try:
-            with runtime.deadline():
-                store.release(claim)
-        except WebhookError as release_error:  # the lease expiry lets the retry through
-            log.warning("could not release claim", extra={"reason": release_error.message})
+        _release(runtime, claim)
         return type(exc).__name__
     note = note[:MAX_NOTE_CHARS] if isinstance(note, str) and note else None
     with runtime.deadline():
@@ -188,6 +254,14 @@ def _run_once(
         },
     )
     return None
+
+
+def _release(runtime: Runtime, claim: Any) -> None:
+    try:
+        with runtime.deadline():
+            runtime.idempotency.release(claim)
+    except WebhookError as release_error:  # the lease expiry lets the retry through
+        log.warning("could not release claim", extra={"reason": release_error.message})
 
 
 def _since(started: float) -> float:

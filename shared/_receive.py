@@ -306,7 +306,8 @@ def _hand_off(
         data=body,
     )
     try:
-        runtime.publisher.publish(runtime.settings.topic, body, delivery.attributes())
+        publisher = runtime.publisher_for(provider.target)  # RUNRUN_TARGET_QUEUES
+        publisher.publish(runtime.settings.topic, body, delivery.attributes())
     except BaseException:
         _release_quietly(runtime, claim)
         raise

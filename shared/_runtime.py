@@ -4,7 +4,8 @@ from the settings and passed to the pipelines (they reach for nothing else).
     Runtime(settings)
     ├── secrets        env vars, then dev secrets (dev mode only)
     ├── idempotency    the state machine over the store RUNRUN_STORE names
-    ├── publisher      Pub/Sub, the local queue (plus its worker), or memory in tests
+    ├── publisher      Pub/Sub, Cloud Tasks, the local queue (plus its worker), or memory
+    │                  in tests; publisher_for(target) when targets use different queues
     ├── processors     the ProcessorRegistry that `process` runs (RUNRUN_PROCESSORS)
     ├── observers      who hears each outcome (runrun's inspector records through one)
     ├── certificates   Google's token certificates, cached for their max-age
@@ -29,8 +30,11 @@ import importlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ._clients import (
@@ -39,14 +43,16 @@ from ._clients import (
     make_cloudbuild,
     make_firestore,
     make_publisher_client,
+    make_tasks_client,
 )
-from ._config import Settings, get_settings
+from ._config import ConfigError, Settings, get_settings
 from ._deadline import deadline_scope
 from ._errors import WebhookError
 from ._lazy import Lazy
 from ._observe import Observer, Observers
 from ._secrets import Secrets
 from .handoff import LocalQueue, LocalWorker, Publisher
+from .handoff._local import exponential_backoff
 from .idempotency import Idempotency, IdempotencyStore, make_store
 from .storage import DocumentCollection, FirestoreCollection, SqliteCollection
 from .verify import CertificateCache, verify_google_oidc
@@ -55,6 +61,7 @@ if TYPE_CHECKING:
     from firebase_admin import App
     from google.cloud.devtools.cloudbuild_v1 import CloudBuildClient
 
+    from ._delivery import Delivery
     from ._process import ProcessorRegistry
     from .bigquery import TableWriter
 
@@ -85,6 +92,7 @@ class Runtime:
         self._adc_project: Lazy[str] = Lazy(default_project)
         self._firestore: Lazy[Any] = Lazy(lambda: make_firestore(self.project))
         self._pubsub: Lazy[Any] = Lazy(make_publisher_client)
+        self._tasks: Lazy[Any] = Lazy(lambda: make_tasks_client(settings.tasks_emulator))
         self._certificates: Lazy[CertificateCache] = Lazy(CertificateCache)
         self._cloudbuild: Lazy[CloudBuildClient] = Lazy(
             lambda: make_cloudbuild(settings.cloudbuild_endpoint)
@@ -94,6 +102,13 @@ class Runtime:
         self._publisher: Lazy[Publisher] = Lazy(lambda: self._build_publisher(publisher))
         self._firebase_app: Lazy[App] = Lazy(self._build_firebase_app)
         self._bigquery: Lazy[TableWriter] = Lazy(self._build_bigquery)
+        # Where Cloud Tasks mode sends messages that are not deliveries (deploy commands).
+        self._command_publisher: Lazy[Publisher] = Lazy(partial(self._make_publisher, "pubsub"))
+        # The queues some targets use besides the default one (RUNRUN_TARGET_QUEUES).
+        self._other_publishers: dict[str, Lazy[Publisher]] = {
+            kind: Lazy(partial(self._build_other, kind))
+            for kind in settings.queues_used - {settings.queue}
+        }
         self._documents: dict[str, DocumentCollection] = {}
         self._lock = threading.Lock()
         self._worker: LocalWorker | None = None
@@ -120,6 +135,11 @@ class Runtime:
         return self._pubsub.get()
 
     @property
+    def tasks(self) -> Any:
+        """The Cloud Tasks client (on the emulator when CLOUD_TASKS_EMULATOR_HOST is set)."""
+        return self._tasks.get()
+
+    @property
     def certificates(self) -> CertificateCache:
         return self._certificates.get()
 
@@ -142,6 +162,11 @@ class Runtime:
     def publisher(self) -> Publisher:
         return self._publisher.get()
 
+    def publisher_for(self, target: str) -> Publisher:
+        """The publisher of the queue `target`'s deliveries go to (RUNRUN_TARGET_QUEUES)."""
+        other = self._other_publishers.get(self.settings.queue_for(target))
+        return self.publisher if other is None else other.get()
+
     def built_publisher(self) -> Publisher | None:
         """The publisher if it was built already (shutdown must not build one)."""
         return self._publisher.peek()
@@ -154,23 +179,12 @@ class Runtime:
         )
 
     def _build_publisher(self, given: Publisher | None) -> Publisher:
-        publisher: Publisher
-        if given is not None:
-            publisher = given
-        elif self.settings.queue == "pubsub":
-            from .handoff._pubsub import PubSubPublisher
+        return self._with_worker(given or self._make_publisher(self.settings.queue))
 
-            publisher = PubSubPublisher(
-                lambda: self.pubsub,
-                lambda: self.project,
-                create_topics=bool(self.settings.pubsub_emulator),
-            )
-        else:
-            publisher = LocalQueue(
-                self.settings.state_dir / "queue.sqlite3",
-                max_attempts=self.settings.queue_max_attempts,
-                project=self.settings.project or "local",
-            )
+    def _build_other(self, kind: str) -> Publisher:
+        return self._with_worker(self._make_publisher(kind))
+
+    def _with_worker(self, publisher: Publisher) -> Publisher:
         if isinstance(publisher, LocalQueue) and self._run_queue_worker:
             self._start_worker(publisher)
         return publisher
@@ -194,6 +208,40 @@ class Runtime:
         from .bigquery import TableWriter
 
         return TableWriter(self.settings)
+
+    def _make_publisher(self, kind: str) -> Publisher:
+        settings = self.settings
+        if kind == "pubsub":
+            from .handoff._pubsub import PubSubPublisher
+
+            return PubSubPublisher(
+                lambda: self.pubsub,
+                lambda: self.project,
+                create_topics=bool(settings.pubsub_emulator),
+            )
+        if kind == "tasks":
+            from .handoff._tasks import CloudTasksPublisher
+
+            assert settings.tasks_queue and settings.tasks_url  # checked by the settings
+            return CloudTasksPublisher(
+                lambda: self.tasks,
+                queue=settings.tasks_queue,
+                url=settings.tasks_url,
+                service_account=settings.push_service_account,
+                audience=settings.push_audience,
+                topic=settings.topic,
+                others=self._command_publisher.get,
+                dispatch_deadline_seconds=settings.tasks_dispatch_deadline_seconds,
+                create_queue=bool(settings.tasks_emulator),
+            )
+        low, high = settings.queue_min_backoff_seconds, settings.queue_max_backoff_seconds
+        return LocalQueue(
+            settings.state_dir / "queue.sqlite3",
+            max_attempts=settings.queue_max_attempts,
+            project=settings.project or "local",
+            backoff=lambda attempts: exponential_backoff(attempts, low, high),
+            rate=settings.queue_rate,
+        )
 
     def documents(self, name: str) -> DocumentCollection:
         """The document collection `name` on the backend RUNRUN_STORE selects."""
@@ -225,6 +273,29 @@ class Runtime:
         """Check Google's OIDC token on a push request (see `verify.verify_google_oidc`)."""
         return verify_google_oidc(headers, self.certificates)
 
+    def schedule(
+        self, delivery: Delivery, *, delay: float | None = None, at: float | datetime | None = None
+    ) -> str:
+        """Hand `delivery` to its target's queue to run later: `delay` seconds from now, or
+        `at` (a Unix time or an aware datetime). A follow-up is a Delivery of its own (give
+        it a delivery id of its own: that id is what keeps it from running twice).
+
+        Raises:
+            NotConfigured: the target's queue is Pub/Sub, which cannot schedule.
+            BackendUnavailable: the queue did not take it.
+        """
+        if (delay is None) == (at is None):
+            raise ValueError("schedule() takes either delay or at")
+        if isinstance(at, datetime):
+            if at.tzinfo is None:
+                raise ValueError("schedule(at=...) needs an aware datetime")
+            at = at.timestamp()
+        not_before = time.time() + delay if delay is not None else at
+        with self.deadline():
+            return self.publisher_for(delivery.source).publish(
+                self.settings.topic, delivery.data, delivery.attributes(), not_before=not_before
+            )
+
     def process(self, event: Any) -> None:
         """Run the processors on one messagePublished CloudEvent (the local queue's consumer)."""
         from ._process import process_event
@@ -236,10 +307,17 @@ class Runtime:
     def start(self) -> Runtime:
         """Build what must run before the first request: the local queue's worker drains
         what an earlier run left without waiting for a delivery."""
+        check_scheduling(self.settings, self.processors)
         if self.settings.queue == "local" or isinstance(self._publisher.peek(), LocalQueue):
             try:
                 self.publisher  # noqa: B018 - building it starts the worker
             except WebhookError as exc:  # the handoff step answers 503 until it works
+                log.error("local queue worker not started", extra={"reason": exc.message})
+        local = self._other_publishers.get("local")
+        if local is not None:
+            try:
+                local.get()
+            except WebhookError as exc:
                 log.error("local queue worker not started", extra={"reason": exc.message})
         return self
 
@@ -269,6 +347,10 @@ class Runtime:
         pool = self._fulfilment_pool.peek()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        for lazy in (self._publisher, *self._other_publishers.values()):
+            built = lazy.peek()
+            if built is not None:
+                built.close(timeout)
         self.observers.close(timeout)
         store = self._idempotency.peek()
         if store is not None:
@@ -285,6 +367,30 @@ class Runtime:
 
 def _fulfilment_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=FULFILMENT_THREADS, thread_name_prefix="fulfil")
+
+
+def check_scheduling(settings: Settings, registry: ProcessorRegistry | None) -> None:
+    """Refuse, at start, a delayed processor whose deliveries may come through Pub/Sub:
+    Pub/Sub cannot hold a message back, so the delay could not be kept.
+
+    Raises:
+        ConfigError: naming the processor and the queue to choose instead.
+    """
+    if registry is None:
+        return
+    for registration in registry.registrations:
+        if registration.delay is None:
+            continue
+        if registration.source == "*":
+            queues = settings.queues_used
+        else:
+            queues = {settings.queue_for(registration.source)}
+        if "pubsub" in queues:
+            raise ConfigError(
+                f"processor {registration.name!r} runs {registration.delay:g} s after its "
+                "delivery, but Pub/Sub cannot schedule: choose RUNRUN_QUEUE=tasks or local "
+                f"(or RUNRUN_TARGET_QUEUES={registration.source}=tasks)"
+            )
 
 
 def _import_registry(spec: str) -> ProcessorRegistry | None:

@@ -19,6 +19,7 @@ from shared import reload_settings, stop_runtime
 from tests.bqemulator import BigQueryEmulator
 from tests.emulators import EmulatorProcesses, Emulators
 from tests.fcm_standin import FcmStandIn, fcm_stand_in
+from tests.tasks_emulator import TasksEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +28,7 @@ _PREFIXES = (
     "FIRESTORE_EMULATOR",
     "PUBSUB_EMULATOR",
     "BIGQUERY_EMULATOR",
+    "CLOUD_TASKS_EMULATOR",
     "GOOGLE_CLOUD_PROJECT",
     "GOOGLE_APPLICATION_CREDENTIALS",
     "K_",
@@ -76,6 +78,21 @@ def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulators]:
         pytest.skip(reason)
     yield running
     processes.stop()
+
+
+@pytest.fixture(scope="session")
+def tasks_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TasksEmulator]:
+    """PyPI's Cloud Tasks emulator on 127.0.0.1 (its own virtualenv, built on first use)."""
+    emulator = TasksEmulator(tmp_path_factory.mktemp("tasks-emulator"))
+    try:
+        emulator.start()
+    except (RuntimeError, OSError) as exc:
+        emulator.stop()
+        reason = f"CLOUD TASKS EMULATOR TESTS SKIPPED: {exc}"
+        _skip_reason.append(reason)
+        pytest.skip(reason)
+    yield emulator
+    emulator.stop()
 
 
 @pytest.fixture
@@ -150,5 +167,5 @@ def fcm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FcmStandIn]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    for reason in _skip_reason:
+    for reason in dict.fromkeys(_skip_reason):
         terminalreporter.write_sep("!", reason, red=True, bold=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .._delivery import Delivery, message_published_event, rfc3339_now
-from .._errors import BackendUnavailable
+from .._errors import BackendUnavailable, ProcessorsDeferred
 from .._sqlite import connect, writing
 from ._group_commit import GroupCommit
 from ._publisher import MessageState, Publisher
@@ -53,6 +53,9 @@ CREATE TABLE IF NOT EXISTS outbox (
 -- whole backlog on every lease (11 ms per lease at 20,000 pending messages).
 DROP INDEX IF EXISTS outbox_due;
 CREATE INDEX IF NOT EXISTS outbox_next ON outbox (topic, status, id);
+-- The rate limit: the earliest time the next message of a topic may be handed over, shared
+-- by every process draining this outbox.
+CREATE TABLE IF NOT EXISTS pace (topic TEXT PRIMARY KEY, next_at REAL NOT NULL);
 """
 
 # How long a worker may hold a message before another process may run it.
@@ -60,9 +63,11 @@ _LEASE_SECONDS = 300.0
 _MAX_BACKOFF_SECONDS = 60.0
 
 
-def exponential_backoff(attempts: int) -> float:
-    """Seconds before attempt `attempts + 1`: 0.5, 1, 2, ... up to a minute."""
-    return float(min(_MAX_BACKOFF_SECONDS, 0.5 * 2 ** (attempts - 1)))
+def exponential_backoff(
+    attempts: int, minimum: float = 0.5, maximum: float = _MAX_BACKOFF_SECONDS
+) -> float:
+    """Seconds before attempt `attempts + 1`: 0.5, 1, 2, ... up to a minute by default."""
+    return float(min(maximum, minimum * 2 ** (attempts - 1)))
 
 
 @dataclass(frozen=True)
@@ -85,8 +90,11 @@ class LocalQueue(Publisher):
         project: str = "local",
         backoff: Callable[[int], float] = exponential_backoff,
         clock: Callable[[], float] = time.time,
+        rate: float | None = None,
     ) -> None:
         self.path = path
+        # At most `rate` messages handed over per second, across every process.
+        self.interval = 1.0 / rate if rate else 0.0
         self.max_attempts = max_attempts
         self.project = project  # named in the CloudEvent's source, as Pub/Sub would
         self.backoff, self.clock = backoff, clock
@@ -101,15 +109,15 @@ class LocalQueue(Publisher):
         self.wakeup = threading.Event()
         self._commits = GroupCommit(self._insert)
 
-    def _insert(self, rows: list[tuple[str, str, bytes, str, str]]) -> None:
+    def _insert(self, rows: list[tuple[str, str, bytes, str, str, float]]) -> None:
         """Commit a batch of published messages in one durable transaction."""
         conn = self._conn(durable=True)
         with writing(self.path, within_deadline=False):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(
-                    "INSERT INTO outbox (message_id, topic, data, attributes, published_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO outbox (message_id, topic, data, attributes, published_at, "
+                    "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
                     rows,
                 )
                 conn.execute("COMMIT")
@@ -129,18 +137,40 @@ class LocalQueue(Publisher):
             setattr(self._local, name + "_pid", os.getpid())
         return conn
 
-    def publish(self, topic: str, data: bytes, attributes: dict[str, str]) -> str:
+    def publish(
+        self,
+        topic: str,
+        data: bytes,
+        attributes: dict[str, str],
+        *,
+        not_before: float | None = None,
+    ) -> str:
         message_id = uuid.uuid4().hex
-        self._commits.write((message_id, topic, data, json.dumps(attributes), rfc3339_now()))
+        due = not_before or 0.0  # a scheduled message waits like one in backoff
+        self._commits.write((message_id, topic, data, json.dumps(attributes), rfc3339_now(), due))
         self.wakeup.set()
         return message_id
 
-    def lease_next(self, topic: str) -> QueuedMessage | None:
-        """Take the oldest due message of `topic` for this worker, or None."""
+    def lease_next(self, topic: str) -> QueuedMessage | float | None:
+        """Take the oldest due message of `topic` for this worker; None when none is due,
+        or the seconds to wait when the rate limit holds the next one back."""
         now = self.clock()
         conn = self._conn()
         with writing(self.path, within_deadline=False):
-            return self._lease(conn, topic, now)
+            if not self.interval:
+                return self._lease(conn, topic, now)
+            row = conn.execute("SELECT next_at FROM pace WHERE topic = ?", (topic,)).fetchone()
+            next_at = row[0] if row else 0.0
+            if now < next_at:
+                return next_at - now
+            message = self._lease(conn, topic, now)
+            if message is not None:
+                conn.execute(
+                    "INSERT INTO pace (topic, next_at) VALUES (?, ?) "
+                    "ON CONFLICT (topic) DO UPDATE SET next_at = excluded.next_at",
+                    (topic, max(next_at, now) + self.interval),
+                )
+            return message
 
     def _lease(self, conn: sqlite3.Connection, topic: str, now: float) -> QueuedMessage | None:
         # One statement picks and leases the oldest due message: atomic without a transaction.
@@ -164,11 +194,12 @@ class LocalQueue(Publisher):
         with self.changed:
             self.changed.notify_all()
 
-    def failed(self, message: QueuedMessage, error: str) -> bool:
-        """Schedule a retry with backoff; True when the message is now dead-lettered."""
+    def failed(self, message: QueuedMessage, error: str, retry_after: float | None = None) -> bool:
+        """Schedule a retry with backoff (or after `retry_after` seconds, when the consumer
+        asked for that); True when the message is now dead-lettered."""
         attempts = message.attempts + 1
         dead = attempts >= self.max_attempts
-        backoff = self.backoff(attempts)
+        backoff = self.backoff(attempts) if retry_after is None else retry_after
         self._conn().execute(
             "UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, leased_until = 0, "
             "last_error = ? WHERE id = ?",
@@ -250,6 +281,9 @@ class LocalWorker(threading.Thread):
             except sqlite3.Error:
                 log.exception("local queue unreadable; retrying")
                 message = None
+            if isinstance(message, float):  # the rate limit: wait exactly that long
+                self.stopping.wait(message)
+                continue
             if message is None:
                 self.idle.set()
                 self.queue.wakeup.wait(0.25)
@@ -261,14 +295,8 @@ class LocalWorker(threading.Thread):
     def _deliver(self, message: QueuedMessage) -> None:
         from cloudevents.http import CloudEvent
 
-        delivery = Delivery(
-            source=message.attributes.get("source", ""),
-            delivery_id=message.attributes.get("delivery_id", ""),
-            event_type=message.attributes.get("event_type", ""),
-            content_type=message.attributes.get("content_type", ""),
-            received_at=message.attributes.get("received_at", ""),
-            data=message.data,
-        )
+        attributes = {"source": "", "delivery_id": "", **message.attributes}
+        delivery = Delivery.from_attributes(attributes, message.data)
         attributes, data = message_published_event(
             project=self.queue.project,
             topic=message.topic,
@@ -279,7 +307,9 @@ class LocalWorker(threading.Thread):
         try:
             self.consumer(CloudEvent(attributes, data))
         except Exception as exc:  # noqa: BLE001 - any failure of the consumer means "retry"
-            dead = self.queue.failed(message, f"{type(exc).__name__}: {exc}")
+            # A processor that asked to back off (RetryLater) names the delay itself.
+            retry_after = exc.retry_after if isinstance(exc, ProcessorsDeferred) else None
+            dead = self.queue.failed(message, f"{type(exc).__name__}: {exc}", retry_after)
             log.warning(
                 "local queue delivery failed",
                 extra={

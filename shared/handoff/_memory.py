@@ -26,6 +26,7 @@ class PublishedMessage:
     data: bytes
     attributes: dict[str, str] = field(default_factory=dict)
     message_id: str = ""
+    not_before: float | None = None  # a scheduled message's Unix time
 
 
 Handler = Callable[[PublishedMessage], str | None]
@@ -39,14 +40,22 @@ class MemoryPublisher(Publisher):
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def publish(self, topic: str, data: bytes, attributes: dict[str, str]) -> str:
+    def publish(
+        self,
+        topic: str,
+        data: bytes,
+        attributes: dict[str, str],
+        *,
+        not_before: float | None = None,
+    ) -> str:
         with self._lock:
             self.attempts += 1
-            message = PublishedMessage(topic, data, dict(attributes), str(next(self._ids)))
+            message_id = str(next(self._ids))
+        message = PublishedMessage(topic, data, dict(attributes), message_id, not_before)
         if self.handler is not None:
-            message_id = self.handler(message)  # may raise: the message is then not kept
-            if message_id is not None:
-                message = PublishedMessage(topic, data, dict(attributes), message_id)
+            chosen = self.handler(message)  # may raise: the message is then not kept
+            if chosen is not None:
+                message = PublishedMessage(topic, data, dict(attributes), chosen, not_before)
         with self._lock:
             self.published.append(message)
         return message.message_id

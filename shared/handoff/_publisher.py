@@ -26,12 +26,22 @@ class MessageState:
 
 class Publisher(ABC):
     @abstractmethod
-    def publish(self, topic: str, data: bytes, attributes: dict[str, str]) -> str:
+    def publish(
+        self,
+        topic: str,
+        data: bytes,
+        attributes: dict[str, str],
+        *,
+        not_before: float | None = None,
+    ) -> str:
         """Return the message id once the queue has durably accepted the message.
+
+        `not_before` (a Unix time) holds the message back until then (a scheduled run).
 
         Raises:
             BackendUnavailable: the queue failed or the request's deadline ran out; the
                 message was then not acknowledged and will not be sent later either.
+            NotConfigured: `not_before` was given to a queue that cannot schedule.
         """
 
     def messages(self, limit: int = 200) -> list[MessageState] | None:

@@ -15,8 +15,13 @@ from typing import Any
 
 from .._clients import backend_errors
 from .._deadline import remaining
-from .._errors import BackendUnavailable
+from .._errors import BackendUnavailable, NotConfigured
 from ._publisher import Publisher
+
+SCHEDULING_REFUSED = (
+    "Pub/Sub cannot hold a message until a later time; hand this target to Cloud Tasks "
+    "(RUNRUN_QUEUE=tasks or RUNRUN_TARGET_QUEUES) or the local queue"
+)
 
 
 class PubSubPublisher(Publisher):
@@ -53,8 +58,20 @@ class PubSubPublisher(Publisher):
                 pass
             self._ready.add(path)
 
-    def publish(self, topic: str, data: bytes, attributes: dict[str, str]) -> str:
+    def publish(
+        self,
+        topic: str,
+        data: bytes,
+        attributes: dict[str, str],
+        *,
+        not_before: float | None = None,
+    ) -> str:
         from google.pubsub_v1 import PubsubMessage
+
+        if not_before is not None:
+            # Pub/Sub delivers at once: start-up refuses delayed processors on it, and a
+            # follow-up asked for at run time is refused here, before anything is sent.
+            raise NotConfigured(SCHEDULING_REFUSED)
 
         try:
             client = self._client()
