@@ -14,12 +14,13 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 STORES = ("firestore", "sqlite", "memory")
 QUEUES = ("pubsub", "local")
 SERVERS = ("granian", "gunicorn")
+DEADLINE_PREFIX = "RUNRUN_DEADLINE_SECONDS_"
 _OFF = ("0", "false", "off", "no")
 _ON = ("1", "true", "on", "yes")
 # Where Google's token certificates are fetched; tests point RUNRUN_OIDC_CERTS_URL elsewhere.
@@ -111,6 +112,8 @@ class Settings:
     processors: str
     inspect: bool | None  # RUNRUN_INSPECT; None: the default (on in dev mode only)
     inspect_token: str | None
+    # RUNRUN_DEADLINE_SECONDS_<TARGET>: one target's own deadline, whatever its provider's.
+    deadline_overrides: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -148,7 +151,23 @@ class Settings:
             processors=_raw("RUNRUN_PROCESSORS") or "functions.processors:registry",
             inspect=_switch("RUNRUN_INSPECT"),
             inspect_token=_raw("RUNRUN_INSPECT_TOKEN") or None,
+            deadline_overrides={
+                name[len(DEADLINE_PREFIX) :].lower(): _float(name, 1.0)
+                for name in sorted(env)
+                if name.startswith(DEADLINE_PREFIX) and len(name) > len(DEADLINE_PREFIX)
+            },
         )
+
+    def deadline_for(self, target: str, answer_window: float | None) -> float:
+        """The budget for a receiving target's store and queue calls: its override, else
+        its provider's documented answer window minus a safety margin, else
+        RUNRUN_DEADLINE_SECONDS (for a provider that documents no window)."""
+        override = self.deadline_overrides.get(target)
+        if override is not None:
+            return override
+        if answer_window is None:
+            return self.deadline_seconds
+        return answer_window - safety_margin(answer_window)
 
     @property
     def inspector_enabled(self) -> bool:
@@ -163,6 +182,13 @@ class Settings:
     @property
     def dev_secrets_path(self) -> Path:
         return self.state_dir / "dev-secrets.json"
+
+
+def safety_margin(answer_window: float) -> float:
+    """What a deadline keeps back from a provider's answer window: the network both ways, the
+    front end and the clock of the provider, which starts counting before we do. A fifth of
+    the window, and at least one second (Slack's 3 s leave 2 s, GitHub's 10 s leave 8 s)."""
+    return max(1.0, answer_window / 5)
 
 
 @dataclass(frozen=True)

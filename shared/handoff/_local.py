@@ -164,11 +164,15 @@ class LocalQueue(Publisher):
         with self.changed:
             self.changed.notify_all()
 
-    def failed(self, message: QueuedMessage, error: str) -> bool:
-        """Schedule a retry with backoff; True when the message is now dead-lettered."""
-        attempts = message.attempts + 1
-        dead = attempts >= self.max_attempts
-        backoff = self.backoff(attempts)
+    def failed(self, message: QueuedMessage, error: str, *, counts: bool = True) -> bool:
+        """Schedule a retry with backoff; True when the message is now dead-lettered.
+
+        `counts=False`: the failure was the backends', not the message's (the store is
+        down): retried with the same backoff for as long as it takes, never dead-lettered.
+        """
+        attempts = message.attempts + 1 if counts else message.attempts
+        dead = counts and attempts >= self.max_attempts
+        backoff = self.backoff(max(1, attempts))
         self._conn().execute(
             "UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, leased_until = 0, "
             "last_error = ? WHERE id = ?",
@@ -279,7 +283,9 @@ class LocalWorker(threading.Thread):
         try:
             self.consumer(CloudEvent(attributes, data))
         except Exception as exc:  # noqa: BLE001 - any failure of the consumer means "retry"
-            dead = self.queue.failed(message, f"{type(exc).__name__}: {exc}")
+            # A store that is down is no fault of the message: it waits for the store.
+            counts = not isinstance(exc, BackendUnavailable)
+            dead = self.queue.failed(message, f"{type(exc).__name__}: {exc}", counts=counts)
             log.warning(
                 "local queue delivery failed",
                 extra={
