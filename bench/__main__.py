@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ._coldstart import cold_start_seconds, slowest_imports
+from ._coldstart import cold_start_seconds, first_delivery_ms, slowest_imports
 from ._load import SECRET, hello_requests, run_wrk, signed_requests
 from ._servers import ROOT, RunningServer, ServerSpec, functions_framework, runrun
 
@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         "functions_framework": load_runs(ff, {}, runs=args.runs, seconds=args.seconds, copies=3),
         "runrun": load_runs(rr, {}, runs=args.runs, seconds=args.seconds, copies=3),
     }
+    with tempfile.TemporaryDirectory() as state:
+        results["first_delivery_ms"] = {"embedded": first_deliveries(ff, rr, base_env(state), args)}
     if not args.no_emulators:
         found = emulator_env()
         if found is not None:
@@ -188,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                     "functions_framework": load_runs(ff, env, runs=args.runs, seconds=args.seconds),
                     "runrun": load_runs(rr, env, runs=args.runs, seconds=args.seconds),
                 }
+                results["first_delivery_ms"]["emulators"] = first_deliveries(ff, rr, env, args)
             finally:
                 processes.stop()
     with tempfile.TemporaryDirectory() as state:
@@ -206,6 +209,16 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print(f"\nJSON: {args.out}")
     return 0
+
+
+def first_deliveries(
+    ff: ServerSpec, rr: ServerSpec, env: dict[str, str], args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
+    """Each server's first delivery after a fresh start (a new process every time)."""
+    return {
+        "functions_framework": spread([first_delivery_ms(ff, env) for _ in range(args.cold_runs)]),
+        "runrun": spread([first_delivery_ms(rr, env) for _ in range(args.cold_runs)]),
+    }
 
 
 def ratios(results: dict[str, Any]) -> dict[str, float]:
@@ -258,6 +271,7 @@ def table(results: dict[str, Any]) -> str:
         "",
         f"cold start s: functions-framework {fmt(cold['functions_framework'], 3)}, "
         f"runrun {fmt(cold['runrun'], 3)}",
+        *first_delivery_lines(results, fmt),
         f"inspector cost: {results['ratios']['inspector_cost_pct']:.1f}% of full-path "
         f"throughput (RUNRUN_INSPECT=1: "
         f"{results['embedded']['runrun_inspector_on']['rps']['median']:.0f} req/s, "
@@ -268,6 +282,20 @@ def table(results: dict[str, Any]) -> str:
         "ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in results["ratios"].items()),
     ]
     return "\n".join(lines)
+
+
+def first_delivery_lines(results: dict[str, Any], fmt: Any) -> list[str]:
+    """A new process's first delivery beside the same server's steady-state p50."""
+    lines = []
+    for scenario, servers in results.get("first_delivery_ms", {}).items():
+        steady = results.get(scenario, {})
+        parts = []
+        for name, first in servers.items():
+            row = steady.get(name)
+            p50 = fmt(row["p50_ms"], 1) if row else "-"
+            parts.append(f"{row['server'] if row else name} {fmt(first, 1)} (steady p50 {p50})")
+        lines.append(f"first delivery ms, new process, {scenario}: " + "; ".join(parts))
+    return lines
 
 
 if __name__ == "__main__":

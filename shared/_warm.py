@@ -48,8 +48,12 @@ def warm_start_in_background() -> None:
     if _State.managed or _State.registered:
         return
     _State.registered = True
-    os.register_at_fork(before=_State.forked.set, after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
     _thread(_warm_unless_forked)
+
+
+def _before_fork() -> None:
+    _State.forked.set()  # looked up at each fork: a child has an event of its own
 
 
 def _after_fork_in_child() -> None:
