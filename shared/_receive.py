@@ -52,8 +52,6 @@ log = logging.getLogger("runrun.receive")
 
 # Idempotency keys are provider ids (GUIDs, evt_..., Ev...): far shorter than this.
 MAX_KEY_CHARS = 512
-# Kept small so that deadline + release stays inside Slack's 3 s.
-RELEASE_BUDGET_SECONDS = CLEANUP_BUDGET_SECONDS
 
 
 def json_response(status: int, body: dict[str, Any]) -> flask.Response:
@@ -350,7 +348,7 @@ def _release_quietly(runtime: Runtime, claim: Claim) -> None:
     """Give the key back; if even that fails, the lease expiry lets the retry through."""
     try:
         # A budget of its own: the publish may have used up the request's deadline.
-        with deadline_scope(RELEASE_BUDGET_SECONDS, nested=False):
+        with deadline_scope(CLEANUP_BUDGET_SECONDS, nested=False):
             runtime.idempotency.release(claim)
     except WebhookError as exc:
         log.warning("could not release claim", extra={"reason": exc.message})

@@ -279,9 +279,12 @@ def test_firestore_stopped_mid_run(run_factory: Any, own: Any) -> None:
         _signal(firestore, signal.SIGCONT)
     during_is_2xx(run.during)
     during_is_503(probes)  # the processing side waits: Pub/Sub redelivers after Retry-After
-    acknowledged = _recover(run)
+    _recover(run)
     _send(run, 10, "after")
-    acknowledged |= {a.key for a in run.answers if a.status == 200}
+    # Right after the resume the emulator works through its backlog: a claim may take its
+    # whole share of the 1 s deadline, and a publish then abandoned at the deadline (503)
+    # may still land. The provider retries it; more messages than deliveries is allowed.
+    acknowledged = _recover(run)
     count, messages = process_all(run, len(acknowledged))
     check_exactly_once(run, acknowledged, messages)
     _record(
@@ -313,9 +316,9 @@ def test_firestore_killed_and_restarted(run_factory: Any, own: Any, tmp_path: Pa
         )
     processes.processes[0] = restarted
     _wait_ready(host, restarted, "firestore", timeout=60)
-    acknowledged = _recover(run)
+    _recover(run)
     _send(run, 10, "after")
-    acknowledged |= {a.key for a in run.answers if a.status == 200}
+    acknowledged = _recover(run)  # as above: a publish abandoned at the deadline may land
     count, messages = process_all(run, len(acknowledged))
     check_exactly_once(run, acknowledged, messages)
     _record("Firestore killed, restarted (its data lost)", run, count)
