@@ -51,6 +51,8 @@ class ReceiveClaims:
     deadline: float
     lease_until: datetime = field(init=False)
     hold: bool = False  # a record of ours may still be in progress: answer after its lease
+    # The last claim failed in a way that may have left its record (a create timed out).
+    _maybe_left: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.lease_until = datetime.now(UTC) + timedelta(seconds=self.deadline)
@@ -63,6 +65,7 @@ class ReceiveClaims:
             ClaimInProgress: the first attempt is still running within its lease (409).
             PayloadMismatch: same key, different body (422).
         """
+        self._maybe_left = False
         try:
             with deadline_scope(self.deadline * CLAIM_SHARE):
                 return self.runtime.idempotency.claim(
@@ -73,21 +76,20 @@ class ReceiveClaims:
                 "idempotency store unavailable: handing off without a claim",
                 extra={"delivery_id": key, "reason": exc.message},
             )
-            if exc.may_have_applied:
-                self.hold = True  # until settled: the create may have landed after all
+            self._maybe_left = exc.may_have_applied  # the create may have landed after all
             return None
 
     def settle(self, key: str, digest: str, token: str, answer: tuple[int, str, str]) -> None:
         """Record the answer of an unclaimed hand-off if the store answers now, so that
         duplicates replay it; otherwise they publish again, absorbed by the processor."""
+        settled = False
         try:
             with deadline_scope(CLEANUP_BUDGET_SECONDS):
                 settled = self.runtime.idempotency.settle(self.target, key, digest, token, answer)
         except WebhookError as exc:
             log.warning("could not record an unclaimed delivery", extra={"reason": exc.message})
-            return
-        if settled:
-            self.hold = False
+        if self._maybe_left and not settled:
+            self.hold = True
 
     def complete(self, claim: Claim, answer: tuple[int, str, str]) -> None:
         """Mark the claim complete; if that fails, the message is durably queued already, so

@@ -52,8 +52,9 @@ class Idempotency:
 
     # Bounded: each round trip loses a race only when another attempt changed the record.
     _MAX_ROUNDS = 5
-    # Polling a record another attempt holds: first after 20 ms, then doubling up to 250 ms.
-    _FIRST_POLL, _LAST_POLL = 0.02, 0.25
+    # Polling a record another attempt holds: first after 50 ms, then doubling up to 500 ms
+    # (each poll is a read of a store that may already be struggling).
+    _FIRST_POLL, _LAST_POLL = 0.05, 0.5
 
     def __init__(
         self,
