@@ -212,12 +212,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def first_deliveries(
-    ff: ServerSpec, rr: ServerSpec, env: dict[str, str], args: argparse.Namespace
+    ff: ServerSpec, rr: ServerSpec, env_extra: dict[str, str], args: argparse.Namespace
 ) -> dict[str, dict[str, float]]:
-    """Each server's first delivery after a fresh start (a new process every time)."""
+    """Each server's first delivery after a fresh start (a new process and state every time)."""
+
+    def first(spec: ServerSpec) -> float:
+        with tempfile.TemporaryDirectory() as state:
+            return first_delivery_ms(spec, base_env(state, env_extra))
+
     return {
-        "functions_framework": spread([first_delivery_ms(ff, env) for _ in range(args.cold_runs)]),
-        "runrun": spread([first_delivery_ms(rr, env) for _ in range(args.cold_runs)]),
+        "functions_framework": spread([first(ff) for _ in range(args.cold_runs)]),
+        "runrun": spread([first(rr) for _ in range(args.cold_runs)]),
     }
 
 
