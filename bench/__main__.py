@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ._coldstart import cold_start_seconds, slowest_imports
+from ._coldstart import cold_start_seconds, first_delivery_ms, slowest_imports
 from ._load import SECRET, dialogflow_requests, hello_requests, run_wrk, signed_requests
 from ._servers import ROOT, RunningServer, ServerSpec, functions_framework, runrun
 from ._tasks import tasks_env
@@ -218,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         "functions_framework": load_runs(ff, {}, runs=args.runs, seconds=args.seconds, copies=3),
         "runrun": load_runs(rr, {}, runs=args.runs, seconds=args.seconds, copies=3),
     }
+    with tempfile.TemporaryDirectory() as state:
+        results["first_delivery_ms"] = {"embedded": first_deliveries(ff, rr, base_env(state), args)}
     if not args.no_emulators:
         found = emulator_env()
         if found is not None:
@@ -228,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                     "runrun": load_runs(rr, env, runs=args.runs, seconds=args.seconds),
                     **cloud_tasks_runs(env, args.runs, args.seconds),
                 }
+                results["first_delivery_ms"]["emulators"] = first_deliveries(ff, rr, env, args)
             finally:
                 processes.stop()
     with tempfile.TemporaryDirectory() as state:
@@ -305,6 +308,21 @@ def handoff_only(rr: ServerSpec, runs: int, seconds: float) -> int:
     return 0
 
 
+def first_deliveries(
+    ff: ServerSpec, rr: ServerSpec, env_extra: dict[str, str], args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
+    """Each server's first delivery after a fresh start (a new process and state every time)."""
+
+    def first(spec: ServerSpec) -> float:
+        with tempfile.TemporaryDirectory() as state:
+            return first_delivery_ms(spec, base_env(state, env_extra))
+
+    return {
+        "functions_framework": spread([first(ff) for _ in range(args.cold_runs)]),
+        "runrun": spread([first(rr) for _ in range(args.cold_runs)]),
+    }
+
+
 def ratios(results: dict[str, Any]) -> dict[str, float]:
     emb = results["embedded"]
     med = lambda section, key: section[key]["median"]  # noqa: E731
@@ -359,6 +377,7 @@ def table(results: dict[str, Any]) -> str:
         "",
         f"cold start s: functions-framework {fmt(cold['functions_framework'], 3)}, "
         f"runrun {fmt(cold['runrun'], 3)}",
+        *first_delivery_lines(results, fmt),
         f"inspector cost: {results['ratios']['inspector_cost_pct']:.1f}% of full-path "
         f"throughput (RUNRUN_INSPECT=1: "
         f"{results['embedded']['runrun_inspector_on']['rps']['median']:.0f} req/s, "
@@ -386,6 +405,20 @@ def processors_line(found: dict[str, Any]) -> str:
     if "bigquery_skipped" in found:
         line += f"; bigquery skipped: {found['bigquery_skipped']}"
     return line
+
+
+def first_delivery_lines(results: dict[str, Any], fmt: Any) -> list[str]:
+    """A new process's first delivery beside the same server's steady-state p50."""
+    lines = []
+    for scenario, servers in results.get("first_delivery_ms", {}).items():
+        steady = results.get(scenario, {})
+        parts = []
+        for name, first in servers.items():
+            row = steady.get(name)
+            p50 = fmt(row["p50_ms"], 1) if row else "-"
+            parts.append(f"{row['server'] if row else name} {fmt(first, 1)} (steady p50 {p50})")
+        lines.append(f"first delivery ms, new process, {scenario}: " + "; ".join(parts))
+    return lines
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
-"""Cold start (process start to first answer) and where import time goes."""
+"""Cold start (process start to first answer), a new process's first delivery, and where
+import time goes."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from ._servers import ROOT, RunningServer, ServerSpec
@@ -14,6 +17,28 @@ def cold_start_seconds(spec: ServerSpec, env: dict[str, str]) -> float:
     server = RunningServer(spec, env)
     try:
         return server.wait_ready()
+    finally:
+        server.stop()
+
+
+def first_delivery_ms(spec: ServerSpec, env: dict[str, str]) -> float:
+    """A freshly started server's first signed delivery, in ms (from the request to the
+    answer): what the warm start buys, to set beside the steady-state p50."""
+    from ._load import signed_requests
+
+    server = RunningServer(spec, env)
+    try:
+        server.wait_ready()
+        ((headers, body),) = signed_requests(1, 1)
+        request = urllib.request.Request(
+            server.base_url + spec.path, data=body, headers=headers, method="POST"
+        )
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            if not 200 <= response.status < 300:
+                raise RuntimeError(f"first delivery answered {response.status}")
+        return (time.perf_counter() - started) * 1000
     finally:
         server.stop()
 

@@ -23,6 +23,7 @@ GITHUB = Provider(
     event_type=_event,
     # GitHub sends `ping` when a hook is created: nothing to process.
     ignore=lambda inbound: _event(inbound) == "ping",
+    answer_window_seconds=10,  # GitHub: 10 s
 )
 
 

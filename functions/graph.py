@@ -47,6 +47,7 @@ GRAPH = Provider(
     handshake=query_echo("POST", "validationToken"),
     split=_notifications,
     answer=_accepted,
+    answer_window_seconds=3,  # Graph: 3 s, then 202 and queue the work
 )
 
 

@@ -17,6 +17,7 @@ SHOPIFY = Provider(
     delivery_id=lambda inbound: inbound.headers.get("x-shopify-webhook-id", "").strip() or None,
     delivery_id_source="header X-Shopify-Webhook-Id",
     event_type=lambda inbound: inbound.headers.get("x-shopify-topic", "").strip(),
+    answer_window_seconds=5,  # Shopify: about 5 s
 )
 
 

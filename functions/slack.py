@@ -18,6 +18,7 @@ SLACK = Provider(
     delivery_id_source="body event_id",
     event_type=lambda inbound: text_of(inbound.field("event", "type")) or "",
     challenge=slack_url_verification,
+    answer_window_seconds=3,  # Slack: 3 s
 )
 
 

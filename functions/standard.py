@@ -20,6 +20,7 @@ STANDARD = Provider(
     delivery_id_source="header webhook-id (svix-id from Svix)",
     event_type=lambda inbound: text_of(inbound.field("type")) or "",
     tolerance_env="STANDARD_WEBHOOK_TOLERANCE_SECONDS",
+    answer_window_seconds=15,  # Standard Webhooks: 15-30 s; the shorter end
 )
 
 

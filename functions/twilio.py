@@ -71,6 +71,7 @@ TWILIO = Provider(
     event_type=lambda i: next((f for f, _ in _RESOURCES if text_of(i.field(f))), "event"),
     body_formats=("form", "json"),
     answer=_twiml,
+    answer_window_seconds=15,  # Twilio: about 15 s
 )
 
 

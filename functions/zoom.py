@@ -35,6 +35,7 @@ ZOOM = Provider(
     event_type=lambda inbound: text_of(inbound.field("event")) or "",
     challenge=zoom_url_validation(SECRET_ENV),
     tolerance_env="ZOOM_TIMESTAMP_TOLERANCE_SECONDS",
+    answer_window_seconds=3,  # Zoom: 3 s
 )
 
 

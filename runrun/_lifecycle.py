@@ -10,11 +10,23 @@ from __future__ import annotations
 
 import logging
 
-from shared import Runtime, Settings, get_settings, install_runtime, stop_runtime
+from shared import (
+    Runtime,
+    Settings,
+    get_settings,
+    install_runtime,
+    runtime_managed_by_server,
+    stop_runtime,
+)
 
 from ._activity import ActivityRecorder
 
 log = logging.getLogger("runrun.server")
+
+# Said before the source is imported (the server imports this module first): each worker's
+# runtime is built, started and warmed here, so the functions package must not warm one in
+# the background of the pre-fork master or beside `worker_started`.
+runtime_managed_by_server()
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
@@ -28,9 +40,12 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
 
 
 def worker_started() -> Runtime:
-    """Build and start this worker's runtime: the local queue's worker drains whatever an
-    earlier run left in the outbox without waiting for a request."""
-    return install_runtime(build_runtime().start())
+    """Build, start and warm this worker's runtime before it serves: the local queue's
+    worker drains whatever an earlier run left in the outbox without waiting for a request,
+    and the store's and the queue's channels are open before the first delivery."""
+    runtime = install_runtime(build_runtime().start())
+    runtime.warm()
+    return runtime
 
 
 def worker_stopping(timeout: float = 5.0) -> None:

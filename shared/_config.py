@@ -15,7 +15,7 @@ import functools
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ QUEUES = ("pubsub", "local", "tasks")
 # A Cloud Tasks queue's full name, as create_task wants it.
 _TASKS_QUEUE = re.compile(r"projects/[^/]+/locations/[^/]+/queues/[A-Za-z0-9-]{1,100}")
 SERVERS = ("granian", "gunicorn")
+DEADLINE_PREFIX = "RUNRUN_DEADLINE_SECONDS_"
 _OFF = ("0", "false", "off", "no")
 _ON = ("1", "true", "on", "yes")
 # Where Google's token certificates are fetched; tests point RUNRUN_OIDC_CERTS_URL elsewhere.
@@ -183,6 +184,8 @@ class Settings:
     bigquery_events: tuple[tuple[str, str], ...] = ()
     bigquery_timeout_seconds: float = 10.0
     bigquery_emulator_host: str | None = None
+    # RUNRUN_DEADLINE_SECONDS_<TARGET>: one target's own deadline, whatever its provider's.
+    deadline_overrides: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -246,6 +249,11 @@ class Settings:
             bigquery_timeout_seconds=_float("RUNRUN_BIGQUERY_TIMEOUT_SECONDS", 10.0),
             bigquery_emulator_host=_raw("BIGQUERY_EMULATOR_HOST") or None,
             **_queue_settings(),
+            deadline_overrides={
+                name[len(DEADLINE_PREFIX) :].lower(): _float(name, 1.0)
+                for name in sorted(env)
+                if name.startswith(DEADLINE_PREFIX) and len(name) > len(DEADLINE_PREFIX)
+            },
         )
 
     def queue_for(self, target: str) -> str:
@@ -255,6 +263,17 @@ class Settings:
     @property
     def queues_used(self) -> set[str]:
         return {self.queue, *self.target_queues.values()}
+
+    def deadline_for(self, target: str, answer_window: float | None) -> float:
+        """The budget for a receiving target's store and queue calls: its override, else
+        its provider's documented answer window minus a safety margin, else
+        RUNRUN_DEADLINE_SECONDS (for a provider that documents no window)."""
+        override = self.deadline_overrides.get(target)
+        if override is not None:
+            return override
+        if answer_window is None:
+            return self.deadline_seconds
+        return answer_window - safety_margin(answer_window)
 
     @property
     def inspector_enabled(self) -> bool:
@@ -323,6 +342,13 @@ def _queue_settings() -> dict[str, Any]:
         "queue_max_backoff_seconds": max_backoff,
         "tasks_dispatch_deadline_seconds": deadline,
     }
+
+
+def safety_margin(answer_window: float) -> float:
+    """What a deadline keeps back from a provider's answer window: the network both ways, the
+    front end and the clock of the provider, which starts counting before we do. A fifth of
+    the window, and at least one second (Slack's 3 s leave 2 s, GitHub's 10 s leave 8 s)."""
+    return max(1.0, answer_window / 5)
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,18 @@ class ClaimInProgress(_RetryLater):
 
 
 class BackendUnavailable(_RetryLater):
+    """A store or queue failed, or the deadline ran out.
+
+    `may_have_applied`: whether the failed call may still have taken effect (a timeout: the
+    write may land although no answer came back), or certainly did not (refused, or never
+    sent). Callers that must know where a key stands assume the worst when it is True.
+    """
+
     status_code = 503
+
+    def __init__(self, message: str, retry_after: int, *, may_have_applied: bool = True) -> None:
+        super().__init__(message, retry_after)
+        self.may_have_applied = may_have_applied
 
 
 class ProcessorsDeferred(_RetryLater):

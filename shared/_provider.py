@@ -113,6 +113,10 @@ class Provider:
     # Reached only by Google (Pub/Sub push, Cloud Tasks): also require the OIDC token
     # (PUSH_AUDIENCE, PUSH_SERVICE_ACCOUNT) when PUSH_AUDIENCE is set.
     internal: bool = False
+    # How long the provider waits for an answer, as it documents it (PROVIDERS.md), in
+    # seconds; the target's deadline is this minus a safety margin. None: not documented,
+    # and RUNRUN_DEADLINE_SECONDS applies.
+    answer_window_seconds: float | None = None
 
     @property
     def env_names(self) -> tuple[str, ...]:

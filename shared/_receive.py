@@ -3,9 +3,14 @@
     method -> size -> content type -> verify -> parse -> handshake -> delivery id
            -> claim (idempotency) -> publish (handoff) -> complete -> 200
 
-A 2xx is sent only after the queue acknowledged the message. A failing store or queue is
-answered 503 with Retry-After and the claim is released, so the provider's retry goes
-through. Every outcome is one log line.
+A 2xx is sent only after the queue acknowledged the message: the queue is where a delivery
+becomes durable. The claim only saves duplicate publishes (the processor's own claim is the
+exactly-once guarantee), so a store that fails or answers too slowly does not stop a
+delivery: it is published without a claim and answered 2xx (`accepted_unclaimed`). Only a
+queue that fails is answered 503 with Retry-After, the claim released so the provider's
+retry goes through. Every budget is the target's deadline (its provider's answer window
+minus a margin); a receiving claim lasts that long, never longer. Every outcome is one log
+line.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 
 from ._body import read_body
+from ._claims import CLEANUP_BUDGET_SECONDS, ReceiveClaims
 from ._config import ConfigError, positive_int_env
 from ._deadline import deadline_scope
 from ._delivery import Delivery, rfc3339_now
@@ -45,8 +51,6 @@ log = logging.getLogger("runrun.receive")
 
 # Idempotency keys are provider ids (GUIDs, evt_..., Ev...): far shorter than this.
 MAX_KEY_CHARS = 512
-# Kept small so that deadline + release stays inside Slack's 3 s.
-RELEASE_BUDGET_SECONDS = 0.75
 
 
 def json_response(status: int, body: dict[str, Any]) -> flask.Response:
@@ -228,32 +232,38 @@ def _receive(
         details["batch"] = len(keyed)
     status, answer_body, answer_type = provider.answer([key for _, _, key in keyed])
 
-    handed_off = 0
-    store = runtime.idempotency
-    with runtime.deadline():
+    handed_off = unclaimed = 0
+    deadline = settings.deadline_for(provider.target, provider.answer_window_seconds)
+    claims = ReceiveClaims(runtime, provider.target, deadline)
+    reply = (status, answer_body, answer_type)
+    with runtime.deadline(deadline):
         for part, content_type, key in keyed:
             digest = hashlib.sha256(part.body).hexdigest()
-            outcome = store.claim(provider.target, key, digest)
-            if isinstance(outcome, Replay):
+            token = runtime.idempotency.new_token()
+            claim = claims.claim(key, digest, token)
+            if isinstance(claim, Replay):
                 if len(keyed) == 1:
                     details["outcome"] = "replayed"
                     response = flask.Response(
-                        outcome.body, status=outcome.status, content_type=outcome.content_type
+                        claim.body, status=claim.status, content_type=claim.content_type
                     )
                     response.headers["Idempotent-Replayed"] = "true"
                     return response
                 continue  # this item of the batch was handed off by an earlier attempt
             item_type = provider.event_type(part)
-            _hand_off(runtime, outcome, provider, key, item_type, content_type, part.body)
+            _hand_off(runtime, claim, provider, key, item_type, content_type, part.body)
             handed_off += 1
-            try:
-                store.complete(outcome, status, answer_body, answer_type)
-            except WebhookError as exc:
-                # The message is already durably queued, so 2xx is the truth. The claim stays
-                # in progress until its lease ends; a retry after that publishes again and the
-                # processor's own deduplication absorbs it.
-                log.warning("could not mark delivery complete", extra={"reason": exc.message})
-    details["outcome"] = "accepted" if handed_off else "replayed"
+            if claim is None:
+                unclaimed += 1
+                claims.settle(key, digest, token, reply)
+            else:
+                claims.complete(claim, reply)
+    claims.wait_for_lease_end()
+    if unclaimed:
+        details["outcome"] = "accepted_unclaimed"
+        details["unclaimed"] = unclaimed
+    else:
+        details["outcome"] = "accepted" if handed_off else "replayed"
     return flask.Response(answer_body, status=status, content_type=answer_type)
 
 
@@ -290,7 +300,7 @@ def _key(provider: Provider, inbound: Inbound) -> str:
 
 def _hand_off(
     runtime: Runtime,
-    claim: Claim,
+    claim: Claim | None,
     provider: Provider,
     key: str,
     event_type: str,
@@ -309,7 +319,8 @@ def _hand_off(
         publisher = runtime.publisher_for(provider.target)  # RUNRUN_TARGET_QUEUES
         publisher.publish(runtime.settings.topic, body, delivery.attributes())
     except BaseException:
-        _release_quietly(runtime, claim)
+        if claim is not None:
+            _release_quietly(runtime, claim)
         raise
 
 
@@ -317,7 +328,7 @@ def _release_quietly(runtime: Runtime, claim: Claim) -> None:
     """Give the key back; if even that fails, the lease expiry lets the retry through."""
     try:
         # A budget of its own: the publish may have used up the request's deadline.
-        with deadline_scope(RELEASE_BUDGET_SECONDS):
+        with deadline_scope(CLEANUP_BUDGET_SECONDS, nested=False):
             runtime.idempotency.release(claim)
     except WebhookError as exc:
         log.warning("could not release claim", extra={"reason": exc.message})

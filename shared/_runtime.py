@@ -18,9 +18,10 @@ Each backend is built on first use, inside the process that uses it: a pre-fork 
 never holds a gRPC channel or a SQLite connection that a worker would inherit. A new backend
 is one more lazily built field here, not a module-level singleton.
 
-`runrun` builds the runtime in each worker, starts it before serving and stops it at
-SIGTERM. Under plain `functions-framework --target X` (no start-up hook) `current_runtime()`
-builds and starts it on first use.
+`runrun` builds the runtime in each worker, starts and warms it before serving and stops
+it at SIGTERM. Under plain `functions-framework --target X` (no start-up hook)
+`current_runtime()` builds and starts it on first use, and `warm_start_in_background()`
+(called by the functions package, see shared/_warm.py) warms it beside the first requests.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
@@ -66,6 +67,8 @@ if TYPE_CHECKING:
     from .bigquery import TableWriter
 
 log = logging.getLogger("runrun.runtime")
+# Per backend: a worker waits this long at most for a backend that does not answer.
+WARM_TIMEOUT_SECONDS = 5.0
 
 # Fulfilment handlers are short (a store lookup, a publish) and bounded by their budget; a
 # call whose handler waits here for a thread still answers in time, with the fallback.
@@ -320,6 +323,29 @@ class Runtime:
             except WebhookError as exc:
                 log.error("local queue worker not started", extra={"reason": exc.message})
         return self
+
+    def warm(self, timeout: float = WARM_TIMEOUT_SECONDS) -> dict[str, float]:
+        """Build the store's and the queue's clients and open their channels with one cheap
+        call each (gRPC connects on first use, and a cold channel under 80 concurrent first
+        deliveries costs each of them the connection set-up). Never raises: a backend that
+        is down is logged and will be answered for by the delivery path. Seconds per part."""
+        timings: dict[str, float] = {}
+        parts: tuple[tuple[str, Callable[[], None]], ...] = (
+            ("store", lambda: self.idempotency.store.warm()),
+            ("queue", lambda: self.publisher.warm(self.settings.topic)),
+        )
+        for name, warm_part in parts:
+            started = time.perf_counter()
+            try:
+                with deadline_scope(timeout, nested=False):
+                    warm_part()
+            except WebhookError as exc:
+                log.warning("warm start failed", extra={"part": name, "reason": exc.message})
+            except Exception as exc:  # noqa: BLE001 - a warm start never stops a worker
+                log.warning("warm start failed", extra={"part": name, "error": type(exc).__name__})
+            timings[name] = round(time.perf_counter() - started, 3)
+        log.info("warm start", extra={"seconds": timings})
+        return timings
 
     def _start_worker(self, queue: LocalQueue) -> None:
         registry = self.processors

@@ -74,7 +74,7 @@ def writing(path: Path, *, within_deadline: bool = True) -> Iterator[None]:
     """
     lock = _lock_for(path)
     if not lock.threads.acquire(timeout=remaining() if within_deadline else -1):
-        raise BackendUnavailable(f"{path.name} is busy", retry_after=1)
+        raise BackendUnavailable(f"{path.name} is busy", retry_after=1, may_have_applied=False)
     try:
         fcntl.flock(lock.fd, fcntl.LOCK_EX)
         try:

@@ -196,3 +196,34 @@ def test_outbox_left_by_a_previous_process_is_drained_on_start(
     assert runs.seen == [(delivery_id, WORKER_THREAD)]
     stored = current_runtime().documents(get_settings().events_collection).get(delivery_id)
     assert stored is not None and stored["payload"] == json.loads(body)
+
+
+def test_a_store_outage_is_waited_out_never_dead_lettered(tmp_path: Path) -> None:
+    """Processing needs its claim: while the store is down every attempt fails, and the local
+    queue retries for as long as it takes, without counting those attempts (Pub/Sub's
+    redelivery does the same on Cloud Run)."""
+    from shared import BackendUnavailable
+
+    queue = _local.LocalQueue(tmp_path / "queue.sqlite3", max_attempts=2, backoff=lambda n: 0.01)
+    outage = threading.Semaphore(0)
+    consumed: list[str] = []
+    failures = 5  # more than max_attempts
+
+    def consume(event: object) -> None:
+        if len(consumed) < failures:
+            consumed.append("store down")
+            raise BackendUnavailable("idempotency store failed to create", retry_after=1)
+        consumed.append("ran")
+        outage.release()
+
+    delivery = Delivery("github_webhook", "outage-1", "push", "application/json", "", b"{}")
+    queue.publish("deliveries", b"{}", delivery.attributes())
+    worker = _local.LocalWorker(queue, "deliveries", consume)
+    worker.start()
+    try:
+        assert outage.acquire(timeout=30), consumed
+    finally:
+        worker.stop()
+        queue.close()
+    assert consumed == ["store down"] * failures + ["ran"]
+    assert queue.counts().get("dead", 0) == 0

@@ -418,8 +418,11 @@ def test_same_key_different_payload_is_422(
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_claim_in_progress_is_409_with_retry_after(
-    client: Client, target: str, published: list[dict[str, str]]
+    client: Client, target: str, published: list[dict[str, str]], settings: Callable[..., None]
 ) -> None:
+    # A duplicate waits for the first attempt within its claim's share of the deadline
+    # (half of it): kept short here; the first attempt holds its key for a full lease.
+    settings(**{f"RUNRUN_DEADLINE_SECONDS_{target.upper()}": "0.4"})
     body, headers = event(target, "busy-1")
     raw = json.dumps(body).encode()
     claim = current_runtime().idempotency.claim(target, "busy-1", hashlib.sha256(raw).hexdigest())

@@ -7,9 +7,11 @@
 - the server SIGKILLed between a delivery's claim and its publish;
 - a processor that fails twice, then succeeds.
 
-Every request made while a backend is down is answered 503 with Retry-After; afterwards the
-provider's retries (honouring Retry-After, bounded) all get a 2xx, expired leases letting
-them through; and every delivery answered 2xx is processed exactly once.
+Every request made while the queue is down is answered 503 with Retry-After; while only the
+store is down deliveries are still accepted (published without a claim), and processing
+waits for the store (503, so Pub/Sub redelivers). Afterwards the provider's retries
+(honouring Retry-After, bounded) all get a 2xx, expired leases letting them through; and
+every delivery answered 2xx is processed exactly once.
 """
 
 from __future__ import annotations
@@ -140,6 +142,12 @@ def check_exactly_once(run: Run, acknowledged: set[str], messages: Counter[str])
     assert set(runs.values()) == {1}
 
 
+def during_is_2xx(answers: list[Answer]) -> None:
+    """The store is down, the queue is not: each delivery is published without a claim."""
+    assert answers
+    assert [(a.status, a.error) for a in answers if not 200 <= a.status < 300] == []
+
+
 def during_is_503(answers: list[Answer]) -> None:
     assert answers
     wrong = [(a.status, a.retry_after, a.error) for a in answers if a.status != 503]
@@ -164,6 +172,7 @@ def run_factory(own: tuple[Emulators, EmulatorProcesses], tmp_path: Path) -> Ite
             suffix,
             sink.url,
             RUNRUN_DEADLINE_SECONDS="1",
+            RUNRUN_DEADLINE_SECONDS_GITHUB_WEBHOOK="1",
             RUNRUN_LEASE_SECONDS=str(LEASE_SECONDS),
             **extra,
         )
@@ -239,11 +248,14 @@ def test_firestore_stopped_mid_run(run_factory: Any, own: Any) -> None:
         probes = storm(run.server.port, "/process_delivery", [probe()], connections=1)
     finally:
         _signal(firestore, signal.SIGCONT)
-    during_is_503(run.during)
-    during_is_503(probes)  # the processing side too: Pub/Sub redelivers after Retry-After
-    acknowledged = _recover(run)
+    during_is_2xx(run.during)
+    during_is_503(probes)  # the processing side waits: Pub/Sub redelivers after Retry-After
+    _recover(run)
     _send(run, 10, "after")
-    acknowledged |= {a.key for a in run.answers if a.status == 200}
+    # Right after the resume the emulator works through its backlog: a claim may take its
+    # whole share of the 1 s deadline, and a publish then abandoned at the deadline (503)
+    # may still land. The provider retries it; more messages than deliveries is allowed.
+    acknowledged = _recover(run)
     count, messages = process_all(run, len(acknowledged))
     check_exactly_once(run, acknowledged, messages)
     _record(
@@ -263,7 +275,7 @@ def test_firestore_killed_and_restarted(run_factory: Any, own: Any, tmp_path: Pa
     _signal(old, signal.SIGKILL)
     old.wait(30)
     run.during = _send(run, 5, "during")
-    during_is_503(run.during)
+    during_is_2xx(run.during)
     found = commands()
     assert not isinstance(found, str)
     with open(tmp_path / "firestore-restarted.log", "wb") as log:
@@ -275,9 +287,9 @@ def test_firestore_killed_and_restarted(run_factory: Any, own: Any, tmp_path: Pa
         )
     processes.processes[0] = restarted
     _wait_ready(host, restarted, "firestore", timeout=60)
-    acknowledged = _recover(run)
+    _recover(run)
     _send(run, 10, "after")
-    acknowledged |= {a.key for a in run.answers if a.status == 200}
+    acknowledged = _recover(run)  # as above: a publish abandoned at the deadline may land
     count, messages = process_all(run, len(acknowledged))
     check_exactly_once(run, acknowledged, messages)
     _record("Firestore killed, restarted (its data lost)", run, count)

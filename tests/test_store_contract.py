@@ -7,6 +7,7 @@ The same tests drive the four store operations directly, then the state machine
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import ClaimInProgress, PayloadMismatch
+from shared import ClaimInProgress, PayloadMismatch, deadline_scope
 from shared.idempotency import (
     Claim,
     Idempotency,
@@ -101,7 +102,7 @@ def record(key: str = "k1", **changes: object) -> IdempotencyRecord:
 
 @each_store
 def test_create_if_absent(store: IdempotencyStore) -> None:
-    first = record()
+    first = record(claim_token="token-1")
     version = store.create(first)
     assert version is not None
     assert store.create(record(payload_hash=HASH_B)) is None, "create must not overwrite"
@@ -183,6 +184,155 @@ def test_in_progress_is_409_with_retry_after(machine: Idempotency, clock: FakeCl
     with pytest.raises(ClaimInProgress) as caught:
         machine.claim(TARGET, "d-2", HASH_A)
     assert caught.value.retry_after == 1
+
+
+# --- ambiguous outcomes never strand a key ---------------------------------------------------
+
+RECEIVE_LEASE = 8  # a receiving request's claim lasts its deadline (GitHub: 8 s)
+ANSWER = (200, '{"status": "accepted"}', "application/json")
+
+
+def receive_lease(clock: FakeClock) -> datetime:
+    return clock.now + timedelta(seconds=RECEIVE_LEASE)
+
+
+@each_store
+def test_a_receive_claim_lasts_its_own_lease(machine: Idempotency, clock: FakeClock) -> None:
+    first = machine.claim(TARGET, "r-1", HASH_A, lease_until=receive_lease(clock))
+    assert isinstance(first, Claim)
+    assert first.record.lease_expires_at == clock.now + timedelta(seconds=RECEIVE_LEASE)
+    with pytest.raises(ClaimInProgress) as caught:
+        machine.claim(TARGET, "r-1", HASH_A)
+    assert caught.value.retry_after == RECEIVE_LEASE, "Retry-After is the short lease, not 60 s"
+    # Its completion timed out (or its worker died): the key is free once the lease ends.
+    clock.advance(RECEIVE_LEASE + 0.5)
+    assert isinstance(machine.claim(TARGET, "r-1", HASH_A), Claim)
+
+
+def _later(delay: float, action: object) -> threading.Thread:
+    def run() -> None:
+        threading.Event().wait(delay)
+        action()  # type: ignore[operator]
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@each_store
+def test_a_waiting_duplicate_replays_the_first_answer(
+    machine: Idempotency, clock: FakeClock
+) -> None:
+    first = machine.claim(TARGET, "w-1", HASH_A, lease_until=receive_lease(clock))
+    assert isinstance(first, Claim)
+    done = _later(0.1, lambda: machine.complete(first, *ANSWER))
+    with deadline_scope(30):
+        assert machine.claim(TARGET, "w-1", HASH_A, wait=True) == Replay(*ANSWER)
+    done.join(10)
+
+
+@each_store
+def test_a_waiting_duplicate_claims_a_released_key(machine: Idempotency) -> None:
+    first = machine.claim(TARGET, "w-2", HASH_A)
+    assert isinstance(first, Claim)
+    released = _later(0.1, lambda: machine.release(first))
+    with deadline_scope(30):
+        assert isinstance(machine.claim(TARGET, "w-2", HASH_A, wait=True), Claim)
+    released.join(10)
+
+
+@each_store
+def test_a_waiting_duplicate_takes_over_when_the_lease_ends(
+    machine: Idempotency, clock: FakeClock
+) -> None:
+    # The first attempt answered 2xx but its completion never landed: the duplicate gets a
+    # fresh claim (and publishes again) as soon as the short lease ends, never a 409.
+    stuck = machine.claim(TARGET, "w-3", HASH_A, lease_until=receive_lease(clock))
+    assert isinstance(stuck, Claim)
+    moved = _later(0.1, lambda: clock.advance(RECEIVE_LEASE + 1))
+    with deadline_scope(30):
+        taken = machine.claim(TARGET, "w-3", HASH_A, wait=True)
+    assert isinstance(taken, Claim)
+    moved.join(10)
+    assert machine.complete(stuck, *ANSWER) is False, "the stale attempt lost the key"
+
+
+@each_store
+def test_a_wait_ends_with_the_deadline_as_409(machine: Idempotency) -> None:
+    assert isinstance(machine.claim(TARGET, "w-4", HASH_A), Claim)
+    with deadline_scope(0.3), pytest.raises(ClaimInProgress) as caught:
+        machine.claim(TARGET, "w-4", HASH_A, wait=True)
+    assert caught.value.retry_after == LEASE
+
+
+@each_store
+def test_settle_records_an_unclaimed_hand_off(machine: Idempotency) -> None:
+    # The store was down at claim time: nothing was written, the delivery was published.
+    assert machine.settle(TARGET, "s-1", HASH_A, "token-s1", ANSWER) is True
+    assert machine.claim(TARGET, "s-1", HASH_A) == Replay(*ANSWER)
+
+
+@each_store
+def test_settle_completes_the_own_record_whose_create_timed_out(
+    machine: Idempotency, store: IdempotencyStore, clock: FakeClock
+) -> None:
+    # The create landed, but its answer never came back: the record is found by its token.
+    lease = receive_lease(clock)
+    landed = machine.claim(TARGET, "s-2", HASH_A, lease_until=lease, token="mine")
+    assert isinstance(landed, Claim) and landed.record.claim_token == "mine"
+    assert machine.settle(TARGET, "s-2", HASH_A, "mine", ANSWER) is True
+    found = store.get(landed.record.doc_id)
+    assert found is not None and found[0].status == "completed"
+    assert machine.claim(TARGET, "s-2", HASH_A) == Replay(*ANSWER)
+
+
+@each_store
+def test_settle_leaves_another_live_attempt_alone(
+    machine: Idempotency, store: IdempotencyStore, clock: FakeClock
+) -> None:
+    lease = receive_lease(clock)
+    other = machine.claim(TARGET, "s-3", HASH_A, lease_until=lease, token="theirs")
+    assert isinstance(other, Claim)
+    assert machine.settle(TARGET, "s-3", HASH_A, "mine", ANSWER) is False
+    assert store.get(other.record.doc_id) == (other.record, other.version)
+    # Once its lease has ended, the unclaimed attempt's answer is recorded over it.
+    clock.advance(RECEIVE_LEASE + 1)
+    assert machine.settle(TARGET, "s-3", HASH_A, "mine", ANSWER) is True
+    assert machine.complete(other, 200, "late", "text/plain") is False
+
+
+@each_store
+def test_settle_keeps_a_completed_answer(machine: Idempotency) -> None:
+    first = machine.claim(TARGET, "s-4", HASH_A)
+    assert isinstance(first, Claim)
+    assert machine.complete(first, 202, "first", "text/plain")
+    assert machine.settle(TARGET, "s-4", HASH_A, "mine", ANSWER) is True
+    assert machine.claim(TARGET, "s-4", HASH_A) == Replay(202, "first", "text/plain")
+
+
+def test_sqlite_file_without_claim_tokens_gets_the_column(tmp_path: Path) -> None:
+    from shared.idempotency._sqlite import SqliteStore
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE idempotency_keys (doc_id TEXT PRIMARY KEY, target TEXT NOT NULL, "
+            "key TEXT NOT NULL, status TEXT NOT NULL, payload_hash TEXT NOT NULL, "
+            "lease_expires_at REAL NOT NULL, expire_at REAL NOT NULL, response_status INTEGER, "
+            "response_body TEXT, response_content_type TEXT, version INTEGER NOT NULL)"
+        )
+        old.execute(
+            "INSERT INTO idempotency_keys VALUES (?, ?, ?, 'completed', ?, ?, ?, 200, 'ok', "
+            "'text/plain', 7)",
+            (record("old").doc_id, TARGET, "old", HASH_A, T0.timestamp(), T0.timestamp() + TTL),
+        )
+    store = SqliteStore(path)
+    try:
+        found = store.get(record("old").doc_id)
+        assert found is not None and found[0].claim_token == "" and found[1] == 7
+        assert store.create(record("new", claim_token="t")) is not None
+    finally:
+        store.close()
 
 
 @each_store

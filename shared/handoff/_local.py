@@ -194,12 +194,23 @@ class LocalQueue(Publisher):
         with self.changed:
             self.changed.notify_all()
 
-    def failed(self, message: QueuedMessage, error: str, retry_after: float | None = None) -> bool:
+    def failed(
+        self,
+        message: QueuedMessage,
+        error: str,
+        retry_after: float | None = None,
+        *,
+        counts: bool = True,
+    ) -> bool:
         """Schedule a retry with backoff (or after `retry_after` seconds, when the consumer
-        asked for that); True when the message is now dead-lettered."""
-        attempts = message.attempts + 1
-        dead = attempts >= self.max_attempts
-        backoff = self.backoff(attempts) if retry_after is None else retry_after
+        asked for that); True when the message is now dead-lettered.
+
+        `counts=False`: the failure was the backends', not the message's (the store is
+        down): retried with the same backoff for as long as it takes, never dead-lettered.
+        """
+        attempts = message.attempts + 1 if counts else message.attempts
+        dead = counts and attempts >= self.max_attempts
+        backoff = self.backoff(max(1, attempts)) if retry_after is None else retry_after
         self._conn().execute(
             "UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, leased_until = 0, "
             "last_error = ? WHERE id = ?",
@@ -307,9 +318,13 @@ class LocalWorker(threading.Thread):
         try:
             self.consumer(CloudEvent(attributes, data))
         except Exception as exc:  # noqa: BLE001 - any failure of the consumer means "retry"
-            # A processor that asked to back off (RetryLater) names the delay itself.
+            # A processor that asked to back off (RetryLater) names the delay itself; a store
+            # that is down is no fault of the message: it waits for the store.
             retry_after = exc.retry_after if isinstance(exc, ProcessorsDeferred) else None
-            dead = self.queue.failed(message, f"{type(exc).__name__}: {exc}", retry_after)
+            counts = not isinstance(exc, BackendUnavailable)
+            dead = self.queue.failed(
+                message, f"{type(exc).__name__}: {exc}", retry_after, counts=counts
+            )
             log.warning(
                 "local queue delivery failed",
                 extra={

@@ -52,5 +52,8 @@ class Publisher(ABC):
         """Put a dead-lettered message back in the queue; False when there is none such."""
         return False
 
+    def warm(self, topic: str) -> None:  # noqa: B027 - optional hook
+        """Open the connection to `topic` with one cheap call, within the current deadline."""
+
     def close(self, timeout: float = 5.0) -> None:  # noqa: B027 - optional hook
         """Finish pending work (flush) before the process exits."""

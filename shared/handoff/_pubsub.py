@@ -58,6 +58,22 @@ class PubSubPublisher(Publisher):
                 pass
             self._ready.add(path)
 
+    def warm(self, topic: str) -> None:
+        """Open the channel: GetTopic, after creating the topic on the emulator."""
+        from google.api_core.exceptions import NotFound
+
+        try:
+            client = self._client()
+            path = self._topic_path(topic)
+            self._ensure_topic(client, path)
+            client.api.get_topic(topic=path, retry=None, timeout=remaining())
+        except NotFound:
+            pass  # the channel is open; publishing will say what is missing
+        except backend_errors() as exc:
+            raise BackendUnavailable(
+                f"queue not reachable: {type(exc).__name__}", retry_after=1
+            ) from exc
+
     def publish(
         self,
         topic: str,

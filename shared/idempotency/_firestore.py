@@ -39,6 +39,7 @@ class FirestoreStore(IdempotencyStore):
             "response_status": record.response_status,
             "response_body": record.response_body,
             "response_content_type": record.response_content_type,
+            "claim_token": record.claim_token,
         }
 
     def _call(self, action: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -48,8 +49,14 @@ class FirestoreStore(IdempotencyStore):
             if _is_conflict(exc):
                 raise
             raise BackendUnavailable(
-                f"idempotency store failed to {action}: {type(exc).__name__}", retry_after=1
+                f"idempotency store failed to {action}: {type(exc).__name__}",
+                retry_after=1,
+                may_have_applied=not _never_sent(exc),
             ) from exc
+
+    def warm(self) -> None:
+        # Reading a document that never exists: the cheapest call that opens the channel.
+        self._call("read", self._doc("_runrun_warm_start").get)
 
     def create(self, record: IdempotencyRecord) -> Version | None:
         try:
@@ -76,6 +83,7 @@ class FirestoreStore(IdempotencyStore):
             response_status=data.get("response_status"),
             response_body=data.get("response_body"),
             response_content_type=data.get("response_content_type"),
+            claim_token=data.get("claim_token") or "",
         )
         return record, snapshot.update_time
 
@@ -108,6 +116,14 @@ class FirestoreStore(IdempotencyStore):
                 return False
             raise
         return True
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """UNAVAILABLE: the server could not be reached (refused, no channel), so the call did
+    not run; a timeout, by contrast, may have been applied without its answer coming back."""
+    from google.api_core.exceptions import ServiceUnavailable
+
+    return isinstance(exc, ServiceUnavailable)
 
 
 def _is_conflict(exc: BaseException) -> bool:

@@ -1,20 +1,27 @@
 r"""The idempotency state machine, written once above any IdempotencyStore.
 
     (absent) --claim--> in_progress --complete--> completed --(expire_at)--> (absent)
-                             |  \--release--> (absent)
-                             \--lease expired: the next claim takes it over
+       |                     |  \--release--> (absent)
+       |                     \--lease expired: the next claim takes it over
+       \--settle (a hand-off made without a claim)--> completed
 
-A claim whose lease has expired (its worker crashed) is taken over atomically, so the
-provider's retry goes through. Expiry is checked here too: Firestore's TTL deletes lazily.
+A claim whose lease has expired (its worker crashed, or its store calls timed out) is taken
+over atomically, so the provider's retry goes through. Each caller sizes the lease to what
+it guards: a receiving request's claim lasts its deadline (the request is over by then,
+answered or not), a processor's claim the processor's longer run. Expiry is checked here
+too: Firestore's TTL deletes lazily.
 """
 
 from __future__ import annotations
 
 import math
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from .._deadline import time_left
 from .._errors import BackendUnavailable, ClaimInProgress, PayloadMismatch
 from ._store import IdempotencyRecord, IdempotencyStore, Version, document_id
 
@@ -41,16 +48,19 @@ class Replay:
 
 
 class Idempotency:
-    """claim / complete / release over a store, with leases, TTL and payload checks."""
+    """claim / complete / release / settle over a store, with leases, TTL and payload checks."""
 
     # Bounded: each round trip loses a race only when another attempt changed the record.
     _MAX_ROUNDS = 5
+    # Polling a record another attempt holds: first after 50 ms, then doubling up to 500 ms
+    # (each poll is a read of a store that may already be struggling).
+    _FIRST_POLL, _LAST_POLL = 0.05, 0.5
 
     def __init__(
         self,
         store: IdempotencyStore,
         *,
-        lease_seconds: int,
+        lease_seconds: float,
         ttl_seconds: int,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -59,55 +69,89 @@ class Idempotency:
         self.ttl = timedelta(seconds=ttl_seconds)
         self.clock = clock
 
-    def claim(self, target: str, key: str, payload_hash: str) -> Claim | Replay:
+    @staticmethod
+    def new_token() -> str:
+        """A claim token: names one attempt's record (see `settle`)."""
+        return secrets.token_hex(12)
+
+    def claim(
+        self,
+        target: str,
+        key: str,
+        payload_hash: str,
+        *,
+        lease_until: datetime | None = None,
+        token: str | None = None,
+        wait: bool = False,
+    ) -> Claim | Replay:
         """Claim `target:key` for this attempt, or explain why not.
+
+        `lease_until` ends the lease at a fixed time instead of the default lease from now (a
+        receiving request: the end of its deadline); `token` names this attempt's record.
+        With `wait`, a key another attempt holds is polled for as long as the current
+        deadline allows: its completion is replayed, its release or the end of its lease
+        lets this attempt claim it. Only a first attempt still running when the wait is
+        over is a ClaimInProgress.
 
         Raises:
             ClaimInProgress: another attempt holds a live lease (409).
             PayloadMismatch: the key was used with a different payload (422).
-            BackendUnavailable: the store failed (503).
+            BackendUnavailable: the store failed or the deadline ran out (503).
         """
         doc_id = document_id(target, key)
-        for _ in range(self._MAX_ROUNDS):
+        token = token or self.new_token()
+        poll = self._FIRST_POLL
+        create = True
+        rounds = 0
+        while rounds < self._MAX_ROUNDS:
             now = self.clock()
             fresh = IdempotencyRecord(
                 target=target,
                 key=key,
                 status="in_progress",
                 payload_hash=payload_hash,
-                lease_expires_at=now + self.lease,
+                lease_expires_at=now + self.lease if lease_until is None else lease_until,
                 expire_at=now + self.ttl,
+                claim_token=token,
             )
-            version = self.store.create(fresh)
-            if version is not None:
-                return Claim(fresh, version)
+            if create:
+                version = self.store.create(fresh)
+                if version is not None:
+                    return Claim(fresh, version)
             found = self.store.get(doc_id)
             if found is None:
+                create, rounds = True, rounds + 1
                 continue  # released or expired between our create and get: try again
             existing, existing_version = found
-            if existing.expire_at <= now:
+            if existing.expire_at <= now or (
+                existing.status == "in_progress" and existing.lease_expires_at <= now
+            ):
+                if existing.expire_at > now and existing.payload_hash != payload_hash:
+                    raise _mismatch(key)
                 taken = self.store.replace(fresh, existing_version)
                 if taken is not None:
                     return Claim(fresh, taken)
+                create, rounds = False, rounds + 1
                 continue
             if existing.payload_hash != payload_hash:
-                raise PayloadMismatch(
-                    f"idempotency key {key!r} was already used with a different payload"
-                )
+                raise _mismatch(key)
             if existing.status == "completed":
                 return Replay(
                     status=existing.response_status or 200,
                     body=existing.response_body or "",
                     content_type=existing.response_content_type or "application/json",
                 )
-            if existing.lease_expires_at > now:
-                left = (existing.lease_expires_at - now).total_seconds()
+            lease_left = (existing.lease_expires_at - now).total_seconds()
+            budget = time_left()
+            # Keep a little of the budget: the hand-off still has to fit in after the wait.
+            if not wait or budget is None or budget <= self._FIRST_POLL * 2:
                 raise ClaimInProgress(
-                    f"delivery {key!r} is already being processed", retry_after=math.ceil(left)
+                    f"delivery {key!r} is already being processed",
+                    retry_after=math.ceil(lease_left),
                 )
-            taken = self.store.replace(fresh, existing_version)
-            if taken is not None:
-                return Claim(fresh, taken)
+            time.sleep(max(0.001, min(poll, lease_left, budget - self._FIRST_POLL)))
+            poll = min(poll * 2, self._LAST_POLL)
+            create = False
         raise BackendUnavailable(f"could not settle the claim for {key!r}", retry_after=1)
 
     def complete(self, claim: Claim, status: int, body: str, content_type: str) -> bool:
@@ -124,3 +168,53 @@ class Idempotency:
     def release(self, claim: Claim) -> bool:
         """Give the key up so the provider's retry can claim it again."""
         return self.store.delete(claim.record.doc_id, claim.version)
+
+    def settle(
+        self,
+        target: str,
+        key: str,
+        payload_hash: str,
+        token: str,
+        answer: tuple[int, str, str],
+    ) -> bool:
+        """After a hand-off made without a claim (the store failed or was too slow), record
+        `answer` (status, body, content type) so that duplicates replay it.
+
+        The record is written only where no other attempt is live: the key is absent, or it
+        is this attempt's own (`token`: its create landed although no answer came back), or
+        its lease has ended. True when the key now holds a completed answer.
+        """
+        doc_id = document_id(target, key)
+        status, body, content_type = answer
+        for _ in range(self._MAX_ROUNDS):
+            now = self.clock()
+            done = IdempotencyRecord(
+                target=target,
+                key=key,
+                status="completed",
+                payload_hash=payload_hash,
+                lease_expires_at=now,
+                expire_at=now + self.ttl,
+                response_status=status,
+                response_body=body,
+                response_content_type=content_type,
+                claim_token=token,
+            )
+            found = self.store.get(doc_id)
+            if found is None:
+                if self.store.create(done) is not None:
+                    return True
+                continue
+            existing, version = found
+            if existing.expire_at > now:
+                if existing.status == "completed":
+                    return True
+                if existing.claim_token != token and existing.lease_expires_at > now:
+                    return False  # another attempt holds it: it records its own answer
+            if self.store.replace(done, version) is not None:
+                return True
+        return False
+
+
+def _mismatch(key: str) -> PayloadMismatch:
+    return PayloadMismatch(f"idempotency key {key!r} was already used with a different payload")

@@ -30,12 +30,13 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     response_status INTEGER,
     response_body TEXT,
     response_content_type TEXT,
-    version INTEGER NOT NULL
+    version INTEGER NOT NULL,
+    claim_token TEXT NOT NULL DEFAULT ''
 )
 """
 _COLUMNS = (
     "target, key, status, payload_hash, lease_expires_at, expire_at, "
-    "response_status, response_body, response_content_type"
+    "response_status, response_body, response_content_type, claim_token"
 )
 
 
@@ -56,6 +57,7 @@ def _record(row: tuple[Any, ...]) -> IdempotencyRecord:
         response_status=row[6],
         response_body=row[7],
         response_content_type=row[8],
+        claim_token=row[9],
     )
 
 
@@ -70,6 +72,17 @@ class SqliteStore(IdempotencyStore):
         self._local = _PerThread()
         self._run("SELECT 1", ())  # fail at start, not on the first delivery
         self._conn().execute(_SCHEMA)
+        self._add_claim_token_column()
+
+    def _add_claim_token_column(self) -> None:
+        """A file written before claim tokens existed gets the column (empty for old rows)."""
+        conn = self._conn()
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(idempotency_keys)")}
+        if "claim_token" not in columns:
+            with writing(self.path, within_deadline=False):
+                conn.execute(
+                    "ALTER TABLE idempotency_keys ADD COLUMN claim_token TEXT NOT NULL DEFAULT ''"
+                )
 
     def _conn(self) -> sqlite3.Connection:
         if self._local.conn is None or self._local.pid != os.getpid():
@@ -85,7 +98,10 @@ class SqliteStore(IdempotencyStore):
             with writing(self.path):
                 return conn.execute(sql, params)
         except sqlite3.Error as exc:
-            raise BackendUnavailable(f"idempotency store failed: {exc}", retry_after=1) from exc
+            # A statement that fails is rolled back whole: it did not apply.
+            raise BackendUnavailable(
+                f"idempotency store failed: {exc}", retry_after=1, may_have_applied=False
+            ) from exc
 
     @staticmethod
     def _row(record: IdempotencyRecord) -> tuple[Any, ...]:
@@ -99,13 +115,14 @@ class SqliteStore(IdempotencyStore):
             record.response_status,
             record.response_body,
             record.response_content_type,
+            record.claim_token,
         )
 
     def create(self, record: IdempotencyRecord) -> Version | None:
         version = _new_version()
         cur = self._run(
             f"INSERT OR IGNORE INTO idempotency_keys (doc_id, {_COLUMNS}, version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (record.doc_id, *self._row(record), version),
         )
         return version if cur.rowcount == 1 else None
@@ -118,7 +135,7 @@ class SqliteStore(IdempotencyStore):
         ).fetchone()
         if row is None:
             return None
-        return _record(row), row[9]
+        return _record(row), row[10]
 
     def recent(self, limit: int = 200) -> list[IdempotencyRecord] | None:
         rows = self._run(
@@ -134,7 +151,8 @@ class SqliteStore(IdempotencyStore):
         cur = self._run(
             "UPDATE idempotency_keys SET target = ?, key = ?, status = ?, payload_hash = ?, "
             "lease_expires_at = ?, expire_at = ?, response_status = ?, response_body = ?, "
-            "response_content_type = ?, version = ? WHERE doc_id = ? AND version = ?",
+            "response_content_type = ?, claim_token = ?, version = ? "
+            "WHERE doc_id = ? AND version = ?",
             (*self._row(record), version, record.doc_id, expected),
         )
         return version if cur.rowcount == 1 else None

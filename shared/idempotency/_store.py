@@ -34,6 +34,9 @@ class IdempotencyRecord:
     response_status: int | None = None
     response_body: str | None = None
     response_content_type: str | None = None
+    # Random per claim attempt: an attempt whose create() timed out finds its own record by
+    # it (the write may have landed although no version came back) and settles it.
+    claim_token: str = ""
 
     @property
     def doc_id(self) -> str:
@@ -62,6 +65,9 @@ class IdempotencyStore(ABC):
     def recent(self, limit: int = 200) -> list[IdempotencyRecord] | None:
         """The latest records, for a viewer; None when this store cannot list them cheaply."""
         return None
+
+    def warm(self) -> None:  # noqa: B027 - optional hook, only remote stores open channels
+        """Open the connection with one cheap call, within the current deadline."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing to close
         """Release connections."""

@@ -1,0 +1,89 @@
+"""Warm starts: the runtime opens the store's and the queue's channels before the first
+delivery; under plain functions-framework only the forked worker that serves does it."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from shared import Runtime, get_settings, reload_settings
+from tests.emulators import Emulators
+from tests.helpers import free_port
+from tests.pubsub_util import SECRET, warm_up
+from tests.runrun_scenarios.processes import ROOT, Server, base_env
+
+
+def warm_lines(server: Server) -> list[dict[str, object]]:
+    lines = []
+    for raw in server.log.read_text(errors="replace").splitlines():
+        if raw.startswith("{") and '"warm start' in raw:
+            lines.append(json.loads(raw))
+    return lines
+
+
+@pytest.mark.emulators
+def test_warm_opens_the_store_and_queue_channels(
+    on_emulators: Emulators, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warm_up(on_emulators)
+    monkeypatch.setenv("RUNRUN_STORE", "firestore")
+    monkeypatch.setenv("RUNRUN_QUEUE", "pubsub")
+    runtime = Runtime(reload_settings(), run_queue_worker=False)
+    try:
+        timings = runtime.warm()
+        assert set(timings) == {"store", "queue"}
+        assert runtime._firestore.peek() is not None and runtime._pubsub.peek() is not None
+        # The topic exists now (created on the emulator), so the first publish is one RPC.
+        topic = f"projects/{runtime.project}/topics/{get_settings().topic}"
+        assert runtime.pubsub.api.get_topic(topic=topic, timeout=30).name == topic
+    finally:
+        runtime.stop()
+
+
+def test_warm_never_fails_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", nowhere)
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", nowhere)
+    runtime = Runtime(reload_settings(), run_queue_worker=False)
+    try:
+        assert set(runtime.warm(timeout=0.5)) == {"store", "queue"}
+    finally:
+        runtime.stop()
+
+
+@pytest.mark.emulators
+def test_functions_framework_warms_its_worker_not_its_master(
+    on_emulators: Emulators, tmp_path: Path
+) -> None:
+    warm_up(on_emulators)
+    port = free_port()
+    env = base_env(
+        tmp_path / "state",
+        PORT=str(port),
+        FIRESTORE_EMULATOR_HOST=on_emulators.firestore_host,
+        PUBSUB_EMULATOR_HOST=on_emulators.pubsub_host,
+        GOOGLE_CLOUD_PROJECT="runrun-test",
+        GITHUB_WEBHOOK_SECRET=SECRET,
+    )
+    argv = [
+        str(Path(sys.executable).parent / "functions-framework"),
+        "--target=github_webhook",
+        "--host=127.0.0.1",
+    ]
+    server = Server("functions-framework", argv, env, tmp_path).start(cwd=ROOT)
+    try:
+        # No request is sent: the worker warms on its own, right after gunicorn's fork.
+        for _ in range(600):  # bounded: 60 s
+            if warm_lines(server):
+                break
+            time.sleep(0.1)
+        time.sleep(1.5)  # past the master's grace period: it must stay cold
+        lines = warm_lines(server)
+        assert len(lines) == 1, server.output()
+        assert set(lines[0]["seconds"]) == {"store", "queue"}  # type: ignore[arg-type]
+    finally:
+        server.stop()
