@@ -9,7 +9,6 @@ cached per command for one check, and fetched a few at a time.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -17,6 +16,8 @@ import subprocess
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+
+from shared._config import child_env
 
 from ._errors import RunrunError
 
@@ -135,7 +136,7 @@ class HelpCache:
         self.calls = 0
 
     def _fetch(self, words: tuple[str, ...]) -> tuple[tuple[str, ...], Help | str]:
-        env = dict(os.environ, CLOUDSDK_CORE_DISABLE_PROMPTS="1", PAGER="cat", **_QUIET)
+        env = child_env(CLOUDSDK_CORE_DISABLE_PROMPTS="1", PAGER="cat", **_QUIET)
         result = subprocess.run(
             [self.gcloud, *words, "--help"], capture_output=True, text=True, env=env, timeout=120
         )

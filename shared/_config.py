@@ -399,6 +399,11 @@ class FrameworkEnv:
         )
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a child process (a tool runrun runs), with `extra` on top."""
+    return {**os.environ, **extra}
+
+
 def set_env(values: Mapping[str, str]) -> None:
     """Write variables a served function reads (functions-framework sets FUNCTION_TARGET
     and friends for the function it serves)."""
