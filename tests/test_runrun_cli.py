@@ -61,7 +61,10 @@ def test_the_source_module_runs_once_however_often_it_is_discovered(
 ) -> None:
     log = tmp_path / "imports.log"
     monkeypatch.setenv("SCENARIO_IMPORT_LOG", str(log))
-    monkeypatch.delitem(sys.modules, "echo_main", raising=False)
+    # Import it afresh, and leave sys.modules as it was (without the fresh module when it held
+    # none): a later discovery must not find a module whose registrations it never saw.
+    monkeypatch.setitem(sys.modules, "echo_main", sys.modules.get("echo_main"))
+    monkeypatch.delitem(sys.modules, "echo_main")
     from runrun import _discover
 
     # A fresh import: forget what earlier tests discovered, including the apps that already
