@@ -5,6 +5,11 @@ Publishing goes through the client's underlying `api.publish` RPC, not the batch
 caller gave up, so a request answered 503 could still publish, and the provider's retry
 would then publish again. One synchronous RPC with the request's remaining deadline either
 is acknowledged before we answer 2xx, or is cancelled with the call.
+
+Concurrent publishes to one topic still share that RPC (shared/_batching.py): the caller
+that arrives first sends every message queued so far in one `Publish`, on its own thread,
+while the next batch gathers. Each caller gets its own message id back before it answers;
+a failed RPC fails exactly the callers whose messages it carried, and nothing is retried.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .._batching import Batcher
 from .._clients import backend_errors
 from .._deadline import remaining
 from .._errors import BackendUnavailable, NotConfigured
@@ -22,6 +28,9 @@ SCHEDULING_REFUSED = (
     "Pub/Sub cannot hold a message until a later time; hand this target to Cloud Tasks "
     "(RUNRUN_QUEUE=tasks or RUNRUN_TARGET_QUEUES) or the local queue"
 )
+# Pub/Sub's limits per Publish request are 1,000 messages and 10 MB; keep below both.
+_MAX_MESSAGES = 1000
+_MAX_BYTES = 9_000_000
 
 
 class PubSubPublisher(Publisher):
@@ -37,6 +46,7 @@ class PubSubPublisher(Publisher):
         self._create_topics = create_topics
         self._ready: set[str] = set()
         self._lock = threading.Lock()
+        self._batchers: dict[str, Batcher[Any, str]] = {}  # one per topic path
 
     def _topic_path(self, topic: str) -> str:
         project = self._project()
@@ -93,14 +103,58 @@ class PubSubPublisher(Publisher):
             client = self._client()
             path = self._topic_path(topic)
             self._ensure_topic(client, path)
-            response = client.api.publish(
-                topic=path,
-                messages=[PubsubMessage(data=data, attributes=attributes)],
-                retry=None,
-                timeout=remaining(),
+        except backend_errors() as exc:
+            raise _publish_failed(exc) from exc
+        return self._batcher(path).submit(PubsubMessage(data=data, attributes=attributes))
+
+    def _batcher(self, path: str) -> Batcher[Any, str]:
+        batcher = self._batchers.get(path)
+        if batcher is None:
+            with self._lock:
+                batcher = self._batchers.get(path)
+                if batcher is None:
+
+                    def send(messages: list[Any], timeout: float) -> list[str | BaseException]:
+                        return self._publish_batch(path, messages, timeout)
+
+                    batcher = Batcher(
+                        "queue",
+                        send,
+                        max_items=_MAX_MESSAGES,
+                        size=_message_size,
+                        max_size=_MAX_BYTES,
+                    )
+                    self._batchers[path] = batcher
+        return batcher
+
+    def _publish_batch(
+        self, path: str, messages: list[Any], timeout: float
+    ) -> list[str | BaseException]:
+        """One Publish RPC for `messages`: their ids in order, or one failure per message."""
+        try:
+            response = self._client().api.publish(
+                topic=path, messages=messages, retry=None, timeout=timeout
             )
         except backend_errors() as exc:
-            raise BackendUnavailable(
-                f"queue failed to publish: {type(exc).__name__}", retry_after=1
-            ) from exc
-        return str(response.message_ids[0])
+            failures: list[str | BaseException] = []
+            for _ in messages:
+                failure = _publish_failed(exc)
+                failure.__cause__ = exc
+                failures.append(failure)
+            return failures
+        return [str(message_id) for message_id in response.message_ids]
+
+    def stats(self) -> dict[str, dict[str, float]]:
+        """Publish RPCs and messages so far, per topic path."""
+        with self._lock:
+            batchers = dict(self._batchers)
+        return {path: batcher.stats() for path, batcher in batchers.items()}
+
+
+def _message_size(message: Any) -> int:
+    attributes = sum(len(k) + len(v) for k, v in message.attributes.items())
+    return len(message.data) + attributes + 64
+
+
+def _publish_failed(exc: BaseException) -> BackendUnavailable:
+    return BackendUnavailable(f"queue failed to publish: {type(exc).__name__}", retry_after=1)

@@ -6,23 +6,100 @@ attempts can never both win. `expire_at` is a Timestamp for a Firestore TTL poli
 state machine also checks it, because TTL deletion can lag by a day.
 Every call carries what is left of the request's deadline and no automatic retry: a call
 retried after its deadline would act after the caller already answered 503.
+
+Writes from concurrent requests share one round trip (shared/_batching.py): one BatchWrite
+RPC through the client's `BulkWriteBatch`, each write with its own precondition (exists =
+false for a claim, the update time for the rest) and its own status in the answer, so a
+conflict on one key fails that caller alone. BatchWrite applies writes independently,
+unlike Commit (`WriteBatch`), where one failed precondition fails them all. `BulkWriter` is
+not used: it sends from background threads and retries after the caller gave up. A batch
+never holds two writes to one document (BatchWrite refuses them); reads stay single calls.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from .._batching import Batcher
 from .._clients import backend_errors
 from .._deadline import remaining
 from .._errors import BackendUnavailable
 from ._store import IdempotencyRecord, IdempotencyStore, Version
+
+# BatchWrite takes at most 500 writes.
+_MAX_WRITES = 500
+# Per-write statuses (google.rpc.Code) meaning "someone else changed the document first":
+# NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, ABORTED (as `_is_conflict` below).
+_CONFLICT_CODES = frozenset({5, 6, 9, 10})
+
+
+@dataclass(frozen=True)
+class _Write:
+    action: Literal["create", "update", "delete"]
+    doc_id: str
+    fields: dict[str, Any] | None = None
+    expected: Version | None = None
+
+
+# A write's outcome: its new update time (True for a delete), or None when its
+# precondition failed.
+_Outcome = Any
 
 
 class FirestoreStore(IdempotencyStore):
     def __init__(self, client: Callable[[], Any], collection: str) -> None:
         self._client = client  # the runtime's Firestore client, built on first use
         self.collection = collection
+        self._writes: Batcher[_Write, _Outcome] = Batcher(
+            "idempotency store", self._write_batch, max_items=_MAX_WRITES, key=_doc_key
+        )
+
+    def stats(self) -> dict[str, float]:
+        """BatchWrite RPCs and writes sent so far."""
+        return self._writes.stats()
+
+    def _write_batch(self, writes: list[_Write], timeout: float) -> list[_Outcome]:
+        """One BatchWrite RPC: per write, its update time, None (conflict) or its failure."""
+        from google.cloud.firestore_v1.bulk_batch import BulkWriteBatch
+
+        client = self._client()
+        batch = BulkWriteBatch(client)
+        for write in writes:
+            ref = client.collection(self.collection).document(write.doc_id)
+            option = (
+                None
+                if write.expected is None
+                else client.write_option(last_update_time=write.expected)
+            )
+            if write.action == "create":
+                batch.create(ref, write.fields or {})
+            elif write.action == "update":
+                batch.update(ref, write.fields or {}, option=option)
+            else:
+                batch.delete(ref, option=option)
+        try:
+            response = batch.commit(retry=None, timeout=timeout)
+        except backend_errors() as exc:
+            return [_failed(write.action, exc) for write in writes]
+        outcomes: list[_Outcome] = []
+        for write, status, result in zip(
+            writes, response.status, response.write_results, strict=True
+        ):
+            if status.code == 0:  # a delete has no update time: True says it was applied
+                outcomes.append(True if write.action == "delete" else result.update_time)
+            elif status.code in _CONFLICT_CODES:
+                outcomes.append(None)
+            else:  # this write was refused, the others stand
+                outcomes.append(
+                    BackendUnavailable(
+                        f"idempotency store failed to {write.action}: code {status.code}",
+                        retry_after=1,
+                        may_have_applied=False,
+                    )
+                )
+        return outcomes
 
     def _doc(self, doc_id: str) -> Any:
         return self._client().collection(self.collection).document(doc_id)
@@ -59,13 +136,9 @@ class FirestoreStore(IdempotencyStore):
         self._call("read", self._doc("_runrun_warm_start").get)
 
     def create(self, record: IdempotencyRecord) -> Version | None:
-        try:
-            result = self._call("create", self._doc(record.doc_id).create, self._fields(record))
-        except backend_errors() as exc:
-            if _is_conflict(exc):
-                return None
-            raise
-        version: Version = result.update_time
+        version: Version | None = self._writes.submit(
+            _Write("create", record.doc_id, self._fields(record))
+        )
         return version
 
     def get(self, doc_id: str) -> tuple[IdempotencyRecord, Version] | None:
@@ -88,34 +161,28 @@ class FirestoreStore(IdempotencyStore):
         return record, snapshot.update_time
 
     def replace(self, record: IdempotencyRecord, expected: Version) -> Version | None:
-        client = self._client()
-        try:
-            result = self._call(
-                "update",
-                self._doc(record.doc_id).update,
-                self._fields(record),
-                option=client.write_option(last_update_time=expected),
-            )
-        except backend_errors() as exc:
-            if _is_conflict(exc):
-                return None
-            raise
-        version: Version = result.update_time
+        version: Version | None = self._writes.submit(
+            _Write("update", record.doc_id, self._fields(record), expected)
+        )
         return version
 
     def delete(self, doc_id: str, expected: Version) -> bool:
-        client = self._client()
-        try:
-            self._call(
-                "delete",
-                self._doc(doc_id).delete,
-                option=client.write_option(last_update_time=expected),
-            )
-        except backend_errors() as exc:
-            if _is_conflict(exc):
-                return False
-            raise
-        return True
+        return self._writes.submit(_Write("delete", doc_id, None, expected)) is not None
+
+
+def _doc_key(write: _Write) -> str:
+    return write.doc_id
+
+
+def _failed(action: str, exc: BaseException) -> BackendUnavailable:
+    """The whole RPC failed: each of its writes answers for it."""
+    failure = BackendUnavailable(
+        f"idempotency store failed to {action}: {type(exc).__name__}",
+        retry_after=1,
+        may_have_applied=not _never_sent(exc),
+    )
+    failure.__cause__ = exc
+    return failure
 
 
 def _never_sent(exc: BaseException) -> bool:

@@ -1,7 +1,10 @@
 """The embedded default IdempotencyStore: one SQLite file, safe across threads and processes.
 
-Each statement is atomic on its own (INSERT OR IGNORE, UPDATE/DELETE ... WHERE version = ?),
-so no explicit transactions are needed; WAL lets readers proceed while a writer commits.
+Each statement is atomic on its own (INSERT OR IGNORE, UPDATE/DELETE ... WHERE version = ?)
+and reports by its row count whether its condition held; WAL lets readers proceed while a
+writer commits. Writes from concurrent requests are group-committed (shared/_batching.py):
+one transaction runs each caller's statement in turn, so the writers of a batch take the
+file's write lock once instead of taking turns for it one by one.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .._batching import Batcher
+from .._deadline import deadline_scope
 from .._errors import BackendUnavailable
 from .._sqlite import connect, writing
 from ._store import IdempotencyRecord, IdempotencyStore, Version
@@ -70,6 +75,9 @@ class SqliteStore(IdempotencyStore):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = _PerThread()
+        self._writes: Batcher[tuple[str, tuple[Any, ...]], int] = Batcher(
+            "idempotency store", self._write_batch
+        )
         self._run("SELECT 1", ())  # fail at start, not on the first delivery
         self._conn().execute(_SCHEMA)
         self._add_claim_token_column()
@@ -90,6 +98,10 @@ class SqliteStore(IdempotencyStore):
             self._local.pid = os.getpid()
         return self._local.conn
 
+    def stats(self) -> dict[str, float]:
+        """Write transactions and statements committed so far."""
+        return self._writes.stats()
+
     def _run(self, sql: str, params: tuple[Any, ...], *, write: bool = True) -> sqlite3.Cursor:
         try:
             conn = self._conn()
@@ -102,6 +114,36 @@ class SqliteStore(IdempotencyStore):
             raise BackendUnavailable(
                 f"idempotency store failed: {exc}", retry_after=1, may_have_applied=False
             ) from exc
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+        """The row count of one write statement, committed with its batch."""
+        return self._writes.submit((sql, params))
+
+    def _write_batch(
+        self, statements: list[tuple[str, tuple[Any, ...]]], timeout: float
+    ) -> list[int | BaseException]:
+        """One transaction for the batch; each statement's row count, in order. If any
+        statement fails, the transaction is rolled back and every writer of it fails."""
+        conn = self._conn()
+        try:
+            with deadline_scope(timeout, nested=False), writing(self.path):
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    counts = [conn.execute(sql, params).rowcount for sql, params in statements]
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            failures: list[int | BaseException] = []
+            for _ in statements:
+                failure = BackendUnavailable(
+                    f"idempotency store failed: {exc}", retry_after=1, may_have_applied=False
+                )
+                failure.__cause__ = exc
+                failures.append(failure)
+            return failures
+        return list(counts)
 
     @staticmethod
     def _row(record: IdempotencyRecord) -> tuple[Any, ...]:
@@ -120,12 +162,12 @@ class SqliteStore(IdempotencyStore):
 
     def create(self, record: IdempotencyRecord) -> Version | None:
         version = _new_version()
-        cur = self._run(
+        count = self._write(
             f"INSERT OR IGNORE INTO idempotency_keys (doc_id, {_COLUMNS}, version) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (record.doc_id, *self._row(record), version),
         )
-        return version if cur.rowcount == 1 else None
+        return version if count == 1 else None
 
     def get(self, doc_id: str) -> tuple[IdempotencyRecord, Version] | None:
         row = self._run(
@@ -148,20 +190,20 @@ class SqliteStore(IdempotencyStore):
     def replace(self, record: IdempotencyRecord, expected: Version) -> Version | None:
         assert isinstance(expected, int)
         version = _new_version()
-        cur = self._run(
+        count = self._write(
             "UPDATE idempotency_keys SET target = ?, key = ?, status = ?, payload_hash = ?, "
             "lease_expires_at = ?, expire_at = ?, response_status = ?, response_body = ?, "
             "response_content_type = ?, claim_token = ?, version = ? "
             "WHERE doc_id = ? AND version = ?",
             (*self._row(record), version, record.doc_id, expected),
         )
-        return version if cur.rowcount == 1 else None
+        return version if count == 1 else None
 
     def delete(self, doc_id: str, expected: Version) -> bool:
-        cur = self._run(
+        count = self._write(
             "DELETE FROM idempotency_keys WHERE doc_id = ? AND version = ?", (doc_id, expected)
         )
-        return cur.rowcount == 1
+        return count == 1
 
     def close(self) -> None:
         if self._local.conn is not None:
