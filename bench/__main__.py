@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ._coldstart import cold_start_seconds, slowest_imports
+from ._coldstart import cold_start, cold_start_seconds, slowest_imports
 from ._load import SECRET, hello_requests, run_wrk, signed_requests
 from ._rpc_proxy import CountingProxy
 from ._servers import ROOT, RunningServer, ServerSpec, functions_framework, runrun
@@ -66,7 +66,7 @@ def load_runs(
     proxies: list[CountingProxy] | None = None,
 ) -> dict[str, Any]:
     rps, p50, p99, rss, pss, gen_cpu, non2xx = [], [], [], [], [], [], []
-    cpu_ms, rpcs, calls = [], [], []
+    cpu_ms, rpcs, calls, idle_rss, idle_pss = [], [], [], [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as state:
             batch_dir = Path(state) / "batch-sizes"
@@ -74,6 +74,9 @@ def load_runs(
             server = RunningServer(spec, env)
             try:
                 server.wait_ready()
+                server.wait_idle()
+                idle_rss.append(server.rss_bytes() / 2**20)
+                idle_pss.append(server.pss_bytes() / 2**20)
                 # Enough distinct deliveries that none repeats unless asked to.
                 count = max(2000, int(seconds * 9000 / copies))
                 requests = hello_requests(64) if hello else signed_requests(count, copies)
@@ -123,6 +126,9 @@ def load_runs(
         "p99_ms": spread(p99),
         "rss_mib": spread(rss),
         "pss_mib": spread(pss),
+        # Started and answered once, before any load: what the instance holds while idle.
+        "idle_rss_mib": spread(idle_rss),
+        "idle_pss_mib": spread(idle_pss),
         "generator_cpu_cores": spread(gen_cpu),
         "non2xx_or_errors": spread(non2xx),
         # Server process tree, user + system, per request answered (emulators and wrk excluded).
@@ -280,12 +286,16 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "runrun": spread([cold_start_seconds(rr, env) for _ in range(args.cold_runs)]),
         }
-        results["cold_start_one_cpu_s"] = {
-            name: spread(
-                [cold_start_seconds(pinned(spec, "one CPU"), env) for _ in range(args.cold_runs)]
-            )
-            for name, spec in (("functions_framework", ff), ("runrun", rr))
-        }
+        # Alternating, so that both servers see the same moments of the machine's load.
+        walls: dict[str, list[float]] = {"functions_framework": [], "runrun": []}
+        cpus: dict[str, list[float]] = {"functions_framework": [], "runrun": []}
+        for _ in range(args.cold_runs):
+            for name, spec in (("functions_framework", ff), ("runrun", rr)):
+                wall, cpu = cold_start(pinned(spec, "one CPU"), env)
+                walls[name].append(wall)
+                cpus[name].append(cpu)
+        results["cold_start_one_cpu_s"] = {name: spread(values) for name, values in walls.items()}
+        results["cold_start_one_cpu_cpu_s"] = {name: spread(v) for name, v in cpus.items()}
         results["slowest_imports_ms"] = slowest_imports(env)
     results["ratios"] = ratios(results)
     results["targets"] = targets(results)
@@ -358,7 +368,16 @@ def table(results: dict[str, Any]) -> str:
         "",
         f"cold start s: functions-framework {fmt(cold['functions_framework'], 3)}, "
         f"runrun {fmt(cold['runrun'], 3)}; at 1 CPU: functions-framework "
-        f"{fmt(cold1['functions_framework'], 3)}, runrun {fmt(cold1['runrun'], 3)}",
+        f"{fmt(cold1['functions_framework'], 3)}, runrun {fmt(cold1['runrun'], 3)}; "
+        "CPU s used until then at 1 CPU: functions-framework "
+        f"{fmt(results['cold_start_one_cpu_cpu_s']['functions_framework'], 2)}, runrun "
+        f"{fmt(results['cold_start_one_cpu_cpu_s']['runrun'], 2)}",
+        "idle memory (started, before load) RSS/PSS MiB: "
+        + ", ".join(
+            f"{row['server']} {row['idle_rss_mib']['median']:.0f}/"
+            f"{row['idle_pss_mib']['median']:.0f}"
+            for row in results["one_cpu"].values()
+        ),
         f"inspector cost: {results['ratios']['inspector_cost_pct']:.1f}% of full-path "
         f"throughput (RUNRUN_INSPECT=1: "
         f"{results['embedded']['runrun_inspector_on']['rps']['median']:.0f} req/s, "
