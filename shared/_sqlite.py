@@ -16,7 +16,6 @@ from ._config import get_settings
 from ._deadline import remaining
 from ._errors import BackendUnavailable
 
-
 PAGE_CACHE_KIB = 64  # per connection (SQLite's default: 2,000 KiB)
 
 
