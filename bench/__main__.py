@@ -17,14 +17,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ._coldstart import cold_start_seconds, first_delivery_ms, slowest_imports
+from ._coldstart import cold_start, cold_start_seconds, first_delivery_ms, slowest_imports
 from ._load import SECRET, dialogflow_requests, hello_requests, run_wrk, signed_requests
+from ._rpc_proxy import CountingProxy
 from ._servers import ROOT, RunningServer, ServerSpec, functions_framework, runrun
+from ._targets import targets, targets_table
 from ._tasks import tasks_env
 
 HELLO_DIR = Path(__file__).resolve().parent / "hello"
@@ -65,13 +68,20 @@ def load_runs(
     copies: int = 1,
     hello: bool = False,
     dialogflow: bool = False,
+    proxies: list[CountingProxy] | None = None,
 ) -> dict[str, Any]:
     rps, p50, p99, rss, pss, gen_cpu, non2xx = [], [], [], [], [], [], []
+    cpu_ms, rpcs, calls, idle_rss, idle_pss = [], [], [], [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as state:
-            server = RunningServer(spec, base_env(state, env_extra))
+            batch_dir = Path(state) / "batch-sizes"
+            env = base_env(state, {**env_extra, "RUNRUN_BATCH_SIZES_DIR": str(batch_dir)})
+            server = RunningServer(spec, env)
             try:
                 server.wait_ready()
+                server.wait_idle()
+                idle_rss.append(server.rss_bytes() / 2**20)
+                idle_pss.append(server.pss_bytes() / 2**20)
                 # Enough distinct deliveries that none repeats unless asked to.
                 count = max(2000, int(seconds * 9000 / copies))
                 requests = hello_requests(64) if hello else signed_requests(count, copies)
@@ -82,9 +92,20 @@ def load_runs(
                     requests = dialogflow_requests(count)  # fresh calls: none replayed
                 elif not hello:
                     requests = signed_requests(count, copies)  # the warm-up used the others
+                # The run's CPU and RPCs: from idle after the warm-up to idle after the run, so
+                # what the requests in flight at wrk's stop (and the queued processing behind
+                # them) cost is counted, divided by the requests wrk saw answered (an upper
+                # bound per delivery, by at most 80 requests' worth).
+                server.wait_idle()
+                for proxy in proxies or []:
+                    proxy.counts.reset()
+                cpu_before = server.cpu_seconds()
                 result = run_wrk(
                     server.base_url, spec.path, requests, seconds=seconds, connections=CONNECTIONS
                 )
+                server.wait_idle()
+                cpu = server.cpu_seconds() - cpu_before
+                seen = [proxy.counts.snapshot() for proxy in proxies or []]
                 if server.process.poll() is not None or result.socket_errors:
                     print(
                         f"{spec.name}: server failed under load "
@@ -96,6 +117,12 @@ def load_runs(
                 pss.append(server.pss_bytes() / 2**20)
             finally:
                 server.stop()
+            batches = read_batch_sizes(batch_dir)
+        answered = max(1, result.requests)
+        cpu_ms.append(1000 * cpu / answered)
+        if proxies:
+            calls.append(merge_counts(seen))
+            rpcs.append(sum(calls[-1]["calls"].values()) / answered)
         rps.append(result.rps)
         p50.append(result.p50_ms)
         p99.append(result.p99_ms)
@@ -108,12 +135,39 @@ def load_runs(
         "p99_ms": spread(p99),
         "rss_mib": spread(rss),
         "pss_mib": spread(pss),
+        # Started and answered once, before any load: what the instance holds while idle.
+        "idle_rss_mib": spread(idle_rss),
+        "idle_pss_mib": spread(idle_pss),
         "generator_cpu_cores": spread(gen_cpu),
         "non2xx_or_errors": spread(non2xx),
+        # Server process tree, user + system, per request answered (emulators and wrk excluded).
+        "cpu_ms_per_delivery": spread(cpu_ms),
+        **({"rpcs_per_delivery": spread(rpcs), "rpcs_last_run": calls[-1]} if calls else {}),
+        **({"in_process_batch_sizes_last_run": batches} if batches else {}),
     }
 
 
-def emulator_env() -> tuple[Any, dict[str, str]] | None:
+def merge_counts(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
+    """One emulator proxy's counts after another, as one record (method paths differ)."""
+    merged: dict[str, Any] = {"calls": {}, "batch_sizes": {}}
+    for snapshot in snapshots:
+        merged["calls"].update(snapshot["calls"])
+        merged["batch_sizes"].update(snapshot["batch_sizes"])
+    return merged
+
+
+def read_batch_sizes(directory: Path) -> dict[str, dict[str, int]]:
+    """What the workers' stores and publishers recorded (`shared._batch_sizes`), summed."""
+    total: dict[str, dict[str, int]] = {}
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        for kind, sizes in json.loads(path.read_text()).items():
+            for size, count in sizes.items():
+                total.setdefault(kind, {})
+                total[kind][size] = total[kind].get(size, 0) + count
+    return total
+
+
+def emulator_env() -> tuple[Any, list[CountingProxy], dict[str, str]] | None:
     sys.path.insert(0, str(ROOT))
     from tests.emulators import EmulatorProcesses
 
@@ -124,11 +178,17 @@ def emulator_env() -> tuple[Any, dict[str, str]] | None:
         print(f"emulators unavailable, skipping that part: {exc}", file=sys.stderr)
         processes.stop()
         return None
-    return processes, {
-        "FIRESTORE_EMULATOR_HOST": running.firestore_host,
-        "PUBSUB_EMULATOR_HOST": running.pubsub_host,
-        "GOOGLE_CLOUD_PROJECT": "runrun-bench",
-    }
+    # Both servers reach the emulators through counting proxies (`_rpc_proxy`).
+    proxies = [CountingProxy(running.firestore_host), CountingProxy(running.pubsub_host)]
+    return (
+        processes,
+        proxies,
+        {
+            "FIRESTORE_EMULATOR_HOST": proxies[0].address,
+            "PUBSUB_EMULATOR_HOST": proxies[1].address,
+            "GOOGLE_CLOUD_PROJECT": "runrun-bench",
+        },
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,6 +274,13 @@ def main(argv: list[str] | None = None) -> int:
         seconds=args.seconds,
         dialogflow=True,
     )
+    # Cloud Run's default instance: one vCPU. runrun sizes its workers by the CPUs it may use.
+    results["one_cpu"] = {
+        "functions_framework": load_runs(
+            pinned(ff, "one CPU"), {}, runs=args.runs, seconds=args.seconds
+        ),
+        "runrun": load_runs(pinned(rr, "one CPU"), {}, runs=args.runs, seconds=args.seconds),
+    }
     results["duplicates_x3"] = {
         "functions_framework": load_runs(ff, {}, runs=args.runs, seconds=args.seconds, copies=3),
         "runrun": load_runs(rr, {}, runs=args.runs, seconds=args.seconds, copies=3),
@@ -223,15 +290,19 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_emulators:
         found = emulator_env()
         if found is not None:
-            processes, env = found
+            processes, proxies, env = found
             try:
                 results["emulators"] = {
-                    "functions_framework": load_runs(ff, env, runs=args.runs, seconds=args.seconds),
-                    "runrun": load_runs(rr, env, runs=args.runs, seconds=args.seconds),
-                    **cloud_tasks_runs(env, args.runs, args.seconds),
+                    name: load_runs(
+                        spec, env, runs=args.runs, seconds=args.seconds, proxies=proxies
+                    )
+                    for name, spec in (("functions_framework", ff), ("runrun", rr))
                 }
+                results["emulators"].update(cloud_tasks_runs(env, args.runs, args.seconds))
                 results["first_delivery_ms"]["emulators"] = first_deliveries(ff, rr, env, args)
             finally:
+                for proxy in proxies:
+                    proxy.close()
                 processes.stop()
     with tempfile.TemporaryDirectory() as state:
         env = base_env(state)
@@ -241,9 +312,20 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "runrun": spread([cold_start_seconds(rr, env) for _ in range(args.cold_runs)]),
         }
+        # Alternating, so that both servers see the same moments of the machine's load.
+        walls: dict[str, list[float]] = {"functions_framework": [], "runrun": []}
+        cpus: dict[str, list[float]] = {"functions_framework": [], "runrun": []}
+        for _ in range(args.cold_runs):
+            for name, spec in (("functions_framework", ff), ("runrun", rr)):
+                wall, cpu = cold_start(pinned(spec, "one CPU"), env)
+                walls[name].append(wall)
+                cpus[name].append(cpu)
+        results["cold_start_one_cpu_s"] = {name: spread(values) for name, values in walls.items()}
+        results["cold_start_one_cpu_cpu_s"] = {name: spread(v) for name, v in cpus.items()}
         results["slowest_imports_ms"] = slowest_imports(env)
     results["processors"] = processor_times(20 if args.smoke else 200)
     results["ratios"] = ratios(results)
+    results["targets"] = targets(results)
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
@@ -292,11 +374,13 @@ def handoff_only(rr: ServerSpec, runs: int, seconds: float) -> int:
     found = emulator_env()
     if found is None:
         return 1
-    processes, env = found
+    processes, proxies, env = found
     try:
         rows = {"runrun_pubsub": load_runs(rr, env, runs=runs, seconds=seconds)}
         rows.update(cloud_tasks_runs(env, runs, seconds))
     finally:
+        for proxy in proxies:
+            proxy.close()
         processes.stop()
     print(f"| hand-off, emulators, {CONNECTIONS} conns | req/s | p50 ms | p99 ms | non-2xx |")
     print("|---|---|---|---|---|")
@@ -321,6 +405,10 @@ def first_deliveries(
         "functions_framework": spread([first(ff) for _ in range(args.cold_runs)]),
         "runrun": spread([first(rr) for _ in range(args.cold_runs)]),
     }
+
+
+def pinned(spec: ServerSpec, label: str, cpus: str = "0") -> ServerSpec:
+    return replace(spec, name=f"{spec.name} [{label}]", cpus=cpus)
 
 
 def ratios(results: dict[str, Any]) -> dict[str, float]:
@@ -362,22 +450,36 @@ def table(results: dict[str, Any]) -> str:
         f"python={results['machine']['python']}  "
         + "  ".join(f"{k}={v}" for k, v in results["versions"].items()),
         "",
-        "| scenario | server | req/s | p50 ms | p99 ms | RSS MiB | PSS MiB | wrk cores | non-2xx |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| scenario | server | req/s | p50 ms | p99 ms | RSS MiB | PSS MiB | CPU ms/delivery "
+        "| wrk cores | non-2xx |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for section in ("embedded", "duplicates_x3", "emulators"):
+    for section in ("embedded", "one_cpu", "duplicates_x3", "emulators"):
         for row in results.get(section, {}).values():
             lines.append(
                 f"| {section} | {row['server']} | {fmt(row['rps'])} | {fmt(row['p50_ms'], 1)} | "
                 f"{fmt(row['p99_ms'], 1)} | {fmt(row['rss_mib'])} | {fmt(row['pss_mib'])} | "
+                f"{fmt(row['cpu_ms_per_delivery'], 2)} | "
                 f"{fmt(row['generator_cpu_cores'], 2)} | {fmt(row['non2xx_or_errors'])} |"
             )
-    cold = results["cold_start_s"]
+    lines += rpc_lines(results)
+    cold, cold1 = results["cold_start_s"], results["cold_start_one_cpu_s"]
     lines += [
         "",
         f"cold start s: functions-framework {fmt(cold['functions_framework'], 3)}, "
         f"runrun {fmt(cold['runrun'], 3)}",
         *first_delivery_lines(results, fmt),
+        f"runrun {fmt(cold['runrun'], 3)}; at 1 CPU: functions-framework "
+        f"{fmt(cold1['functions_framework'], 3)}, runrun {fmt(cold1['runrun'], 3)}; "
+        "CPU s used until then at 1 CPU: functions-framework "
+        f"{fmt(results['cold_start_one_cpu_cpu_s']['functions_framework'], 2)}, runrun "
+        f"{fmt(results['cold_start_one_cpu_cpu_s']['runrun'], 2)}",
+        "idle memory (started, before load) RSS/PSS MiB: "
+        + ", ".join(
+            f"{row['server']} {row['idle_rss_mib']['median']:.0f}/"
+            f"{row['idle_pss_mib']['median']:.0f}"
+            for row in results["one_cpu"].values()
+        ),
         f"inspector cost: {results['ratios']['inspector_cost_pct']:.1f}% of full-path "
         f"throughput (RUNRUN_INSPECT=1: "
         f"{results['embedded']['runrun_inspector_on']['rps']['median']:.0f} req/s, "
@@ -392,6 +494,8 @@ def table(results: dict[str, Any]) -> str:
         "processors p50 ms per delivery: " + processors_line(results["processors"]),
         "",
         "ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in results["ratios"].items()),
+        "",
+        targets_table(results["targets"]),
     ]
     return "\n".join(lines)
 
@@ -419,6 +523,35 @@ def first_delivery_lines(results: dict[str, Any], fmt: Any) -> list[str]:
             parts.append(f"{row['server'] if row else name} {fmt(first, 1)} (steady p50 {p50})")
         lines.append(f"first delivery ms, new process, {scenario}: " + "; ".join(parts))
     return lines
+
+
+def rpc_lines(results: dict[str, Any]) -> list[str]:
+    """RPCs per delivery seen at the emulators, per method, and the batch sizes seen."""
+    lines = []
+    for name, row in results.get("emulators", {}).items():
+        if "rpcs_per_delivery" not in row:
+            continue
+        last = row["rpcs_last_run"]
+        methods = ", ".join(
+            f"{method.rsplit('.', 1)[-1]} {count}"
+            for method, count in sorted(last["calls"].items())
+        )
+        sizes = "; ".join(
+            f"{method.rsplit('/', 1)[-1]} {{size: calls}} {counts}"
+            for method, counts in last["batch_sizes"].items()
+        )
+        lines.append(
+            f"emulators, {name}: {row['rpcs_per_delivery']['median']:.2f} RPCs per delivery "
+            f"(last run: {methods}); batch sizes: {sizes or 'none'}"
+        )
+    for section in ("embedded", "one_cpu", "emulators"):
+        for name, row in results.get(section, {}).items():
+            if row.get("in_process_batch_sizes_last_run"):
+                lines.append(
+                    f"{section}, {name}: batch sizes recorded in process "
+                    f"{row['in_process_batch_sizes_last_run']}"
+                )
+    return [""] + lines if lines else []
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ class ServerSpec:
     cwd: Path = ROOT
     probe: str = ""  # a GET that answers 2xx-4xx once the app is loaded
     env: dict[str, str] = field(default_factory=dict)
+    cpus: str = ""  # e.g. "0": run pinned to these CPUs (taskset), as on a 1-vCPU instance
 
 
 def functions_framework(target: str, cwd: Path = ROOT, asgi: bool = False) -> ServerSpec:
@@ -74,6 +75,9 @@ class RunningServer:
             if "functions-framework" in spec.argv[0]
             else spec.argv
         )
+        if spec.cpus:
+            # Affinity is inherited by every worker, and runrun sizes its workers by it.
+            argv = ["taskset", "--cpu-list", spec.cpus, *argv]
         self.started = time.perf_counter()
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
@@ -130,6 +134,34 @@ class RunningServer:
             except OSError:
                 pass
         return total * 1024
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the whole process tree so far: each live process's own,
+        plus what its children that already exited used (cutime/cstime, once reaped), so
+        every CPU second is counted once. Nothing outside the tree (emulators, wrk) counts."""
+        ticks = 0
+        for pid in _tree(self.process.pid):
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # Fields 14-17 of proc(5) (utime stime cutime cstime); [0] here is field 3.
+            ticks += sum(int(value) for value in fields[11:15])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def wait_idle(self, poll: float = 0.25, timeout: float = 15.0) -> None:
+        """Until the tree uses under 5% of a CPU over `poll` seconds (at most `timeout`): the
+        requests still in flight when wrk stopped, and the queued work behind them (the local
+        queue processes each delivery after its 2xx), belong to the run that sent them."""
+        deadline = time.monotonic() + timeout
+        before = self.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(poll)
+            now = self.cpu_seconds()
+            if now - before < 0.05 * poll:
+                return
+            before = now
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -5,23 +5,63 @@
 `cloudbuild` describe and deploy the same targets.
 """
 
-from ._cloudbuild import cloudbuild_yaml as cloudbuild_yaml
-from ._deploy import PlanSettings as PlanSettings
-from ._deploy import plan as plan
-from ._deploy import secrets_table as secrets_table
-from ._discover import Discovery as Discovery
-from ._discover import Target as Target
-from ._discover import discover as discover
-from ._dispatch import HEALTH_PATH as HEALTH_PATH
-from ._dispatch import TargetDispatcher as TargetDispatcher
-from ._errors import DuplicateTargetError as DuplicateTargetError
-from ._errors import RunrunError as RunrunError
-from ._errors import SourceError as SourceError
-from ._errors import UnsupportedTargetError as UnsupportedTargetError
-from ._mount import build_app as build_app
-from ._mount import target_app as target_app
-from ._server import ServeOptions as ServeOptions
-from ._server import serve as serve
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from ._cloudbuild import cloudbuild_yaml as cloudbuild_yaml
+    from ._deploy import PlanSettings as PlanSettings
+    from ._deploy import plan as plan
+    from ._deploy import secrets_table as secrets_table
+    from ._discover import Discovery as Discovery
+    from ._discover import Target as Target
+    from ._discover import discover as discover
+    from ._dispatch import HEALTH_PATH as HEALTH_PATH
+    from ._dispatch import TargetDispatcher as TargetDispatcher
+    from ._errors import DuplicateTargetError as DuplicateTargetError
+    from ._errors import RunrunError as RunrunError
+    from ._errors import SourceError as SourceError
+    from ._errors import UnsupportedTargetError as UnsupportedTargetError
+    from ._mount import build_app as build_app
+    from ._mount import target_app as target_app
+    from ._server import ServeOptions as ServeOptions
+    from ._server import serve as serve
+
+# Every public name is imported on first use. `python -m runrun serve` imports this package
+# first: kept empty, it lets `__main__` switch the garbage collector off before the heavy
+# imports, and a serving container never imports deploy planning at all (README,
+# "Benchmarks": cold start).
+_LAZY = {
+    "PlanSettings": "._deploy",
+    "plan": "._deploy",
+    "secrets_table": "._deploy",
+    "cloudbuild_yaml": "._cloudbuild",
+    "Discovery": "._discover",
+    "Target": "._discover",
+    "discover": "._discover",
+    "HEALTH_PATH": "._dispatch",
+    "TargetDispatcher": "._dispatch",
+    "DuplicateTargetError": "._errors",
+    "RunrunError": "._errors",
+    "SourceError": "._errors",
+    "UnsupportedTargetError": "._errors",
+    "build_app": "._mount",
+    "target_app": "._mount",
+    "ServeOptions": "._server",
+    "serve": "._server",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "HEALTH_PATH",

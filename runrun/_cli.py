@@ -12,14 +12,14 @@ from typing import NoReturn
 from shared import ConfigError, Runtime, check_scheduling
 from shared._config import ServeDefaults, override_env
 
-from ._cli_deploy import add_parsers as deploy_parsers
-from ._cli_deploy import dead_letters, deploy_plan
-from ._cloudbuild import cloudbuild_yaml
 from ._discover import Target, discover
 from ._errors import RunrunError
-from ._send import add_parser as send_parser
-from ._send import send
 from ._server import DEFAULT_CONCURRENCY, SERVERS, ServeOptions
+
+# `serve` is what a container runs at every cold start: it builds only its own parser, so
+# the other commands' modules (deploy planning, gcloud checks, sample deliveries) are never
+# imported there (see README, "Benchmarks": cold start).
+_SERVE_ONLY = "serve"
 
 
 def _positive(raw: str) -> int:
@@ -37,7 +37,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
-def _parser(env: ServeDefaults) -> argparse.ArgumentParser:
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (the top level takes no option but -h)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def _parser(env: ServeDefaults, only_serve: bool = False) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m runrun",
         description="Serve every functions-framework target of main.py in one process tree.",
@@ -102,6 +107,11 @@ def _parser(env: ServeDefaults) -> argparse.ArgumentParser:
         help="HTTP server (env RUNRUN_SERVER, default granian)",
     )
 
+    if only_serve:
+        return parser
+    from ._cli_deploy import add_parsers as deploy_parsers
+    from ._send import add_parser as send_parser
+
     commands.add_parser("routes", parents=[source], help="list each target and its route")
     send_parser(commands)
 
@@ -132,6 +142,8 @@ def _routes(args: argparse.Namespace) -> None:
 
 
 def _cloudbuild(args: argparse.Namespace) -> int:
+    from ._cloudbuild import cloudbuild_yaml
+
     text = cloudbuild_yaml(_targets(args))
     if args.check is None:
         sys.stdout.write(text)
@@ -154,7 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"runrun: {exc}", file=sys.stderr)
         return 2
-    args = _parser(env).parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(env, only_serve=_command(argv) == _SERVE_ONLY).parse_args(argv)
     if getattr(args, "source", None) is None:
         args.source = env.source
     try:
@@ -180,12 +193,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         elif args.command == "send":
+            from ._send import send
+
             return send(args)
         elif args.command == "routes":
             _routes(args)
         elif args.command == "deploy-plan":
+            from ._cli_deploy import deploy_plan
+
             return deploy_plan(args)
         elif args.command == "dead-letters":
+            from ._cli_deploy import dead_letters
+
             return dead_letters(args)
         elif args.command == "cloudbuild":
             return _cloudbuild(args)

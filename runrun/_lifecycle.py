@@ -18,6 +18,7 @@ from shared import (
     runtime_managed_by_server,
     stop_runtime,
 )
+from shared._batch_sizes import write_out as write_batch_sizes
 
 from ._activity import ActivityRecorder
 
@@ -55,3 +56,7 @@ def worker_stopping(timeout: float = 5.0) -> None:
         log.info("worker stopped: queue worker and publisher flushed")
     except Exception:  # a failing flush must not turn a clean shutdown into a crash loop
         log.exception("flushing the publisher at shutdown failed")
+    try:
+        write_batch_sizes(get_settings().batch_sizes_dir)
+    except OSError:  # figures for the benchmark only: never a reason to fail a shutdown
+        log.exception("writing the batch sizes out failed")

@@ -25,6 +25,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from ._batch_sizes import record as record_batch
 from ._deadline import remaining
 from ._errors import BackendUnavailable
 
@@ -148,6 +149,7 @@ class Batcher(Generic[Item, Result]):
                 self._stats.batches += 1
                 self._stats.items += len(batch)
                 self._stats.largest = max(self._stats.largest, len(batch))
+                record_batch(self.name, len(batch))
         return batch
 
     def _send_batch(self) -> None:

@@ -184,6 +184,8 @@ class Settings:
     bigquery_events: tuple[tuple[str, str], ...] = ()
     bigquery_timeout_seconds: float = 10.0
     bigquery_emulator_host: str | None = None
+    # Where a worker writes the batch sizes it saw at shutdown (the benchmark reads them).
+    batch_sizes_dir: str | None = None
     # RUNRUN_DEADLINE_SECONDS_<TARGET>: one target's own deadline, whatever its provider's.
     deadline_overrides: Mapping[str, float] = field(default_factory=dict)
 
@@ -248,6 +250,7 @@ class Settings:
             bigquery_events=_pairs("RUNRUN_BIGQUERY_EVENTS"),
             bigquery_timeout_seconds=_float("RUNRUN_BIGQUERY_TIMEOUT_SECONDS", 10.0),
             bigquery_emulator_host=_raw("BIGQUERY_EMULATOR_HOST") or None,
+            batch_sizes_dir=_raw("RUNRUN_BATCH_SIZES_DIR") or None,
             **_queue_settings(),
             deadline_overrides={
                 name[len(DEADLINE_PREFIX) :].lower(): _float(name, 1.0)

@@ -53,3 +53,10 @@ def test_bench_smoke_mode_produces_every_figure(tmp_path: Path) -> None:
     assert "inspector cost:" in result.stdout
     assert "async hello world: runrun" in result.stdout
     assert set(figures["ratios"]) >= {"runrun_async_vs_sync_hello_rps"}
+    # CPU per delivery, one CPU, and the targets table (P1-P6), all from the same invocation.
+    assert figures["embedded"]["runrun"]["cpu_ms_per_delivery"]["median"] > 0
+    assert set(figures["one_cpu"]) == {"functions_framework", "runrun"}
+    assert figures["one_cpu"]["runrun"]["pss_mib"]["median"] > 0
+    assert figures["cold_start_one_cpu_s"]["runrun"]["median"] > 0
+    assert {row["id"] for row in figures["targets"]} == {"P1", "P2", "P3", "P4", "P5", "P6"}
+    assert "| P4 | RSS runrun (all) / functions-framework (one), 1 CPU |" in result.stdout

@@ -1,0 +1,82 @@
+"""The benchmark's RPC counting: a real Firestore and Pub/Sub client, through the counting
+proxy, to the real emulators. Each call is counted once under its method, and a batch is
+counted with the number of writes or messages it carried."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench._rpc_proxy import CountingProxy
+from shared import _batch_sizes
+from tests.emulators import Emulators
+
+COMMIT = "/google.firestore.v1.Firestore/Commit"
+PUBLISH = "/google.pubsub.v1.Publisher/Publish"
+
+
+@pytest.fixture
+def proxies(emulators: Emulators) -> Iterator[tuple[CountingProxy, CountingProxy]]:
+    firestore, pubsub = (
+        CountingProxy(emulators.firestore_host),
+        CountingProxy(emulators.pubsub_host),
+    )
+    yield firestore, pubsub
+    firestore.close()
+    pubsub.close()
+
+
+@pytest.mark.emulators
+def test_each_call_and_its_batch_size_are_counted(
+    proxies: tuple[CountingProxy, CountingProxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    firestore_proxy, pubsub_proxy = proxies
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_proxy.address)
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_proxy.address)
+    from google.cloud import firestore, pubsub_v1
+
+    suffix = uuid.uuid4().hex[:8]
+    db = firestore.Client(project="runrun-test")
+    collection = db.collection(f"counted-{suffix}")
+    collection.document("one").set({"n": 1})
+    batch = db.batch()
+    for name in ("a", "b", "c"):
+        batch.set(collection.document(name), {"n": name})
+    batch.commit()
+
+    publisher = pubsub_v1.PublisherClient(
+        batch_settings=pubsub_v1.types.BatchSettings(max_messages=1)
+    )
+    topic = publisher.topic_path("runrun-test", f"counted-{suffix}")
+    publisher.create_topic(name=topic)
+    publisher.publish(topic, b"x").result(timeout=30)
+
+    firestore_seen = firestore_proxy.counts.snapshot()
+    assert firestore_seen["calls"] == {COMMIT: 2}
+    assert firestore_seen["batch_sizes"] == {COMMIT: {1: 1, 3: 1}}
+    pubsub_seen = pubsub_proxy.counts.snapshot()
+    assert pubsub_seen["calls"][PUBLISH] == 1
+    assert pubsub_seen["batch_sizes"] == {PUBLISH: {1: 1}}
+
+    firestore_proxy.counts.reset()
+    assert firestore_proxy.counts.snapshot() == {"calls": {}, "batch_sizes": {}}
+
+
+def test_batch_sizes_are_written_out_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kind = f"test.batches-{uuid.uuid4().hex[:8]}"
+    _batch_sizes.record(kind, 3)
+    _batch_sizes.record(kind, 3)
+    _batch_sizes.record(kind, 1)
+    assert _batch_sizes.snapshot()[kind] == {1: 1, 3: 2}
+
+    monkeypatch.delenv("RUNRUN_BATCH_SIZES_DIR", raising=False)
+    assert _batch_sizes.write_out() is None
+    monkeypatch.setenv("RUNRUN_BATCH_SIZES_DIR", str(tmp_path / "sizes"))
+    written = _batch_sizes.write_out()
+    assert written is not None and written.parent == tmp_path / "sizes"
+    assert '"3": 2' in written.read_text()
