@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench._rpc_proxy import CountingProxy
-from shared import _batch_sizes
+from shared import _batch_sizes, reload_settings
 from tests.emulators import Emulators
 
 COMMIT = "/google.firestore.v1.Firestore/Commit"
@@ -75,8 +75,8 @@ def test_batch_sizes_are_written_out_only_when_asked(
     assert _batch_sizes.snapshot()[kind] == {1: 1, 3: 2}
 
     monkeypatch.delenv("RUNRUN_BATCH_SIZES_DIR", raising=False)
-    assert _batch_sizes.write_out() is None
+    assert _batch_sizes.write_out(reload_settings().batch_sizes_dir) is None
     monkeypatch.setenv("RUNRUN_BATCH_SIZES_DIR", str(tmp_path / "sizes"))
-    written = _batch_sizes.write_out()
+    written = _batch_sizes.write_out(reload_settings().batch_sizes_dir)
     assert written is not None and written.parent == tmp_path / "sizes"
     assert '"3": 2' in written.read_text()
