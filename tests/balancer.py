@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import free_port, stop_process
 
 NGINX_MISSING = (
     "NGINX TESTS SKIPPED: nginx is not installed on this machine "
@@ -109,12 +109,7 @@ def round_robin(ports: list[int], folder: Path) -> Iterator[Balancer]:
         _wait_listening(port, process, folder)
         yield Balancer(port, folder)
     finally:
-        process.terminate()  # nginx's fast shutdown
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process, timeout=20)  # SIGTERM: nginx's fast shutdown
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], folder: Path) -> None:

@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.emulators import free_port
+from tests.helpers import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-bqemulator"
@@ -72,10 +73,4 @@ class BigQueryEmulator:
         raise RuntimeError(f"bqemulator not ready after {timeout} s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)

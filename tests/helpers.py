@@ -1,12 +1,14 @@
-"""Small helpers every kind of test uses, kept once: a free local port, and the HMAC that
-most providers sign with (the full per-provider signers are `runrun._signing`, held to the
-providers' published examples)."""
+"""Small helpers every kind of test uses, kept once: a free local port, stopping a server
+process the test started, and the HMAC that most providers sign with (the full per-provider
+signers are `runrun._signing`, held to the providers' published examples)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import socket
+import subprocess
+from typing import Any
 
 
 def free_port() -> int:
@@ -14,6 +16,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def stop_process(process: subprocess.Popen[Any] | None, timeout: float = 10) -> None:
+    """Stop a process the test started: SIGTERM, then SIGKILL if it has not exited in time."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def hex_hmac(secret: str, message: bytes) -> str:

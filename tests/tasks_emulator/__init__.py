@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.helpers import free_port
+from tests.helpers import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PACKAGE = "gcloud-tasks-emulator==0.6.2"
@@ -91,10 +91,4 @@ class TasksEmulator:
         raise RuntimeError(f"tasks emulator not ready after {timeout} s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
