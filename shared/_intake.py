@@ -24,6 +24,7 @@ from typing import Any
 
 from ._batching import Batcher
 from ._deadline import deadline_scope
+from ._delivery import Delivery
 from ._errors import BackendUnavailable, PayloadMismatch
 from ._sqlite import writing
 from .handoff import LocalQueue
@@ -44,6 +45,28 @@ class Intake:
     data: bytes
     attributes: dict[str, str]
     answer: tuple[int, str, str]
+
+    @classmethod
+    def of(
+        cls,
+        delivery: Delivery,
+        payload_hash: str,
+        token: str,
+        lease_until: datetime,
+        topic: str,
+        answer: tuple[int, str, str],
+    ) -> Intake:
+        return cls(
+            target=delivery.source,
+            key=delivery.delivery_id,
+            payload_hash=payload_hash,
+            token=token,
+            lease_until=lease_until,
+            topic=topic,
+            data=delivery.data,
+            attributes=delivery.attributes(),
+            answer=answer,
+        )
 
 
 @dataclass(frozen=True)

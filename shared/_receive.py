@@ -241,7 +241,7 @@ def _receive(
     deadline = settings.deadline_for(provider.target, provider.answer_window_seconds)
     claims = ReceiveClaims(runtime, provider.target, deadline)
     reply = (status, answer_body, answer_type)
-    intake = runtime.intake_for(provider.target)
+    intake, topic = runtime.intake_for(provider.target), settings.topic
     with runtime.deadline(deadline):
         for part, content_type, key in keyed:
             digest = hashlib.sha256(part.body).hexdigest()
@@ -249,18 +249,9 @@ def _receive(
             item_type = provider.event_type(part)
             taken: Accepted | Replay | None = None
             if intake is not None:  # one transaction instead of the three steps below
+                delivery = _delivery(provider, key, item_type, content_type, part.body)
                 taken = intake.take(
-                    Intake(
-                        provider.target,
-                        key,
-                        digest,
-                        token,
-                        claims.lease_until,
-                        runtime.settings.topic,
-                        part.body,
-                        _delivery(provider, key, item_type, content_type, part.body).attributes(),
-                        reply,
-                    )
+                    Intake.of(delivery, digest, token, claims.lease_until, topic, reply)
                 )
                 if isinstance(taken, Accepted):
                     handed_off += 1
