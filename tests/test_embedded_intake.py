@@ -269,3 +269,10 @@ def test_records_of_an_older_state_dir_move_into_the_queue_file(
     again = SqliteStore(store.path, legacy=isolated_env / "idempotency.sqlite3")
     assert again.get(document_id(TARGET, "old-1")) is None
     again.close()
+
+
+def test_an_unreadable_older_file_is_named(tmp_path: Path) -> None:
+    legacy = tmp_path / "idempotency.sqlite3"
+    legacy.write_bytes(b"not a database at all, " * 100)
+    with pytest.raises(BackendUnavailable, match="idempotency records of .*idempotency.sqlite3"):
+        SqliteStore(tmp_path / "queue.sqlite3", legacy=legacy)

@@ -85,7 +85,12 @@ class SqliteStore(IdempotencyStore):
         self._conn().execute(_SCHEMA)
         self._add_claim_token_column()
         if legacy is not None:
-            self._absorb(legacy)
+            try:
+                self._absorb(legacy)
+            except sqlite3.Error as exc:
+                raise BackendUnavailable(
+                    f"could not copy the idempotency records of {legacy}: {exc}", retry_after=5
+                ) from exc
 
     def _add_claim_token_column(self) -> None:
         """A file written before claim tokens existed gets the column (empty for old rows)."""
