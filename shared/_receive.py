@@ -3,6 +3,10 @@
     method -> size -> content type -> verify -> parse -> handshake -> delivery id
            -> claim (idempotency) -> publish (handoff) -> complete -> 200
 
+On the embedded backends (store and queue in one SQLite file) the claim, the publish and the
+completion are one transaction (`Runtime.intake_for`, shared/_intake.py), with the same
+outcomes; a key another attempt holds, or a failed transaction, takes the three steps.
+
 A 2xx is sent only after the queue acknowledged the message: the queue is where a delivery
 becomes durable. The claim only saves duplicate publishes (the processor's own claim is the
 exactly-once guarantee), so a store that fails or answers too slowly does not stop a
@@ -38,6 +42,7 @@ from ._errors import (
     UnsupportedMediaType,
     WebhookError,
 )
+from ._intake import Accepted, Intake
 from ._log import log_context, trace_fields
 from ._observe import DeliveryReport
 from ._provider import Handshake, Inbound, Provider
@@ -236,11 +241,22 @@ def _receive(
     deadline = settings.deadline_for(provider.target, provider.answer_window_seconds)
     claims = ReceiveClaims(runtime, provider.target, deadline)
     reply = (status, answer_body, answer_type)
+    intake, topic = runtime.intake_for(provider.target), settings.topic
     with runtime.deadline(deadline):
         for part, content_type, key in keyed:
             digest = hashlib.sha256(part.body).hexdigest()
             token = runtime.idempotency.new_token()
-            claim = claims.claim(key, digest, token)
+            item_type = provider.event_type(part)
+            taken: Accepted | Replay | None = None
+            if intake is not None:  # one transaction instead of the three steps below
+                delivery = _delivery(provider, key, item_type, content_type, part.body)
+                taken = intake.take(
+                    Intake.of(delivery, digest, token, claims.lease_until, topic, reply)
+                )
+                if isinstance(taken, Accepted):
+                    handed_off += 1
+                    continue
+            claim = taken if isinstance(taken, Replay) else claims.claim(key, digest, token)
             if isinstance(claim, Replay):
                 if len(keyed) == 1:
                     details["outcome"] = "replayed"
@@ -250,7 +266,6 @@ def _receive(
                     response.headers["Idempotent-Replayed"] = "true"
                     return response
                 continue  # this item of the batch was handed off by an earlier attempt
-            item_type = provider.event_type(part)
             _hand_off(runtime, claim, provider, key, item_type, content_type, part.body)
             handed_off += 1
             if claim is None:
@@ -298,6 +313,19 @@ def _key(provider: Provider, inbound: Inbound) -> str:
     return key
 
 
+def _delivery(
+    provider: Provider, key: str, event_type: str, content_type: str, body: bytes
+) -> Delivery:
+    return Delivery(
+        source=provider.target,
+        delivery_id=key,
+        event_type=event_type,
+        content_type=content_type,
+        received_at=rfc3339_now(),
+        data=body,
+    )
+
+
 def _hand_off(
     runtime: Runtime,
     claim: Claim | None,
@@ -307,14 +335,7 @@ def _hand_off(
     content_type: str,
     body: bytes,
 ) -> None:
-    delivery = Delivery(
-        source=provider.target,
-        delivery_id=key,
-        event_type=event_type,
-        content_type=content_type,
-        received_at=rfc3339_now(),
-        data=body,
-    )
+    delivery = _delivery(provider, key, event_type, content_type, body)
     try:
         publisher = runtime.publisher_for(provider.target)  # RUNRUN_TARGET_QUEUES
         publisher.publish(runtime.settings.topic, body, delivery.attributes())

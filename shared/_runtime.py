@@ -6,6 +6,8 @@ from the settings and passed to the pipelines (they reach for nothing else).
     ├── idempotency    the state machine over the store RUNRUN_STORE names
     ├── publisher      Pub/Sub, Cloud Tasks, the local queue (plus its worker), or memory
     │                  in tests; publisher_for(target) when targets use different queues
+    ├── intake_for(target)  claim + message + completion in one transaction, when the
+    │                  store and the queue are one SQLite file (shared/_intake.py)
     ├── processors     the ProcessorRegistry that `process` runs (RUNRUN_PROCESSORS)
     ├── observers      who hears each outcome (runrun's inspector records through one)
     ├── certificates   Google's token certificates, cached for their max-age
@@ -49,6 +51,7 @@ from ._clients import (
 from ._config import ConfigError, Settings, get_settings
 from ._deadline import deadline_scope
 from ._errors import WebhookError
+from ._intake import EmbeddedIntake, intake_for
 from ._lazy import Lazy
 from ._observe import Observer, Observers
 from ._secrets import Secrets
@@ -113,6 +116,7 @@ class Runtime:
             for kind in settings.queues_used - {settings.queue}
         }
         self._documents: dict[str, DocumentCollection] = {}
+        self._intakes: dict[int, EmbeddedIntake | None] = {}  # by publisher
         self._lock = threading.Lock()
         self._worker: LocalWorker | None = None
         self._stopped = False
@@ -169,6 +173,15 @@ class Runtime:
         """The publisher of the queue `target`'s deliveries go to (RUNRUN_TARGET_QUEUES)."""
         other = self._other_publishers.get(self.settings.queue_for(target))
         return self.publisher if other is None else other.get()
+
+    def intake_for(self, target: str) -> EmbeddedIntake | None:
+        """The one-transaction intake (claim, message, completion) for `target`, when its
+        store and its queue are the same SQLite file; None otherwise."""
+        publisher = self.publisher_for(target)
+        with self._lock:
+            if id(publisher) not in self._intakes:
+                self._intakes[id(publisher)] = intake_for(self.idempotency, publisher)
+            return self._intakes[id(publisher)]
 
     def built_publisher(self) -> Publisher | None:
         """The publisher if it was built already (shutdown must not build one)."""

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import logging
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -117,7 +118,16 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
             seen.append(attributes)
         return message_id
 
+    real_insert = LocalQueue.insert_with
+
+    def insert_spy(conn: sqlite3.Connection, topic: str, data: bytes, attributes: str) -> str:
+        # The embedded intake writes a delivery's message inside its own transaction.
+        message_id = real_insert(conn, topic, data, attributes)
+        seen.append(json.loads(attributes))
+        return message_id
+
     monkeypatch.setattr(LocalQueue, "publish", spy)
+    monkeypatch.setattr(LocalQueue, "insert_with", staticmethod(insert_spy))
     return seen
 
 

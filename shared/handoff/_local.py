@@ -58,9 +58,18 @@ CREATE INDEX IF NOT EXISTS outbox_next ON outbox (topic, status, id);
 CREATE TABLE IF NOT EXISTS pace (topic TEXT PRIMARY KEY, next_at REAL NOT NULL);
 """
 
+_INSERT = (
+    "INSERT INTO outbox (message_id, topic, data, attributes, published_at, next_attempt_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
 # How long a worker may hold a message before another process may run it.
 _LEASE_SECONDS = 300.0
 _MAX_BACKOFF_SECONDS = 60.0
+# Messages a worker leases at once and deletes at once when they have run: two writes per
+# batch instead of two per message. Small, so that a crashed worker strands few messages
+# until their lease expires.
+WORKER_BATCH = 16
 
 
 def exponential_backoff(
@@ -115,15 +124,23 @@ class LocalQueue(Publisher):
         with writing(self.path, within_deadline=False):
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(
-                    "INSERT INTO outbox (message_id, topic, data, attributes, published_at, "
-                    "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+                conn.executemany(_INSERT, rows)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    def durable_connection(self) -> sqlite3.Connection:
+        """This thread's connection that fsyncs each commit (for a caller's own transaction
+        that writes messages: shared/_intake.py)."""
+        return self._conn(durable=True)
+
+    @staticmethod
+    def insert_with(conn: sqlite3.Connection, topic: str, data: bytes, attributes: str) -> str:
+        """Add a message inside the transaction open on `conn`; its message id."""
+        message_id = uuid.uuid4().hex
+        conn.execute(_INSERT, (message_id, topic, data, attributes, rfc3339_now(), 0.0))
+        return message_id
 
     def _conn(self, durable: bool = False) -> sqlite3.Connection:
         """This thread's connection. Only publishing needs `durable` (an fsync per commit:
@@ -150,6 +167,32 @@ class LocalQueue(Publisher):
         self._commits.write((message_id, topic, data, json.dumps(attributes), rfc3339_now(), due))
         self.wakeup.set()
         return message_id
+
+    def lease_batch(self, topic: str, limit: int) -> list[QueuedMessage] | float:
+        """Take up to `limit` due messages of `topic` (oldest first) in one statement; the
+        seconds to wait when the rate limit holds the next one back. Under a rate limit the
+        messages are taken one at a time, each at its own turn."""
+        if self.interval:
+            found = self.lease_next(topic)
+            return found if isinstance(found, float) else [found] if found else []
+        now = self.clock()
+        with writing(self.path, within_deadline=False):
+            rows = (
+                self._conn()
+                .execute(
+                    "UPDATE outbox SET leased_until = ? WHERE id IN ("
+                    " SELECT id FROM outbox WHERE topic = ? AND status = 'pending'"
+                    " AND next_attempt_at <= ? AND leased_until <= ? ORDER BY id LIMIT ?"
+                    ") RETURNING id, message_id, topic, data, attributes, published_at, attempts",
+                    (now + _LEASE_SECONDS, topic, now, now, limit),
+                )
+                .fetchall()
+            )
+        messages = [
+            QueuedMessage(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
+            for row in rows
+        ]
+        return sorted(messages, key=lambda message: message.row_id)  # RETURNING has no order
 
     def lease_next(self, topic: str) -> QueuedMessage | float | None:
         """Take the oldest due message of `topic` for this worker; None when none is due,
@@ -186,9 +229,28 @@ class LocalQueue(Publisher):
         return QueuedMessage(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
 
     def succeeded(self, message: QueuedMessage) -> None:
+        self.succeeded_all([message])
+
+    def succeeded_all(self, messages: list[QueuedMessage]) -> None:
+        """Delete the messages that were run, in one transaction."""
+        if not messages:
+            return
         with writing(self.path, within_deadline=False):
-            self._conn().execute("DELETE FROM outbox WHERE id = ?", (message.row_id,))
+            self._conn().executemany(
+                "DELETE FROM outbox WHERE id = ?", [(message.row_id,) for message in messages]
+            )
         self._notify()
+
+    def unlease(self, messages: list[QueuedMessage]) -> None:
+        """Give back leased messages that were not run (the worker is stopping), so that the
+        next worker takes them at once instead of after the lease."""
+        if not messages:
+            return
+        with writing(self.path, within_deadline=False):
+            self._conn().executemany(
+                "UPDATE outbox SET leased_until = 0 WHERE id = ?",
+                [(message.row_id,) for message in messages],
+            )
 
     def _notify(self) -> None:
         with self.changed:
@@ -277,33 +339,53 @@ class LocalQueue(Publisher):
 
 
 class LocalWorker(threading.Thread):
-    """Drains one topic of the outbox into the consumer, one message at a time."""
+    """Drains one topic of the outbox into the consumer: it leases up to `batch` due
+    messages in one statement, runs them one at a time, and deletes the ones that ran in one
+    transaction (a failure is recorded at once, with its backoff). A crash leaves the
+    leased batch to the lease expiry, like a single message; a stop gives back the messages
+    not yet run."""
 
-    def __init__(self, queue: LocalQueue, topic: str, consumer: Consumer) -> None:
+    def __init__(
+        self, queue: LocalQueue, topic: str, consumer: Consumer, *, batch: int = WORKER_BATCH
+    ) -> None:
         super().__init__(name="runrun-local-queue", daemon=True)
         self.queue, self.topic, self.consumer = queue, topic, consumer
+        self.batch = batch
         self.stopping = threading.Event()
         self.idle = threading.Event()
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                message = self.queue.lease_next(self.topic)
+                leased = self.queue.lease_batch(self.topic, self.batch)
             except sqlite3.Error:
                 log.exception("local queue unreadable; retrying")
-                message = None
-            if isinstance(message, float):  # the rate limit: wait exactly that long
-                self.stopping.wait(message)
+                leased = []
+            if isinstance(leased, float):  # the rate limit: wait exactly that long
+                self.stopping.wait(leased)
                 continue
-            if message is None:
+            if not leased:
                 self.idle.set()
                 self.queue.wakeup.wait(0.25)
                 self.queue.wakeup.clear()
                 continue
             self.idle.clear()
-            self._deliver(message)
+            self._run_batch(leased)
 
-    def _deliver(self, message: QueuedMessage) -> None:
+    def _run_batch(self, leased: list[QueuedMessage]) -> None:
+        done: list[QueuedMessage] = []
+        try:
+            for index, message in enumerate(leased):
+                if self.stopping.is_set():
+                    self.queue.unlease(leased[index:])
+                    break
+                if self._deliver(message):
+                    done.append(message)
+        finally:
+            self.queue.succeeded_all(done)
+
+    def _deliver(self, message: QueuedMessage) -> bool:
+        """Run one message; True when it succeeded (the caller deletes it with its batch)."""
         from cloudevents.http import CloudEvent
 
         attributes = {"source": "", "delivery_id": "", **message.attributes}
@@ -334,8 +416,8 @@ class LocalWorker(threading.Thread):
                     "error": type(exc).__name__,
                 },
             )
-            return
-        self.queue.succeeded(message)
+            return False
+        return True
 
     def stop(self, timeout: float = 5.0) -> None:
         """Let the message in hand finish, then stop."""

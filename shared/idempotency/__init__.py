@@ -24,7 +24,12 @@ def make_store(settings: Settings, firestore: Callable[[], Any]) -> IdempotencyS
     if settings.store == "sqlite":
         from ._sqlite import SqliteStore
 
-        return SqliteStore(settings.state_dir / "idempotency.sqlite3")
+        legacy = settings.state_dir / "idempotency.sqlite3"
+        if "local" in settings.queues_used:
+            # Beside the local queue's outbox, so that a delivery's claim, message and
+            # completion are one transaction (shared/_intake.py); earlier records move in.
+            return SqliteStore(settings.state_dir / "queue.sqlite3", legacy=legacy)
+        return SqliteStore(legacy)
     return MemoryStore()
 
 

@@ -72,7 +72,10 @@ class _PerThread(threading.local):
 
 
 class SqliteStore(IdempotencyStore):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, legacy: Path | None = None) -> None:
+        """`legacy`: a file that held the records before they moved into `path` (the local
+        queue's file, so that a delivery's claim and message share one transaction); its
+        records are copied in once, and the file is left as it was."""
         self.path = path
         self._local = _PerThread()
         self._writes: Batcher[tuple[str, tuple[Any, ...]], int] = Batcher(
@@ -81,6 +84,13 @@ class SqliteStore(IdempotencyStore):
         self._run("SELECT 1", ())  # fail at start, not on the first delivery
         self._conn().execute(_SCHEMA)
         self._add_claim_token_column()
+        if legacy is not None:
+            try:
+                self._absorb(legacy)
+            except sqlite3.Error as exc:
+                raise BackendUnavailable(
+                    f"could not copy the idempotency records of {legacy}: {exc}", retry_after=5
+                ) from exc
 
     def _add_claim_token_column(self) -> None:
         """A file written before claim tokens existed gets the column (empty for old rows)."""
@@ -91,6 +101,43 @@ class SqliteStore(IdempotencyStore):
                 conn.execute(
                     "ALTER TABLE idempotency_keys ADD COLUMN claim_token TEXT NOT NULL DEFAULT ''"
                 )
+
+    def _absorb(self, legacy: Path) -> None:
+        """Copy the records of `legacy` in, once per file (several processes may start at
+        the same time: the write lock and the `absorbed` table make it happen once)."""
+        conn = self._conn()
+        with writing(self.path, within_deadline=False):
+            conn.execute("CREATE TABLE IF NOT EXISTS absorbed (name TEXT PRIMARY KEY)")
+            if (
+                not legacy.exists()
+                or conn.execute("SELECT 1 FROM absorbed WHERE name = ?", (legacy.name,)).fetchone()
+            ):
+                return
+            conn.execute("ATTACH DATABASE ? AS legacy", (str(legacy),))
+            try:
+                tables = conn.execute(
+                    "SELECT 1 FROM legacy.sqlite_master WHERE name = 'idempotency_keys'"
+                ).fetchone()
+                columns = {
+                    row[1] for row in conn.execute("PRAGMA legacy.table_info(idempotency_keys)")
+                }
+                # A file older than claim tokens has no such column: its rows get ''.
+                token = "claim_token" if "claim_token" in columns else "''"
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if tables:
+                        conn.execute(
+                            f"INSERT OR IGNORE INTO idempotency_keys (doc_id, {_COLUMNS}, version)"
+                            f" SELECT doc_id, {_COLUMNS.replace('claim_token', token)}, version"
+                            " FROM legacy.idempotency_keys"
+                        )
+                    conn.execute("INSERT INTO absorbed (name) VALUES (?)", (legacy.name,))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            finally:
+                conn.execute("DETACH DATABASE legacy")
 
     def _conn(self) -> sqlite3.Connection:
         if self._local.conn is None or self._local.pid != os.getpid():
@@ -178,6 +225,21 @@ class SqliteStore(IdempotencyStore):
         if row is None:
             return None
         return _record(row), row[10]
+
+    def get_with(self, conn: sqlite3.Connection, doc_id: str) -> IdempotencyRecord | None:
+        """The record as the transaction open on `conn` sees it (shared/_intake.py)."""
+        row = conn.execute(
+            f"SELECT {_COLUMNS} FROM idempotency_keys WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        return None if row is None else _record(row)
+
+    def put_with(self, conn: sqlite3.Connection, record: IdempotencyRecord) -> None:
+        """Write `record` over whatever the transaction open on `conn` found for its key."""
+        conn.execute(
+            f"INSERT OR REPLACE INTO idempotency_keys (doc_id, {_COLUMNS}, version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.doc_id, *self._row(record), _new_version()),
+        )
 
     def recent(self, limit: int = 200) -> list[IdempotencyRecord] | None:
         rows = self._run(
