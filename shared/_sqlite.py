@@ -8,6 +8,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ def connect(path: Path, *, durable: bool = False) -> sqlite3.Connection:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _use_wal(conn)
     # Each request thread keeps its own connections, and each connection's page cache grows
     # to SQLite's default 2 MiB: 80 threads x 2 stores is 320 MiB per worker after a while.
     # Those pages buy nothing here: in WAL mode any commit by another connection empties a
@@ -41,6 +42,22 @@ def connect(path: Path, *, durable: bool = False) -> sqlite3.Connection:
     # writer that does not use it.
     conn.execute(f"PRAGMA busy_timeout={int(get_settings().deadline_seconds * 1000)}")
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection, attempts: int = 50) -> None:
+    # Switching a file to WAL takes an exclusive lock, and SQLite answers "database is
+    # locked" at once, without its busy handler, while another connection creates the file
+    # or recovers its WAL. Once the file is in WAL mode (every later connection) the switch
+    # is not needed at all.
+    for attempt in range(attempts):
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
 
 
 @dataclass

@@ -185,7 +185,9 @@ def project_packages() -> set[str]:
         path = Path(file).resolve() if file else None
         if path and ROOT in path.parents and ".venv" not in path.parts:
             names.add(path.relative_to(ROOT).parts[0])
-    return names - {"tests", "runrun"}  # runrun is the server, not imported by main.py
+    # runrun is the server, not imported by main.py; bench is the benchmark harness, which its
+    # own tests import into this process.
+    return names - {"tests", "runrun", "bench"}
 
 
 def test_dockerfile_layers_user_and_base() -> None:
