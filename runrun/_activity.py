@@ -3,11 +3,12 @@ of the runtime into one SQLite file under RUNRUN_STATE_DIR that every worker sha
 
 Write-behind: the request thread only appends the report to a buffer; a background thread
 writes what gathered in one transaction every FLUSH_SECONDS (or when the inspector reads),
-so recording costs a delivery a list append, not a SQLite write. Only what the delivery log
-line carries (ids, event types, outcomes, reasons, timings, a processor's short note such as
-a build id) is kept: never a body, a header, a secret or a signature. Recording never fails a
-delivery: an error is logged once and the batch dropped, and a buffer past MAX_PENDING drops
-its oldest reports. The file stays small (the newest KEEP rows of each kind). Reading is this
+so recording costs a delivery a list append, not a SQLite write. The file keeps the newest
+KEEP rows of each kind, and so does the buffer: under load a flush writes at most KEEP rows
+of each kind, rather than every report only to delete most of them. Only what the delivery
+log line carries (ids, event types, outcomes, reasons, timings, a processor's short note
+such as a build id) is kept: never a body, a header, a secret or a signature. Recording
+never fails a delivery: an error is logged once and the batch dropped. Reading is this
 module's own interface too.
 """
 
@@ -26,8 +27,7 @@ from shared import DeliveryReport, Observer, RunReport
 log = logging.getLogger("runrun.activity")
 
 KEEP = 500
-FLUSH_SECONDS = 0.25
-MAX_PENDING = 10_000
+FLUSH_SECONDS = 0.5  # the page refreshes every second, and flushes before it reads anyway
 _BUSY_MS = 1000  # the writer is a background thread: it may wait for another worker
 
 _SCHEMA = """
@@ -70,9 +70,9 @@ class ActivityRecorder(Observer):
     def __init__(self, path: Path, *, keep: int = KEEP, flush_seconds: float = FLUSH_SECONDS):
         self.path = path
         self.keep, self.flush_seconds = keep, flush_seconds
-        self._pending: collections.deque[tuple[str, tuple[Any, ...]]] = collections.deque(
-            maxlen=MAX_PENDING
-        )
+        self._pending: dict[str, collections.deque[tuple[Any, ...]]] = {
+            table: collections.deque(maxlen=keep) for table in ("deliveries", "runs")
+        }
         self._lock = threading.Lock()  # guards the buffer: held for an append only
         self._writing = threading.Lock()  # one batch written at a time
         self._has_work = threading.Event()
@@ -114,13 +114,14 @@ class ActivityRecorder(Observer):
 
     def _add(self, table: str, row: tuple[Any, ...]) -> None:
         with self._lock:
-            self._pending.append((table, row))
+            self._pending[table].append(row)
             if self._thread is None and not self._closing.is_set():
                 self._thread = threading.Thread(
                     target=self._loop, name="runrun-activity", daemon=True
                 )
                 self._thread.start()
-        self._has_work.set()
+        if not self._has_work.is_set():
+            self._has_work.set()
 
     # --- the writer ---------------------------------------------------------------------
 
@@ -134,22 +135,22 @@ class ActivityRecorder(Observer):
         """Write every pending report now (the inspector calls this before it reads)."""
         with self._writing:
             with self._lock:
-                batch = list(self._pending)
-                self._pending.clear()
+                deliveries = list(self._pending["deliveries"])
+                runs = list(self._pending["runs"])
+                for pending in self._pending.values():
+                    pending.clear()
                 self._has_work.clear()
-            if not batch:
+            if not deliveries and not runs:
                 return
             try:
-                self._write(batch)
+                self._write(deliveries, runs)
             except Exception as exc:  # noqa: BLE001 - the inspector must never cost a delivery
                 if not self._warned:
                     self._warned = True
                     log.warning("activity not recorded", extra={"error": type(exc).__name__})
 
-    def _write(self, batch: list[tuple[str, tuple[Any, ...]]]) -> None:
+    def _write(self, deliveries: list[tuple[Any, ...]], runs: list[tuple[Any, ...]]) -> None:
         conn = self._connection()
-        deliveries = [row for table, row in batch if table == "deliveries"]
-        runs = [row for table, row in batch if table == "runs"]
         conn.execute("BEGIN IMMEDIATE")
         try:
             if deliveries:
