@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared import get_settings
+from shared import ConfigError, get_settings
 from shared._config import http_env
 
 from ._devmode import prepare_secrets
@@ -119,7 +119,15 @@ def prepare(options: ServeOptions) -> Any:
 def serve(options: ServeOptions) -> None:
     """Run the chosen server until SIGTERM or SIGINT."""
     app = prepare(options)
-    prepare_secrets(app.targets, get_settings())
+    settings = get_settings()
+    if not options.targets:
+        # With every target served, a setting naming none of them can only be a typo.
+        # (One target served alone may share its environment with its siblings'.)
+        unknown = settings.unknown_targets_named(target.name for target in app.targets)
+        if unknown:
+            served = ", ".join(sorted(target.name for target in app.targets))
+            raise ConfigError(f"{', '.join(unknown)}: no such target (the targets: {served})")
+    prepare_secrets(app.targets, settings)
     if options.server == "gunicorn":
         _serve_gunicorn(options)
     else:

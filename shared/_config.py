@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -258,6 +258,22 @@ class Settings:
                 if name.startswith(DEADLINE_PREFIX) and len(name) > len(DEADLINE_PREFIX)
             },
         )
+
+    def unknown_targets_named(self, targets: Iterable[str]) -> list[str]:
+        """The settings that name a target not among `targets`: a misspelt name would
+        otherwise leave that target on its defaults without a word."""
+        known = {name.lower() for name in targets}
+        named = [
+            f"{DEADLINE_PREFIX}{name.upper()}"
+            for name in self.deadline_overrides
+            if name not in known
+        ]
+        named += [
+            f"RUNRUN_TARGET_QUEUES={name}"
+            for name in self.target_queues
+            if name.lower() not in known
+        ]
+        return named
 
     def queue_for(self, target: str) -> str:
         """The queue that `target`'s deliveries (and its follow-ups) are handed to."""

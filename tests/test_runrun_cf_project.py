@@ -240,6 +240,31 @@ def test_a_server_runrun_does_not_have_is_refused_from_the_environment(tmp_path:
     assert "RUNRUN_SERVER must be one of granian, gunicorn, got 'uwsgi'" in message
 
 
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"RUNRUN_DEADLINE_SECONDS_HELLO_PUBSUBB": "3"}, "RUNRUN_DEADLINE_SECONDS_HELLO_PUBSUBB"),
+        ({"RUNRUN_TARGET_QUEUES": "hello_pubsub=local,helo=local"}, "RUNRUN_TARGET_QUEUES=helo"),
+    ],
+)
+def test_a_setting_naming_no_target_is_refused_at_start(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    message = _refusal(tmp_path, *FLAGS, env=env)
+    assert f"{named}: no such target (the targets: " in message
+    assert "hello_pubsub" in message
+
+
+def test_a_setting_naming_a_sibling_is_allowed_when_one_target_is_served(tmp_path: Path) -> None:
+    # Deployed one function at a time, the functions may share one environment.
+    env = base_env(tmp_path / "state", RUNRUN_DEADLINE_SECONDS_HELLO_PUBSUB="3")
+    server = runrun("one-target", SOURCE, env, tmp_path, "--target", "app_info")
+    try:
+        assert server.wait_ready().request("GET", "/app_info").status == 200
+    finally:
+        server.stop()
+
+
 TYPED_SOURCE = """
 class Greeting:
     def __init__(self, name):
