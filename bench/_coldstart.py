@@ -16,6 +16,21 @@ from pathlib import Path
 from ._load import SECRET
 from ._servers import ROOT, RunningServer, ServerSpec
 
+# What the container image compiles at build time (Dockerfile): the project's own code.
+PROJECT_CODE = ("main.py", "functions", "shared", "runrun")
+
+
+def compile_bytecode(root: Path = ROOT) -> None:
+    """Compile the project's modules once, as the image does, before the cold rows: with
+    PYTHONDONTWRITEBYTECODE set (as in the image) nothing would ever write it, and both
+    servers would compile the same sources at every start (about 0.1 s of CPU each)."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", *PROJECT_CODE],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
 
 def cold_start_seconds(spec: ServerSpec, env: dict[str, str]) -> float:
     return cold_start(spec, env)[0]
