@@ -23,7 +23,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ._coldstart import cold_start, cold_start_seconds, first_delivery_ms, slowest_imports
+from ._coldstart import (
+    cold_start,
+    cold_start_seconds,
+    compile_bytecode,
+    first_delivery_ms,
+    slowest_imports,
+)
 from ._load import SECRET, dialogflow_requests, hello_requests, run_wrk, signed_requests
 from ._rpc_proxy import CountingProxy
 from ._servers import ROOT, RunningServer, ServerSpec, functions_framework, runrun
@@ -304,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                 for proxy in proxies:
                     proxy.close()
                 processes.stop()
+    compile_bytecode()
     with tempfile.TemporaryDirectory() as state:
         env = base_env(state)
         results["cold_start_s"] = {

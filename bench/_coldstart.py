@@ -3,14 +3,33 @@ import time goes."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
+from ._load import SECRET
 from ._servers import ROOT, RunningServer, ServerSpec
+
+# What the container image compiles at build time (Dockerfile): the project's own code.
+PROJECT_CODE = ("main.py", "functions", "shared", "runrun")
+
+
+def compile_bytecode(root: Path = ROOT) -> None:
+    """Compile the project's modules once, as the image does, before the cold rows: with
+    PYTHONDONTWRITEBYTECODE set (as in the image) nothing would ever write it, and both
+    servers would compile the same sources at every start (about 0.1 s of CPU each)."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", *PROJECT_CODE],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
 
 
 def cold_start_seconds(spec: ServerSpec, env: dict[str, str]) -> float:
@@ -18,15 +37,31 @@ def cold_start_seconds(spec: ServerSpec, env: dict[str, str]) -> float:
 
 
 def cold_start(spec: ServerSpec, env: dict[str, str]) -> tuple[float, float]:
-    """Wall-clock seconds from exec to the first answer, and the CPU seconds the server's
-    process tree used until then: on one CPU the second is what the first is made of,
-    without the waiting for other processes that a shared machine adds."""
+    """Wall-clock seconds from exec to the first 200 of the target, and the CPU seconds the
+    server's process tree used until then: on one CPU the second is what the first is made
+    of, without the waiting for other processes that a shared machine adds.
+
+    The first request is a signed GitHub `ping`: verified and answered 200 by the target's
+    own code (no store, no queue), so neither server can count an answer from its router,
+    a 405 or a crash as having started."""
     server = RunningServer(spec, env)
     try:
-        wall = server.wait_ready()
+        wall = server.wait_answer(lambda: _ping(server.base_url + spec.path), ok_only=True)
         return wall, server.cpu_seconds()
     finally:
         server.stop()
+
+
+def _ping(url: str) -> urllib.request.Request:
+    body = b'{"zen": "Keep it logically awesome.", "hook_id": 1}'
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "ping",
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "X-Hub-Signature-256": "sha256=" + signature,
+    }
+    return urllib.request.Request(url, data=body, headers=headers, method="POST")
 
 
 def first_delivery_ms(spec: ServerSpec, env: dict[str, str]) -> float:

@@ -11,6 +11,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,18 +96,34 @@ class RunningServer:
 
     def wait_ready(self, timeout: float = 60.0) -> float:
         """Seconds from process start to the first HTTP answer of the app."""
+        return self.wait_answer(lambda: urllib.request.Request(self.base_url + self.spec.probe))
+
+    def wait_answer(
+        self,
+        request: Callable[[], urllib.request.Request],
+        ok_only: bool = False,
+        timeout: float = 60.0,
+    ) -> float:
+        """Seconds from process start to the first answer to `request()`, retried while
+        nothing listens; `ok_only`: only a 200 counts (anything else raises), otherwise any
+        answer of the app does (a 405 says the target is loaded as well)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.spec.name} exited with {self.process.returncode}")
             try:
-                with urllib.request.urlopen(self.base_url + self.spec.probe, timeout=2):
-                    pass
-                return time.perf_counter() - self.started
-            except urllib.error.HTTPError:
-                return time.perf_counter() - self.started  # the app answered (405 is fine)
+                with urllib.request.urlopen(request(), timeout=2) as response:
+                    response.read()
+                    status = response.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
             except OSError:
                 time.sleep(0.01)
+                continue
+            elapsed = time.perf_counter() - self.started
+            if ok_only and status != 200:
+                raise RuntimeError(f"{self.spec.name}: first answer was {status}, not 200")
+            return elapsed
         raise RuntimeError(f"{self.spec.name} did not answer within {timeout} s")
 
     def log_tail(self, size: int = 4000) -> str:

@@ -20,8 +20,6 @@ from shared import (
 )
 from shared._batch_sizes import write_out as write_batch_sizes
 
-from ._activity import ActivityRecorder
-
 log = logging.getLogger("runrun.server")
 
 # Said before the source is imported (the server imports this module first): each worker's
@@ -36,6 +34,8 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     settings = settings or get_settings()
     observers = []
     if settings.inspector_enabled:
+        from ._activity import ActivityRecorder  # only when the inspector is on
+
         observers.append(ActivityRecorder(settings.state_dir / "activity.sqlite3"))
     return Runtime(settings, observers=observers)
 

@@ -14,23 +14,36 @@ What `create_app` does, and where it happens here:
 - gunicorn's THREADED_TIMEOUT_ENABLED request timeout      -> `_timeouts.with_timeout`
 Async targets get functions-framework's own Starlette app (`functions-framework --asgi`),
 run by `_asgi.AsgiInWsgi` inside the same WSGI server (the choice is measured in README).
+
+A synchronous target's app is built by the first request that reaches it, in the process
+serving it: werkzeug compiles every route as it is added, and building all of them was the
+largest part of a cold start that answers one target first (README, "Benchmarks"). Whatever
+can refuse a target (its signature type, its name, the process's logging set-up, Flask's
+root path for its name) is still settled at start; the build itself reads only what start
+already read.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 import functions_framework as _functions_framework
 from functions_framework import execution_id as _execution_id
 
-from ._asgi import asgi_target_app
+from shared import get_settings
+
 from ._discover import Discovery, Target
 from ._dispatch import TargetDispatcher
-from ._inspect import make_inspector
+from ._errors import UnsupportedTargetError
 from ._process import configure_process_logging, legacy_mode
 from ._timeouts import with_timeout
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 # functions-framework ships no annotations: use it as the untyped module it is.
 functions_framework: Any = _functions_framework
@@ -42,11 +55,12 @@ def configure_logging() -> None:
     configure_process_logging()
 
 
-def target_app(discovery: Discovery, target: Target) -> flask.Flask:
-    """The app `functions-framework --target <target.name>` would serve at `/`."""
+def target_app(discovery: Discovery, target: Target, root_path: str | None = None) -> flask.Flask:
+    """The app `functions-framework --target <target.name>` would serve at `/`
+    (`root_path`: Flask's, when already found for this name)."""
     configure_logging()
     template_folder = str(Path(discovery.source).parent / "templates")
-    app = flask.Flask(target.name, template_folder=template_folder)
+    app = flask.Flask(target.name, template_folder=template_folder, root_path=root_path)
     if discovery.loader_app is not None:
         # Under functions-framework the module ran inside this very app's context.
         app.config.update(discovery.loader_app.config)
@@ -71,15 +85,61 @@ def _answer_none_as_ok(app: flask.Flask) -> None:
     app.make_response = make_response  # type: ignore[method-assign]
 
 
+def _root_path(target: Target) -> str:
+    """Flask's root path for an app named after the target, found as `flask.Flask` finds
+    it; a name it cannot place (a namespace package's) is refused here, at start."""
+    try:
+        return str(flask.helpers.get_root_path(target.name))
+    except RuntimeError as exc:
+        raise UnsupportedTargetError(f"{target.name!r}: Flask cannot serve it: {exc}") from None
+
+
+class BuiltOnFirstRequest:
+    """A WSGI app built by the first request that calls it: once, whichever of the
+    concurrent first requests gets there first, the others waiting for that one build."""
+
+    def __init__(self, build: Callable[[], WSGIApplication]) -> None:
+        self._build: Callable[[], WSGIApplication] | None = build
+        self._app: WSGIApplication | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def app(self) -> WSGIApplication:
+        app = self._app
+        if app is None:
+            with self._lock:
+                if self._app is None:
+                    assert self._build is not None
+                    self._app = self._build()
+                    self._build = None  # nothing else keeps what only the build needed
+                app = self._app
+        return app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        return (self._app or self.app)(environ, start_response)
+
+
 def target_apps(discovery: Discovery, timeout: float = 0) -> dict[str, Any]:
     """Every target's WSGI app, by target name (`timeout`: see `_timeouts`)."""
+    configure_logging()  # process-wide and once, as at start under functions-framework
     apps: dict[str, Any] = {}
     for target in discovery.targets:
         if target.asgi:
+            from ._asgi import asgi_target_app
+
+            # Built now: functions-framework's ASGI app refuses what it cannot serve.
             apps[target.name] = asgi_target_app(target)
         else:
-            apps[target.name] = with_timeout(target_app(discovery, target), timeout)
+            apps[target.name] = BuiltOnFirstRequest(
+                _builder(discovery, target, _root_path(target), timeout)
+            )
     return apps
+
+
+def _builder(
+    discovery: Discovery, target: Target, root_path: str, timeout: float
+) -> Callable[[], WSGIApplication]:
+    return lambda: with_timeout(target_app(discovery, target, root_path), timeout)
 
 
 def build_app(discovery: Discovery, timeout: float = 0) -> TargetDispatcher:
@@ -87,5 +147,11 @@ def build_app(discovery: Discovery, timeout: float = 0) -> TargetDispatcher:
 
     `timeout` > 0: each synchronous target answers 500 once a request has run that many
     seconds, as functions-framework does with THREADED_TIMEOUT_ENABLED."""
-    inspector = make_inspector(discovery.targets)
+    settings = get_settings()
+    inspector = None
+    if settings.inspector_enabled or settings.inspect:
+        # Its module (and the activity recorder's) only when asked for.
+        from ._inspect import make_inspector
+
+        inspector = make_inspector(discovery.targets, settings)
     return TargetDispatcher(discovery.targets, target_apps(discovery, timeout), inspector)

@@ -1,9 +1,10 @@
 """Serve the dispatcher with granian (the default) or gunicorn, drained on SIGTERM.
 
-Both run pre-forked worker processes. The master imports the source module and builds
-the apps before forking (so each module runs once per process tree, and a broken or
+Both run pre-forked worker processes. The master imports the source module and settles
+every target before forking (so each module runs once per process tree, and a broken or
 ambiguous main.py fails before any worker starts) but never builds a network client:
-those are built lazily in each worker. Each worker runs `worker_started` after the fork
+those are built lazily in each worker, as is each target's Flask app (on the first request
+that reaches it, see `_mount`). Each worker runs `worker_started` after the fork
 and `worker_stopping` after its last request.
 
 Threads per worker come from the concurrency setting (Cloud Run sends up to that many
@@ -88,8 +89,8 @@ class ServeOptions:
         return max(1, math.ceil(self.concurrency / self.worker_count))
 
 
-# Built in the master before the fork (see the module docstring) and inherited by every
-# worker; a worker started with the "spawn" method has none and builds its own.
+# Loaded in the master before the fork (see the module docstring) and inherited by every
+# worker; a worker started with the "spawn" method has none and loads its own.
 @functools.lru_cache(maxsize=1)
 def _load_app(options: ServeOptions) -> Any:
     discovery = discover(options.source, options.signature_types, options.targets)
@@ -97,7 +98,7 @@ def _load_app(options: ServeOptions) -> Any:
 
 
 def prepare(options: ServeOptions) -> Any:
-    """Import the targets and build the app in this (master) process."""
+    """Import the targets and build the dispatcher in this (master) process."""
     # Everything imported and built here lives as long as the process: collecting while it
     # is created finds next to nothing (a few hundred objects of import-time garbage) and
     # costs a noticeable part of a cold start, so the collector waits until it is frozen.

@@ -7,16 +7,26 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import functions_framework
 import pytest
 from functions_framework import _function_registry
+from werkzeug.test import Client
 
 import main
 import runrun
-from runrun import DuplicateTargetError, SourceError, discover
+from runrun import (
+    DuplicateTargetError,
+    SourceError,
+    UnsupportedTargetError,
+    _discover,
+    _mount,
+    discover,
+)
 from runrun._server import ServeOptions
 from shared import reload_settings
 from shared.handoff import LocalQueue
@@ -150,3 +160,83 @@ def test_serve_starts_the_local_queue_worker_and_drains_the_outbox(
         assert "worker stopped: queue worker and publisher flushed" in server.output()
     finally:
         server.stop(signal.SIGKILL)
+
+
+class _CountingLock:
+    """A lock that counts the threads that have reached it (holding it or waiting)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.arrived = threading.Semaphore(0)
+
+    def __enter__(self) -> None:
+        self.arrived.release()
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def test_a_target_app_is_built_once_by_its_first_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[str] = []
+    building, release = threading.Event(), threading.Event()
+    real_target_app = _mount.target_app
+
+    def target_app(discovery: runrun.Discovery, target: runrun.Target, root_path: str) -> Any:
+        built.append(target.name)
+        building.set()
+        release.wait(timeout=30)
+        return real_target_app(discovery, target, root_path)
+
+    monkeypatch.setattr(_mount, "target_app", target_app)
+    # A discovery of its own: the apps serving requests here must not be those later
+    # imports of echo_main register their error handlers on.
+    monkeypatch.setitem(sys.modules, "echo_main", sys.modules.get("echo_main"))
+    monkeypatch.delitem(sys.modules, "echo_main")
+    for cache in ("_cache", "_errorhandlers", "_loader_apps"):
+        monkeypatch.setattr(_discover, cache, {})
+    dispatcher = runrun.build_app(discover(corpus.ECHO_SOURCE))
+    assert built == []  # nothing built at start
+    lock = _CountingLock()
+    dispatcher.apps["echo"]._lock = lock
+    answers: list[tuple[str, bytes]] = []
+
+    def first_request() -> None:
+        response = Client(dispatcher).post("/echo/", data=b"hi")
+        answers.append((response.status, response.data))
+
+    threads = [threading.Thread(target=first_request) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    assert building.wait(timeout=30)
+    for _ in range(6):  # every request has reached the build, one of them inside it
+        assert lock.arrived.acquire(timeout=30)
+    release.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert built == ["echo"]
+    # Identical answers but for each request's own generated execution id.
+    same = {(status, corpus.GENERATED_ID.sub(b"", body)) for status, body in answers}
+    assert len(answers) == 6 and len(same) == 1, answers
+    assert answers[0][0] == "200 OK"
+    Client(dispatcher).post("/echo/", data=b"again")
+    assert built == ["echo"]
+
+
+def test_a_target_name_flask_cannot_place_is_refused_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A target named like a built-in module: Flask finds no root path for an app of that
+    # name (functions-framework's create_app raises there too), and no request may be the
+    # first to find out.
+    source = tmp_path / "clock_main.py"
+    # Two targets: a single one would name itself in the process's FUNCTION_TARGET.
+    source.write_text(
+        "def time(request):\n    return 'ok'\n\n\ndef hello(request):\n    return 'ok'\n"
+    )
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "clock_main", raising=False)
+    with pytest.raises(UnsupportedTargetError, match="'time': Flask cannot serve it: No root path"):
+        runrun.build_app(discover(source))

@@ -202,6 +202,15 @@ def test_dockerfile_layers_user_and_base() -> None:
     assert ops.index("USER") > max(i for i, op in enumerate(ops) if op in ("COPY", "RUN"))
 
 
+def test_dockerfile_compiles_the_code_it_copies() -> None:
+    # The image never writes bytecode at run time: without it compiled at build time, every
+    # cold start compiles every module again.
+    compiled = [rest.split()[3:] for op, rest in dockerfile() if "compileall" in rest]
+    assert compiled and compiled[0][0] == "-q", compiled
+    code = {path.rstrip("/") for path in copied()} - {"requirements.txt"}
+    assert set(compiled[0][1:]) == code
+
+
 def test_dockerfile_copies_everything_the_server_imports() -> None:
     sources = {path.rstrip("/") for path in copied()}
     assert project_packages() | {"runrun", "main.py"} <= sources
