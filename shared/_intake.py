@@ -26,7 +26,6 @@ from ._batching import Batcher
 from ._deadline import deadline_scope
 from ._delivery import Delivery
 from ._errors import BackendUnavailable, PayloadMismatch
-from ._sqlite import writing
 from .handoff import LocalQueue
 from .idempotency import Idempotency, IdempotencyRecord, Replay
 from .idempotency._sqlite import SqliteStore
@@ -101,9 +100,9 @@ class EmbeddedIntake:
         return self._batcher.stats()
 
     def _send(self, batch: list[Intake], timeout: float) -> list[Outcome | BaseException]:
-        conn = self.queue.durable_connection()  # the outbox's rows must survive a power cut
         outcomes: list[Outcome | BaseException] = []
-        with deadline_scope(timeout, nested=False), writing(self.queue.path):
+        # The durable writer: the outbox's rows must survive a power cut.
+        with deadline_scope(timeout, nested=False), self.queue.durable_writer() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for intake in batch:

@@ -4,10 +4,8 @@ Processors get theirs from the runtime: `runtime.documents(name)`."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 from ._clients import backend_errors
 from ._deadline import remaining
 from ._errors import BackendUnavailable
-from ._sqlite import connect, writing
+from ._sqlite import Connections, connections
 
 
 class DocumentCollection(ABC):
@@ -81,27 +79,24 @@ class SqliteCollection(DocumentCollection):
     def __init__(self, path: Path, name: str) -> None:
         self.name = name
         self.path = path
-        self._local = threading.local()  # one connection per thread, reused across calls
+        self._connections = connections(path)  # shared by every collection of the file
+        self._table_made = False
 
-    def _conn(self) -> sqlite3.Connection:
-        cache: dict[tuple[int, Path], sqlite3.Connection] = self._local.__dict__.setdefault(
-            "conns", {}
-        )
-        key = (os.getpid(), self.path)
-        conn = cache.get(key)
-        if conn is None:
-            conn = connect(self.path)
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL,"
-                " doc_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (collection, doc_id))"
-            )
-            cache[key] = conn
-        return conn
+    def _made(self) -> Connections:
+        """The file's connections, once its table exists (made on first use)."""
+        if not self._table_made:
+            with self._connections.write() as conn:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL,"
+                    " doc_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (collection, doc_id))"
+                )
+            self._table_made = True
+        return self._connections
 
     def put(self, doc_id: str, document: dict[str, Any]) -> None:
         try:
-            with writing(self.path):
-                self._conn().execute(
+            with self._made().write() as conn:
+                conn.execute(
                     "INSERT OR REPLACE INTO documents (collection, doc_id, body) VALUES (?, ?, ?)",
                     (self.name, doc_id, json.dumps(document)),
                 )
@@ -109,25 +104,19 @@ class SqliteCollection(DocumentCollection):
             raise BackendUnavailable(f"document write failed: {exc}", 1) from exc
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
-        row = (
-            self._conn()
-            .execute(
+        with self._made().read() as conn:
+            row = conn.execute(
                 "SELECT body FROM documents WHERE collection = ? AND doc_id = ?",
                 (self.name, doc_id),
-            )
-            .fetchone()
-        )
+            ).fetchone()
         return json.loads(row[0]) if row else None
 
     def find(self, field: str, value: str | int, limit: int = 20) -> list[dict[str, Any]]:
         # json_extract compares the JSON value itself: 1001 matches the number, not "1001".
-        rows = (
-            self._conn()
-            .execute(
+        with self._made().read() as conn:
+            rows = conn.execute(
                 "SELECT body FROM documents WHERE collection = ? AND json_extract(body, ?) = ?"
                 " LIMIT ?",
                 (self.name, "$." + _checked(field), value, limit),
-            )
-            .fetchall()
-        )
+            ).fetchall()
         return [json.loads(row[0]) for row in rows]

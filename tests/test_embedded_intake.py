@@ -142,11 +142,11 @@ def test_concurrent_deliveries_share_one_commit(intake: EmbeddedIntake) -> None:
 
 
 def test_a_failing_delivery_rolls_back_its_own_writes_only(intake: EmbeddedIntake) -> None:
-    conn = intake.queue.durable_connection()
-    conn.execute(
-        "CREATE TRIGGER poison BEFORE INSERT ON outbox WHEN NEW.data = x'706f69736f6e' "
-        "BEGIN SELECT RAISE(ABORT, 'poisoned message'); END"
-    )
+    with deadline_scope(30), intake.queue.durable_writer() as conn:
+        conn.execute(
+            "CREATE TRIGGER poison BEFORE INSERT ON outbox WHEN NEW.data = x'706f69736f6e' "
+            "BEGIN SELECT RAISE(ABORT, 'poisoned message'); END"
+        )
     with deadline_scope(30):
         outcomes = intake._send([item("a"), item("bad", b"poison"), item("c")], 30)
     assert isinstance(outcomes[0], Accepted) and isinstance(outcomes[2], Accepted)

@@ -12,9 +12,9 @@ a dead-lettered one) is this class's own interface: nothing else reads the outbo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -26,7 +26,7 @@ from typing import Any
 
 from .._delivery import Delivery, message_published_event, rfc3339_now
 from .._errors import BackendUnavailable, ProcessorsDeferred
-from .._sqlite import connect, writing
+from .._sqlite import connections
 from ._group_commit import GroupCommit
 from ._publisher import MessageState, Publisher
 
@@ -110,9 +110,10 @@ class LocalQueue(Publisher):
         # Notified whenever a message is done with (run, retried or dead-lettered): tests and
         # viewers wait on it instead of polling the table.
         self.changed = threading.Condition()
-        self._local = threading.local()
+        self._connections = connections(path)  # shared with the idempotency store's
         try:
-            self._conn().executescript(_SCHEMA)
+            with self._connections.write(within_deadline=False) as conn:
+                conn.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise BackendUnavailable(f"local queue unusable: {exc}", retry_after=5) from exc
         self.wakeup = threading.Event()
@@ -120,8 +121,7 @@ class LocalQueue(Publisher):
 
     def _insert(self, rows: list[tuple[str, str, bytes, str, str, float]]) -> None:
         """Commit a batch of published messages in one durable transaction."""
-        conn = self._conn(durable=True)
-        with writing(self.path, within_deadline=False):
+        with self._connections.write(durable=True, within_deadline=False) as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(_INSERT, rows)
@@ -130,10 +130,10 @@ class LocalQueue(Publisher):
                 conn.execute("ROLLBACK")
                 raise
 
-    def durable_connection(self) -> sqlite3.Connection:
-        """This thread's connection that fsyncs each commit (for a caller's own transaction
-        that writes messages: shared/_intake.py)."""
-        return self._conn(durable=True)
+    def durable_writer(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """The process's writer that fsyncs each commit, as the file's only writer for the
+        block (for a caller's own transaction that writes messages: shared/_intake.py)."""
+        return self._connections.write(durable=True)
 
     @staticmethod
     def insert_with(conn: sqlite3.Connection, topic: str, data: bytes, attributes: str) -> str:
@@ -142,17 +142,11 @@ class LocalQueue(Publisher):
         conn.execute(_INSERT, (message_id, topic, data, attributes, rfc3339_now(), 0.0))
         return message_id
 
-    def _conn(self, durable: bool = False) -> sqlite3.Connection:
-        """This thread's connection. Only publishing needs `durable` (an fsync per commit:
-        the message was acknowledged); a lost lease or delete after a power cut merely runs
-        a message again, which the processors' own claims absorb."""
-        name = "durable" if durable else "conn"
-        conn: sqlite3.Connection | None = getattr(self._local, name, None)
-        if conn is None or getattr(self._local, name + "_pid", 0) != os.getpid():
-            conn = connect(self.path, durable=durable)
-            setattr(self._local, name, conn)
-            setattr(self._local, name + "_pid", os.getpid())
-        return conn
+    def _writer(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """The process's writer without an fsync per commit. Only publishing needs one (the
+        message was acknowledged); a lost lease or delete after a power cut merely runs a
+        message again, which the processors' own claims absorb."""
+        return self._connections.write(within_deadline=False)
 
     def publish(
         self,
@@ -176,18 +170,14 @@ class LocalQueue(Publisher):
             found = self.lease_next(topic)
             return found if isinstance(found, float) else [found] if found else []
         now = self.clock()
-        with writing(self.path, within_deadline=False):
-            rows = (
-                self._conn()
-                .execute(
-                    "UPDATE outbox SET leased_until = ? WHERE id IN ("
-                    " SELECT id FROM outbox WHERE topic = ? AND status = 'pending'"
-                    " AND next_attempt_at <= ? AND leased_until <= ? ORDER BY id LIMIT ?"
-                    ") RETURNING id, message_id, topic, data, attributes, published_at, attempts",
-                    (now + _LEASE_SECONDS, topic, now, now, limit),
-                )
-                .fetchall()
-            )
+        with self._writer() as conn:
+            rows = conn.execute(
+                "UPDATE outbox SET leased_until = ? WHERE id IN ("
+                " SELECT id FROM outbox WHERE topic = ? AND status = 'pending'"
+                " AND next_attempt_at <= ? AND leased_until <= ? ORDER BY id LIMIT ?"
+                ") RETURNING id, message_id, topic, data, attributes, published_at, attempts",
+                (now + _LEASE_SECONDS, topic, now, now, limit),
+            ).fetchall()
         messages = [
             QueuedMessage(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
             for row in rows
@@ -198,8 +188,7 @@ class LocalQueue(Publisher):
         """Take the oldest due message of `topic` for this worker; None when none is due,
         or the seconds to wait when the rate limit holds the next one back."""
         now = self.clock()
-        conn = self._conn()
-        with writing(self.path, within_deadline=False):
+        with self._writer() as conn:
             if not self.interval:
                 return self._lease(conn, topic, now)
             row = conn.execute("SELECT next_at FROM pace WHERE topic = ?", (topic,)).fetchone()
@@ -235,8 +224,8 @@ class LocalQueue(Publisher):
         """Delete the messages that were run, in one transaction."""
         if not messages:
             return
-        with writing(self.path, within_deadline=False):
-            self._conn().executemany(
+        with self._writer() as conn:
+            conn.executemany(
                 "DELETE FROM outbox WHERE id = ?", [(message.row_id,) for message in messages]
             )
         self._notify()
@@ -246,8 +235,8 @@ class LocalQueue(Publisher):
         next worker takes them at once instead of after the lease."""
         if not messages:
             return
-        with writing(self.path, within_deadline=False):
-            self._conn().executemany(
+        with self._writer() as conn:
+            conn.executemany(
                 "UPDATE outbox SET leased_until = 0 WHERE id = ?",
                 [(message.row_id,) for message in messages],
             )
@@ -273,32 +262,35 @@ class LocalQueue(Publisher):
         attempts = message.attempts + 1 if counts else message.attempts
         dead = counts and attempts >= self.max_attempts
         backoff = self.backoff(max(1, attempts)) if retry_after is None else retry_after
-        self._conn().execute(
-            "UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, leased_until = 0, "
-            "last_error = ? WHERE id = ?",
-            (
-                attempts,
-                "dead" if dead else "pending",
-                self.clock() + backoff,
-                error[:2000],
-                message.row_id,
-            ),
-        )
+        with self._writer() as conn:
+            conn.execute(
+                "UPDATE outbox SET attempts = ?, status = ?, next_attempt_at = ?, "
+                "leased_until = 0, last_error = ? WHERE id = ?",
+                (
+                    attempts,
+                    "dead" if dead else "pending",
+                    self.clock() + backoff,
+                    error[:2000],
+                    message.row_id,
+                ),
+            )
         self._notify()
         return dead
 
     def counts(self) -> dict[str, int]:
         """Messages per status, for health pages and tests."""
-        rows = self._conn().execute("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+        with self._connections.read() as conn:
+            rows = conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()
         return {status: count for status, count in rows}
 
     def messages(self, limit: int = 200) -> list[MessageState]:
         """The newest messages (never their data), each with a readable state."""
-        rows = self._conn().execute(
-            "SELECT message_id, topic, attributes, published_at, status, attempts, "
-            "next_attempt_at, leased_until, last_error FROM outbox ORDER BY id DESC LIMIT ?",
-            (limit,),
-        )
+        with self._connections.read() as conn:
+            rows = conn.execute(
+                "SELECT message_id, topic, attributes, published_at, status, attempts, "
+                "next_attempt_at, leased_until, last_error FROM outbox ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
         now = self.clock()
         found = []
         for message_id, topic, attributes, published, status, attempts, due, leased, error in rows:
@@ -329,13 +321,14 @@ class LocalQueue(Publisher):
 
     def replay_dead(self, message_id: str) -> bool:
         """Put a dead-lettered message back in the queue."""
-        cur = self._conn().execute(
-            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = 0 "
-            "WHERE message_id = ? AND status = 'dead'",
-            (message_id,),
-        )
+        with self._connections.write() as conn:
+            count = conn.execute(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = 0 "
+                "WHERE message_id = ? AND status = 'dead'",
+                (message_id,),
+            ).rowcount
         self.wakeup.set()
-        return cur.rowcount == 1
+        return count == 1
 
 
 class LocalWorker(threading.Thread):

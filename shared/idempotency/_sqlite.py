@@ -9,10 +9,8 @@ file's write lock once instead of taking turns for it one by one.
 
 from __future__ import annotations
 
-import os
 import secrets
 import sqlite3
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from typing import Any
 from .._batching import Batcher
 from .._deadline import deadline_scope
 from .._errors import BackendUnavailable
-from .._sqlite import connect, writing
+from .._sqlite import connections
 from ._store import IdempotencyRecord, IdempotencyStore, Version
 
 _SCHEMA = """
@@ -66,24 +64,22 @@ def _record(row: tuple[Any, ...]) -> IdempotencyRecord:
     )
 
 
-class _PerThread(threading.local):
-    conn: sqlite3.Connection | None = None
-    pid: int = 0
-
-
 class SqliteStore(IdempotencyStore):
     def __init__(self, path: Path, *, legacy: Path | None = None) -> None:
         """`legacy`: a file that held the records before they moved into `path` (the local
         queue's file, so that a delivery's claim and message share one transaction); its
         records are copied in once, and the file is left as it was."""
         self.path = path
-        self._local = _PerThread()
+        self._connections = connections(path)  # shared with the local queue's, same file
         self._writes: Batcher[tuple[str, tuple[Any, ...]], int] = Batcher(
             "idempotency store", self._write_batch
         )
-        self._run("SELECT 1", ())  # fail at start, not on the first delivery
-        self._conn().execute(_SCHEMA)
-        self._add_claim_token_column()
+        try:  # fail at start, not on the first delivery
+            with self._connections.write(within_deadline=False) as conn:
+                conn.execute(_SCHEMA)
+                self._add_claim_token_column(conn)
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"idempotency store unusable: {exc}", retry_after=5) from exc
         if legacy is not None:
             try:
                 self._absorb(legacy)
@@ -92,21 +88,19 @@ class SqliteStore(IdempotencyStore):
                     f"could not copy the idempotency records of {legacy}: {exc}", retry_after=5
                 ) from exc
 
-    def _add_claim_token_column(self) -> None:
+    @staticmethod
+    def _add_claim_token_column(conn: sqlite3.Connection) -> None:
         """A file written before claim tokens existed gets the column (empty for old rows)."""
-        conn = self._conn()
         columns = {row[1] for row in conn.execute("PRAGMA table_info(idempotency_keys)")}
         if "claim_token" not in columns:
-            with writing(self.path, within_deadline=False):
-                conn.execute(
-                    "ALTER TABLE idempotency_keys ADD COLUMN claim_token TEXT NOT NULL DEFAULT ''"
-                )
+            conn.execute(
+                "ALTER TABLE idempotency_keys ADD COLUMN claim_token TEXT NOT NULL DEFAULT ''"
+            )
 
     def _absorb(self, legacy: Path) -> None:
         """Copy the records of `legacy` in, once per file (several processes may start at
         the same time: the write lock and the `absorbed` table make it happen once)."""
-        conn = self._conn()
-        with writing(self.path, within_deadline=False):
+        with self._connections.write(within_deadline=False) as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS absorbed (name TEXT PRIMARY KEY)")
             if (
                 not legacy.exists()
@@ -139,23 +133,14 @@ class SqliteStore(IdempotencyStore):
             finally:
                 conn.execute("DETACH DATABASE legacy")
 
-    def _conn(self) -> sqlite3.Connection:
-        if self._local.conn is None or self._local.pid != os.getpid():
-            self._local.conn = connect(self.path)
-            self._local.pid = os.getpid()
-        return self._local.conn
-
     def stats(self) -> dict[str, float]:
         """Write transactions and statements committed so far."""
         return self._writes.stats()
 
-    def _run(self, sql: str, params: tuple[Any, ...], *, write: bool = True) -> sqlite3.Cursor:
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         try:
-            conn = self._conn()
-            if not write:
-                return conn.execute(sql, params)
-            with writing(self.path):
-                return conn.execute(sql, params)
+            with self._connections.read() as conn:
+                return conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             # A statement that fails is rolled back whole: it did not apply.
             raise BackendUnavailable(
@@ -171,9 +156,8 @@ class SqliteStore(IdempotencyStore):
     ) -> list[int | BaseException]:
         """One transaction for the batch; each statement's row count, in order. If any
         statement fails, the transaction is rolled back and every writer of it fails."""
-        conn = self._conn()
         try:
-            with deadline_scope(timeout, nested=False), writing(self.path):
+            with deadline_scope(timeout, nested=False), self._connections.write() as conn:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     counts = [conn.execute(sql, params).rowcount for sql, params in statements]
@@ -217,14 +201,12 @@ class SqliteStore(IdempotencyStore):
         return version if count == 1 else None
 
     def get(self, doc_id: str) -> tuple[IdempotencyRecord, Version] | None:
-        row = self._run(
-            f"SELECT {_COLUMNS}, version FROM idempotency_keys WHERE doc_id = ?",
-            (doc_id,),
-            write=False,
-        ).fetchone()
-        if row is None:
+        rows = self._read(
+            f"SELECT {_COLUMNS}, version FROM idempotency_keys WHERE doc_id = ?", (doc_id,)
+        )
+        if not rows:
             return None
-        return _record(row), row[10]
+        return _record(rows[0]), rows[0][10]
 
     def get_with(self, conn: sqlite3.Connection, doc_id: str) -> IdempotencyRecord | None:
         """The record as the transaction open on `conn` sees it (shared/_intake.py)."""
@@ -242,11 +224,10 @@ class SqliteStore(IdempotencyStore):
         )
 
     def recent(self, limit: int = 200) -> list[IdempotencyRecord] | None:
-        rows = self._run(
+        rows = self._read(
             f"SELECT {_COLUMNS} FROM idempotency_keys ORDER BY lease_expires_at DESC LIMIT ?",
             (limit,),
-            write=False,
-        ).fetchall()
+        )
         return [_record(row) for row in rows]
 
     def replace(self, record: IdempotencyRecord, expected: Version) -> Version | None:
@@ -268,6 +249,4 @@ class SqliteStore(IdempotencyStore):
         return count == 1
 
     def close(self) -> None:
-        if self._local.conn is not None:
-            self._local.conn.close()
-            self._local.conn = None
+        self._connections.close()
