@@ -70,6 +70,9 @@ _MAX_BACKOFF_SECONDS = 60.0
 # batch instead of two per message. Small, so that a crashed worker strands few messages
 # until their lease expires.
 WORKER_BATCH = 16
+# Under a rate limit a batch reserves its messages' turns at once, for at most this span:
+# short, so that several processes draining one outbox still interleave.
+_TURNS_SPAN_SECONDS = 0.1
 
 
 def exponential_backoff(
@@ -88,6 +91,8 @@ class QueuedMessage:
     attributes: dict[str, str]
     published_at: str
     attempts: int
+    # Under a rate limit: the queue clock's time from which this message may be handed over.
+    turn: float = 0.0
 
 
 class LocalQueue(Publisher):
@@ -170,29 +175,61 @@ class LocalQueue(Publisher):
 
     def lease_batch(self, topic: str, limit: int) -> list[QueuedMessage] | float:
         """Take up to `limit` due messages of `topic` (oldest first) in one statement; the
-        seconds to wait when the rate limit holds the next one back. Under a rate limit the
-        messages are taken one at a time, each at its own turn."""
-        if self.interval:
-            found = self.lease_next(topic)
-            return found if isinstance(found, float) else [found] if found else []
+        seconds to wait when the rate limit holds the next one back.
+
+        Under a rate limit the batch is as long as the turns it may reserve within
+        _TURNS_SPAN_SECONDS, and each message carries its turn (`QueuedMessage.turn`): the
+        first now, the next one interval later, and so on; the next lease, in any process,
+        starts after the last of them. One write per batch, where leasing message by message
+        took two per message (the lease and the pace)."""
         now = self.clock()
+        span = limit
+        if self.interval:
+            span = max(1, min(limit, int(_TURNS_SPAN_SECONDS / self.interval)))
+        conn = self._conn()
         with writing(self.path, within_deadline=False):
-            rows = (
-                self._conn()
-                .execute(
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                next_at = 0.0
+                if self.interval:
+                    row = conn.execute(
+                        "SELECT next_at FROM pace WHERE topic = ?", (topic,)
+                    ).fetchone()
+                    next_at = row[0] if row else 0.0
+                    if now < next_at:
+                        conn.execute("COMMIT")
+                        return next_at - now
+                rows = conn.execute(
                     "UPDATE outbox SET leased_until = ? WHERE id IN ("
                     " SELECT id FROM outbox WHERE topic = ? AND status = 'pending'"
                     " AND next_attempt_at <= ? AND leased_until <= ? ORDER BY id LIMIT ?"
                     ") RETURNING id, message_id, topic, data, attributes, published_at, attempts",
-                    (now + _LEASE_SECONDS, topic, now, now, limit),
-                )
-                .fetchall()
+                    (now + _LEASE_SECONDS, topic, now, now, span),
+                ).fetchall()
+                if rows and self.interval:
+                    conn.execute(
+                        "INSERT INTO pace (topic, next_at) VALUES (?, ?) "
+                        "ON CONFLICT (topic) DO UPDATE SET next_at = excluded.next_at",
+                        (topic, now + len(rows) * self.interval),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        rows.sort(key=lambda row: int(row[0]))  # RETURNING has no order
+        return [
+            QueuedMessage(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                json.loads(row[4]),
+                row[5],
+                row[6],
+                turn=now + index * self.interval if self.interval else 0.0,
             )
-        messages = [
-            QueuedMessage(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
-            for row in rows
+            for index, row in enumerate(rows)
         ]
-        return sorted(messages, key=lambda message: message.row_id)  # RETURNING has no order
 
     def lease_next(self, topic: str) -> QueuedMessage | float | None:
         """Take the oldest due message of `topic` for this worker; None when none is due,
@@ -353,6 +390,7 @@ class LocalWorker(threading.Thread):
         self.batch = batch
         self.stopping = threading.Event()
         self.idle = threading.Event()
+        self._handed_over = float("-inf")  # the queue clock at the last hand-over
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -376,13 +414,29 @@ class LocalWorker(threading.Thread):
         done: list[QueuedMessage] = []
         try:
             for index, message in enumerate(leased):
-                if self.stopping.is_set():
+                if not self._wait_turn(message):
                     self.queue.unlease(leased[index:])
                     break
                 if self._deliver(message):
                     done.append(message)
         finally:
             self.queue.succeeded_all(done)
+
+    def _wait_turn(self, message: QueuedMessage) -> bool:
+        """Wait for the message's turn under the rate limit, and never hand two over closer
+        than the interval (a worker that fell behind its turns does not catch up in a burst);
+        False when the worker is stopping instead."""
+        queue = self.queue
+        if not queue.interval:
+            return not self.stopping.is_set()
+        while True:
+            now = queue.clock()
+            due = max(message.turn, self._handed_over + queue.interval)
+            if now >= due:
+                self._handed_over = now
+                return not self.stopping.is_set()
+            if self.stopping.wait(due - now):
+                return False
 
     def _deliver(self, message: QueuedMessage) -> bool:
         """Run one message; True when it succeeded (the caller deletes it with its batch)."""
