@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._completions import PendingCompletions, deferring
 from .._delivery import Delivery, message_published_event, rfc3339_now
 from .._errors import BackendUnavailable, ProcessorsDeferred
 from .._sqlite import connect, writing
@@ -391,6 +392,7 @@ class LocalWorker(threading.Thread):
         self.stopping = threading.Event()
         self.idle = threading.Event()
         self._handed_over = float("-inf")  # the queue clock at the last hand-over
+        self._pending: PendingCompletions | None = None  # while a batch runs
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -412,15 +414,20 @@ class LocalWorker(threading.Thread):
 
     def _run_batch(self, leased: list[QueuedMessage]) -> None:
         done: list[QueuedMessage] = []
-        try:
-            for index, message in enumerate(leased):
-                if not self._wait_turn(message):
-                    self.queue.unlease(leased[index:])
-                    break
-                if self._deliver(message):
-                    done.append(message)
-        finally:
-            self.queue.succeeded_all(done)
+        # The processors' completions are written for the whole batch at once
+        # (shared/_completions.py), before the messages that ran are deleted.
+        with deferring() as self._pending:
+            try:
+                for index, message in enumerate(leased):
+                    if not self._wait_turn(message):
+                        self.queue.unlease(leased[index:])
+                        break
+                    if self._deliver(message):
+                        done.append(message)
+            finally:
+                self._pending.flush()
+                self._pending = None
+                self.queue.succeeded_all(done)
 
     def _wait_turn(self, message: QueuedMessage) -> bool:
         """Wait for the message's turn under the rate limit, and never hand two over closer
@@ -454,6 +461,8 @@ class LocalWorker(threading.Thread):
         try:
             self.consumer(CloudEvent(attributes, data))
         except Exception as exc:  # noqa: BLE001 - any failure of the consumer means "retry"
+            if self._pending is not None:  # its retry must find the runs that completed
+                self._pending.flush()
             # A processor that asked to back off (RetryLater) names the delay itself; a store
             # that is down is no fault of the message: it waits for the store.
             retry_after = exc.retry_after if isinstance(exc, ProcessorsDeferred) else None
