@@ -54,10 +54,12 @@ class PendingCompletions:
             try:
                 with runtime.deadline():
                     runtime.idempotency.complete_all(claims, *DONE)
-            except WebhookError as exc:  # the leases end; the processors did run
+            except Exception as exc:  # noqa: BLE001 - the leases end; the processors did run
+                # Never raised into the worker: it still deletes the messages that ran.
+                reason = exc.message if isinstance(exc, WebhookError) else type(exc).__name__
                 log.warning(
                     "could not record completed processor runs",
-                    extra={"runs": len(claims), "reason": exc.message},
+                    extra={"runs": len(claims), "reason": reason},
                 )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared import Delivery, ProcessorRegistry, Runtime, reload_settings
+from shared import BackendUnavailable, Delivery, ProcessorRegistry, Runtime, reload_settings
 from shared.handoff._local import LocalQueue, LocalWorker
 from shared.idempotency import document_id
 from shared.idempotency._sqlite import SqliteStore
@@ -99,3 +99,25 @@ def test_a_batch_completes_its_claims_in_one_write_and_a_retry_runs_only_the_fai
     assert state["runs"] == [("partner", "d2")]  # `store` replayed, not run again
     assert _status(store, "d2", "partner") == "completed"
     assert queue.counts() == {}
+
+
+def test_completions_that_cannot_be_written_leave_the_messages_deleted_and_the_worker_up(
+    setup: tuple[Runtime, LocalQueue, SqliteStore, dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The processors ran: their messages go; the claims end with their lease."""
+    runtime, queue, store, state = setup
+    state["partner_down"] = False
+    _publish(queue, "d1")
+
+    def down(items: list[Any]) -> list[Any]:
+        raise BackendUnavailable("store is down", retry_after=1)
+
+    store.replace_all = down  # type: ignore[method-assign]
+    worker = LocalWorker(queue, TOPIC, runtime.process)
+    leased = queue.lease_batch(TOPIC, 16)
+    assert isinstance(leased, list)
+    worker._run_batch(leased)
+    assert queue.counts() == {}
+    assert _status(store, "d1", "store") == "in_progress"
+    assert "could not record completed processor runs" in caplog.text
