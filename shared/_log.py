@@ -23,6 +23,9 @@ _context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
     "runrun_log_context", default=MappingProxyType({})
 )
 
+# json.dumps(entry, default=str), without building a new encoder for every line.
+_ENCODE = json.JSONEncoder(default=str).encode
+
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
 
@@ -69,7 +72,7 @@ class CloudLoggingFormatter(logging.Formatter):
                 entry[name] = value
         if record.exc_info:
             entry["stack_trace"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _ENCODE(entry)
 
 
 def configure_logging() -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ._completions import complete
 from ._config import Settings
 from ._delivery import Delivery, NotADelivery, delivery_from_event
 from ._errors import (
@@ -241,8 +242,7 @@ def _run_once(
         _release(runtime, claim)
         return type(exc).__name__
     note = note[:MAX_NOTE_CHARS] if isinstance(note, str) and note else None
-    with runtime.deadline():
-        store.complete(claim, 200, "", "text/plain")
+    complete(runtime, claim)  # now, or with the queue worker's batch (`_completions`)
     _report(runtime, delivery, registration.name, "ran", None, started, note)
     log.info(
         "processor ran",

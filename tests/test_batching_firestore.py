@@ -49,7 +49,7 @@ class Watch:
 
     def _batch_write(self, *, request: Any, **kwargs: Any) -> Any:
         with self._lock:
-            self.sizes.append(len(request["writes"]))
+            self.sizes.append(len(request.writes))
             number = len(self.sizes)
         self.before(number)
         return self._real(request=request, **kwargs)

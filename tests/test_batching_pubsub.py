@@ -32,12 +32,13 @@ class WatchedClient:
         self.calls: list[tuple[int, float]] = []  # (messages, timeout) per Publish RPC
         self._lock = threading.Lock()
 
-    def publish(self, *, topic: str, messages: list[Any], retry: Any, timeout: float) -> Any:
+    def publish(self, *, request: Any, retry: Any, timeout: float) -> Any:
+        messages = list(request.messages)
         with self._lock:
             self.calls.append((len(messages), timeout))
             number = len(self.calls)
         self._before(number, messages, timeout)
-        return self._real.api.publish(topic=topic, messages=messages, retry=retry, timeout=timeout)
+        return self._real.api.publish(request=request, retry=retry, timeout=timeout)
 
     def create_topic(self, **kwargs: Any) -> Any:
         return self._real.api.create_topic(**kwargs)

@@ -344,8 +344,10 @@ def test_the_local_queue_backs_off_as_long_as_the_processor_asked(tmp_path: obje
 def test_the_local_queue_worker_honours_the_rate_from_the_settings(
     monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
-    """60 messages at RUNRUN_QUEUE_RATE=20: every dispatch (a lease, on the queue's own
-    clock) comes at least 1/20 s after the one before; the rate seen is printed."""
+    """60 messages at RUNRUN_QUEUE_RATE=20: every hand-over to the consumer (on the queue's
+    own clock, as the worker read it last before handing the message over) comes at least
+    1/20 s after the one before, though the worker leases several at once; the rate seen is
+    printed."""
     monkeypatch.setenv("RUNRUN_QUEUE", "local")
     monkeypatch.setenv("RUNRUN_QUEUE_RATE", "20")
     registry = ProcessorRegistry()
@@ -359,21 +361,27 @@ def test_the_local_queue_worker_honours_the_rate_from_the_settings(
     queue = runtime.publisher
     assert isinstance(queue, LocalQueue) and queue.interval == 0.05
     dispatched: list[float] = []
-    lease, clock = queue.lease_next, queue.clock
+    leased: list[int] = []
+    clock, lease, deliver = queue.clock, queue.lease_batch, LocalWorker._deliver
     seen = {"now": 0.0}
 
     def recording_clock() -> float:
         seen["now"] = clock()
         return seen["now"]
 
-    def recording_lease(topic: str) -> QueuedMessage | float | None:
-        found = lease(topic)
-        if isinstance(found, QueuedMessage):
-            dispatched.append(seen["now"])
+    def recording_lease(topic: str, limit: int) -> list[QueuedMessage] | float:
+        found = lease(topic, limit)
+        if isinstance(found, list) and found:
+            leased.append(len(found))
         return found
 
+    def recording_deliver(worker: LocalWorker, message: QueuedMessage) -> bool:
+        dispatched.append(seen["now"])  # the worker's own reading that let it hand over
+        return deliver(worker, message)
+
     queue.clock = recording_clock
-    queue.lease_next = recording_lease  # type: ignore[method-assign]
+    queue.lease_batch = recording_lease  # type: ignore[method-assign]
+    monkeypatch.setattr(LocalWorker, "_deliver", recording_deliver)
     total = 60
     with queue.changed:
         for n in range(total):
@@ -382,6 +390,7 @@ def test_the_local_queue_worker_honours_the_rate_from_the_settings(
     runtime.stop()
     gaps = [later - earlier for earlier, later in zip(dispatched, dispatched[1:], strict=False)]
     assert min(gaps) >= 0.05 - 1e-9
+    assert max(leased) > 1, "under the rate limit the worker still leases several at once"
     rate = (total - 1) / (dispatched[-1] - dispatched[0])
     from tests.reliability_kit import report
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._completions import PendingCompletions, deferring
 from .._delivery import Delivery, message_published_event, rfc3339_now
 from .._errors import BackendUnavailable, ProcessorsDeferred
 from .._sqlite import connections
@@ -70,6 +71,9 @@ _MAX_BACKOFF_SECONDS = 60.0
 # batch instead of two per message. Small, so that a crashed worker strands few messages
 # until their lease expires.
 WORKER_BATCH = 16
+# Under a rate limit a batch reserves its messages' turns at once, for at most this span:
+# short, so that several processes draining one outbox still interleave.
+_TURNS_SPAN_SECONDS = 0.1
 
 
 def exponential_backoff(
@@ -88,6 +92,8 @@ class QueuedMessage:
     attributes: dict[str, str]
     published_at: str
     attempts: int
+    # Under a rate limit: the queue clock's time from which this message may be handed over.
+    turn: float = 0.0
 
 
 class LocalQueue(Publisher):
@@ -164,25 +170,60 @@ class LocalQueue(Publisher):
 
     def lease_batch(self, topic: str, limit: int) -> list[QueuedMessage] | float:
         """Take up to `limit` due messages of `topic` (oldest first) in one statement; the
-        seconds to wait when the rate limit holds the next one back. Under a rate limit the
-        messages are taken one at a time, each at its own turn."""
-        if self.interval:
-            found = self.lease_next(topic)
-            return found if isinstance(found, float) else [found] if found else []
+        seconds to wait when the rate limit holds the next one back.
+
+        Under a rate limit the batch is as long as the turns it may reserve within
+        _TURNS_SPAN_SECONDS, and each message carries its turn (`QueuedMessage.turn`): the
+        first now, the next one interval later, and so on; the next lease, in any process,
+        starts after the last of them. One write per batch, where leasing message by message
+        took two per message (the lease and the pace)."""
         now = self.clock()
+        span = limit
+        if self.interval:
+            span = max(1, min(limit, int(_TURNS_SPAN_SECONDS / self.interval)))
         with self._writer() as conn:
-            rows = conn.execute(
-                "UPDATE outbox SET leased_until = ? WHERE id IN ("
-                " SELECT id FROM outbox WHERE topic = ? AND status = 'pending'"
-                " AND next_attempt_at <= ? AND leased_until <= ? ORDER BY id LIMIT ?"
-                ") RETURNING id, message_id, topic, data, attributes, published_at, attempts",
-                (now + _LEASE_SECONDS, topic, now, now, limit),
-            ).fetchall()
-        messages = [
-            QueuedMessage(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
-            for row in rows
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                next_at = 0.0
+                if self.interval:
+                    row = conn.execute(
+                        "SELECT next_at FROM pace WHERE topic = ?", (topic,)
+                    ).fetchone()
+                    next_at = row[0] if row else 0.0
+                    if now < next_at:
+                        conn.execute("COMMIT")
+                        return next_at - now
+                rows = conn.execute(
+                    "UPDATE outbox SET leased_until = ? WHERE id IN ("
+                    " SELECT id FROM outbox WHERE topic = ? AND status = 'pending'"
+                    " AND next_attempt_at <= ? AND leased_until <= ? ORDER BY id LIMIT ?"
+                    ") RETURNING id, message_id, topic, data, attributes, published_at, attempts",
+                    (now + _LEASE_SECONDS, topic, now, now, span),
+                ).fetchall()
+                if rows and self.interval:
+                    conn.execute(
+                        "INSERT INTO pace (topic, next_at) VALUES (?, ?) "
+                        "ON CONFLICT (topic) DO UPDATE SET next_at = excluded.next_at",
+                        (topic, now + len(rows) * self.interval),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        rows.sort(key=lambda row: int(row[0]))  # RETURNING has no order
+        return [
+            QueuedMessage(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                json.loads(row[4]),
+                row[5],
+                row[6],
+                turn=now + index * self.interval if self.interval else 0.0,
+            )
+            for index, row in enumerate(rows)
         ]
-        return sorted(messages, key=lambda message: message.row_id)  # RETURNING has no order
 
     def lease_next(self, topic: str) -> QueuedMessage | float | None:
         """Take the oldest due message of `topic` for this worker; None when none is due,
@@ -346,6 +387,8 @@ class LocalWorker(threading.Thread):
         self.batch = batch
         self.stopping = threading.Event()
         self.idle = threading.Event()
+        self._handed_over = float("-inf")  # the queue clock at the last hand-over
+        self._pending: PendingCompletions | None = None  # while a batch runs
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -367,15 +410,36 @@ class LocalWorker(threading.Thread):
 
     def _run_batch(self, leased: list[QueuedMessage]) -> None:
         done: list[QueuedMessage] = []
-        try:
-            for index, message in enumerate(leased):
-                if self.stopping.is_set():
-                    self.queue.unlease(leased[index:])
-                    break
-                if self._deliver(message):
-                    done.append(message)
-        finally:
-            self.queue.succeeded_all(done)
+        # The processors' completions are written for the whole batch at once
+        # (shared/_completions.py), before the messages that ran are deleted.
+        with deferring() as self._pending:
+            try:
+                for index, message in enumerate(leased):
+                    if not self._wait_turn(message):
+                        self.queue.unlease(leased[index:])
+                        break
+                    if self._deliver(message):
+                        done.append(message)
+            finally:
+                self._pending.flush()
+                self._pending = None
+                self.queue.succeeded_all(done)
+
+    def _wait_turn(self, message: QueuedMessage) -> bool:
+        """Wait for the message's turn under the rate limit, and never hand two over closer
+        than the interval (a worker that fell behind its turns does not catch up in a burst);
+        False when the worker is stopping instead."""
+        queue = self.queue
+        if not queue.interval:
+            return not self.stopping.is_set()
+        while True:
+            now = queue.clock()
+            due = max(message.turn, self._handed_over + queue.interval)
+            if now >= due:
+                self._handed_over = now
+                return not self.stopping.is_set()
+            if self.stopping.wait(due - now):
+                return False
 
     def _deliver(self, message: QueuedMessage) -> bool:
         """Run one message; True when it succeeded (the caller deletes it with its batch)."""
@@ -393,6 +457,8 @@ class LocalWorker(threading.Thread):
         try:
             self.consumer(CloudEvent(attributes, data))
         except Exception as exc:  # noqa: BLE001 - any failure of the consumer means "retry"
+            if self._pending is not None:  # its retry must find the runs that completed
+                self._pending.flush()
             # A processor that asked to back off (RetryLater) names the delay itself; a store
             # that is down is no fault of the message: it waits for the store.
             retry_after = exc.retry_after if isinstance(exc, ProcessorsDeferred) else None

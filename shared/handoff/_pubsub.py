@@ -14,6 +14,7 @@ a failed RPC fails exactly the callers whose messages it carried, and nothing is
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -92,8 +93,6 @@ class PubSubPublisher(Publisher):
         *,
         not_before: float | None = None,
     ) -> str:
-        from google.pubsub_v1 import PubsubMessage
-
         if not_before is not None:
             # Pub/Sub delivers at once: start-up refuses delayed processors on it, and a
             # follow-up asked for at run time is refused here, before anything is sent.
@@ -105,7 +104,7 @@ class PubSubPublisher(Publisher):
             self._ensure_topic(client, path)
         except backend_errors() as exc:
             raise _publish_failed(exc) from exc
-        return self._batcher(path).submit(PubsubMessage(data=data, attributes=attributes))
+        return self._batcher(path).submit(_raw_types()[1](data=data, attributes=attributes))
 
     def _batcher(self, path: str) -> Batcher[Any, str]:
         batcher = self._batchers.get(path)
@@ -132,9 +131,9 @@ class PubSubPublisher(Publisher):
     ) -> list[str | BaseException]:
         """One Publish RPC for `messages`: their ids in order, or one failure per message."""
         try:
-            response = self._client().api.publish(
-                topic=path, messages=messages, retry=None, timeout=timeout
-            )
+            wrapper, _ = _raw_types()
+            request = wrapper.wrap(wrapper.pb()(topic=path, messages=messages))
+            response = self._client().api.publish(request=request, retry=None, timeout=timeout)
         except backend_errors() as exc:
             failures: list[str | BaseException] = []
             for _ in messages:
@@ -149,6 +148,18 @@ class PubSubPublisher(Publisher):
         with self._lock:
             batchers = dict(self._batchers)
         return {path: batcher.stats() for path, batcher in batchers.items()}
+
+
+@functools.cache
+def _raw_types() -> tuple[Any, Any]:
+    """The Publish request's wrapper class and the plain protobuf message class.
+
+    Messages are built as plain protobuf and the request wrapped around them without a
+    copy: building them through the client's proto-plus classes cost five times as much
+    CPU per message (converted field by field, then again into the request)."""
+    from google.pubsub_v1 import PublishRequest, PubsubMessage
+
+    return PublishRequest, PubsubMessage.pb()
 
 
 def _message_size(message: Any) -> int:

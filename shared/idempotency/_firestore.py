@@ -8,7 +8,7 @@ Every call carries what is left of the request's deadline and no automatic retry
 retried after its deadline would act after the caller already answered 503.
 
 Writes from concurrent requests share one round trip (shared/_batching.py): one BatchWrite
-RPC through the client's `BulkWriteBatch`, each write with its own precondition (exists =
+RPC (built in `_firestore_protos`), each write with its own precondition (exists =
 false for a claim, the update time for the rest) and its own status in the answer, so a
 conflict on one key fails that caller alone. BatchWrite applies writes independently,
 unlike Commit (`WriteBatch`), where one failed precondition fails them all. `BulkWriter` is
@@ -40,7 +40,7 @@ class _Write:
     action: Literal["create", "update", "delete"]
     doc_id: str
     fields: dict[str, Any] | None = None
-    expected: Version | None = None
+    expected: Version | None = None  # the update time the document must still have
 
 
 # A write's outcome: its new update time (True for a delete), or None when its
@@ -62,25 +62,10 @@ class FirestoreStore(IdempotencyStore):
 
     def _write_batch(self, writes: list[_Write], timeout: float) -> list[_Outcome]:
         """One BatchWrite RPC: per write, its update time, None (conflict) or its failure."""
-        from google.cloud.firestore_v1.bulk_batch import BulkWriteBatch
+        from ._firestore_protos import batch_write  # the client's modules, on first use
 
-        client = self._client()
-        batch = BulkWriteBatch(client)
-        for write in writes:
-            ref = client.collection(self.collection).document(write.doc_id)
-            option = (
-                None
-                if write.expected is None
-                else client.write_option(last_update_time=write.expected)
-            )
-            if write.action == "create":
-                batch.create(ref, write.fields or {})
-            elif write.action == "update":
-                batch.update(ref, write.fields or {}, option=option)
-            else:
-                batch.delete(ref, option=option)
         try:
-            response = batch.commit(retry=None, timeout=timeout)
+            response = batch_write(self._client(), self.collection, writes, timeout)
         except backend_errors() as exc:
             return [_failed(write.action, exc) for write in writes]
         outcomes: list[_Outcome] = []
@@ -158,7 +143,8 @@ class FirestoreStore(IdempotencyStore):
             response_content_type=data.get("response_content_type"),
             claim_token=data.get("claim_token") or "",
         )
-        return record, snapshot.update_time
+        # The same kind of version as a write returns: the Timestamp message.
+        return record, snapshot.update_time.timestamp_pb()
 
     def replace(self, record: IdempotencyRecord, expected: Version) -> Version | None:
         version: Version | None = self._writes.submit(

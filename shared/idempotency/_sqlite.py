@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._batching import Batcher
-from .._deadline import deadline_scope
+from .._deadline import deadline_scope, remaining
 from .._errors import BackendUnavailable
 from .._sqlite import connections
 from ._store import IdempotencyRecord, IdempotencyStore, Version
@@ -230,17 +230,35 @@ class SqliteStore(IdempotencyStore):
         )
         return [_record(row) for row in rows]
 
+    _REPLACE = (
+        "UPDATE idempotency_keys SET target = ?, key = ?, status = ?, payload_hash = ?, "
+        "lease_expires_at = ?, expire_at = ?, response_status = ?, response_body = ?, "
+        "response_content_type = ?, claim_token = ?, version = ? "
+        "WHERE doc_id = ? AND version = ?"
+    )
+
     def replace(self, record: IdempotencyRecord, expected: Version) -> Version | None:
         assert isinstance(expected, int)
         version = _new_version()
-        count = self._write(
-            "UPDATE idempotency_keys SET target = ?, key = ?, status = ?, payload_hash = ?, "
-            "lease_expires_at = ?, expire_at = ?, response_status = ?, response_body = ?, "
-            "response_content_type = ?, claim_token = ?, version = ? "
-            "WHERE doc_id = ? AND version = ?",
-            (*self._row(record), version, record.doc_id, expected),
-        )
+        count = self._write(self._REPLACE, (*self._row(record), version, record.doc_id, expected))
         return version if count == 1 else None
+
+    def replace_all(self, items: list[tuple[IdempotencyRecord, Version]]) -> list[Version | None]:
+        """Every replace in one transaction of this thread's own (a batch already: no
+        other caller's writes to wait for)."""
+        versions = [_new_version() for _ in items]
+        statements = [
+            (self._REPLACE, (*self._row(record), version, record.doc_id, expected))
+            for (record, expected), version in zip(items, versions, strict=True)
+        ]
+        found: list[Version | None] = []
+        for count, version in zip(
+            self._write_batch(statements, remaining()), versions, strict=True
+        ):
+            if isinstance(count, BaseException):
+                raise count  # the transaction failed: none of them was written
+            found.append(version if count == 1 else None)
+        return found
 
     def delete(self, doc_id: str, expected: Version) -> bool:
         count = self._write(

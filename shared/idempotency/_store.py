@@ -58,6 +58,10 @@ class IdempotencyStore(ABC):
     def replace(self, record: IdempotencyRecord, expected: Version) -> Version | None:
         """Overwrite the record if it is still at `expected`; the new version, or None."""
 
+    def replace_all(self, items: list[tuple[IdempotencyRecord, Version]]) -> list[Version | None]:
+        """`replace` for each (record, expected version); a store that can, in one write."""
+        return [self.replace(record, expected) for record, expected in items]
+
     @abstractmethod
     def delete(self, doc_id: str, expected: Version) -> bool:
         """Delete the record if it is still at `expected`; whether it was deleted."""
