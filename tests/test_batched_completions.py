@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from shared import BackendUnavailable, Delivery, ProcessorRegistry, Runtime, reload_settings
-from shared.handoff._local import LocalQueue, LocalWorker
+from shared.handoff._local import LocalQueue
+from shared.handoff._local_worker import LocalWorker
 from shared.idempotency import document_id
 from shared.idempotency._sqlite import SqliteStore
 

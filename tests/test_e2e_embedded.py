@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 
 from functions.processors import registry
 from shared import Delivery, Runtime, current_runtime, get_settings, reload_settings
-from shared.handoff import _local
+from shared.handoff import _local, _local_worker
 from tests.pubsub_util import ROOT, SECRET, github_headers, make_app, push_body, wait_for
 
 WORKER_THREAD = "runrun-local-queue"
@@ -218,7 +218,7 @@ def test_a_store_outage_is_waited_out_never_dead_lettered(tmp_path: Path) -> Non
 
     delivery = Delivery("github_webhook", "outage-1", "push", "application/json", "", b"{}")
     queue.publish("deliveries", b"{}", delivery.attributes())
-    worker = _local.LocalWorker(queue, "deliveries", consume)
+    worker = _local_worker.LocalWorker(queue, "deliveries", consume)
     worker.start()
     try:
         assert outage.acquire(timeout=30), consumed

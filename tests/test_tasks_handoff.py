@@ -35,7 +35,8 @@ from shared import (
 from shared._delivery import delivery_from_event, rfc3339_now
 from shared._push import parse_push
 from shared.handoff import LocalQueue
-from shared.handoff._local import LocalWorker, QueuedMessage
+from shared.handoff._local import QueuedMessage
+from shared.handoff._local_worker import LocalWorker
 from shared.handoff._pubsub import PubSubPublisher
 from shared.handoff._tasks import STRUCTURED, CloudTasksPublisher, task_id
 from shared.idempotency import MemoryStore

@@ -4,7 +4,7 @@ memory in tests). The runtime builds the one publisher of a process (`make_publi
 from __future__ import annotations
 
 from ._local import LocalQueue as LocalQueue
-from ._local import LocalWorker as LocalWorker
+from ._local_worker import LocalWorker as LocalWorker
 from ._memory import MemoryPublisher as MemoryPublisher
 from ._memory import PublishedMessage as PublishedMessage
 from ._publisher import MessageState as MessageState
