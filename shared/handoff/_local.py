@@ -222,39 +222,6 @@ class LocalQueue(Publisher):
             for index, row in enumerate(rows)
         ]
 
-    def lease_next(self, topic: str) -> QueuedMessage | float | None:
-        """Take the oldest due message of `topic` for this worker; None when none is due,
-        or the seconds to wait when the rate limit holds the next one back."""
-        now = self.clock()
-        with self._writer() as conn:
-            if not self.interval:
-                return self._lease(conn, topic, now)
-            row = conn.execute("SELECT next_at FROM pace WHERE topic = ?", (topic,)).fetchone()
-            next_at = row[0] if row else 0.0
-            if now < next_at:
-                return next_at - now
-            message = self._lease(conn, topic, now)
-            if message is not None:
-                conn.execute(
-                    "INSERT INTO pace (topic, next_at) VALUES (?, ?) "
-                    "ON CONFLICT (topic) DO UPDATE SET next_at = excluded.next_at",
-                    (topic, max(next_at, now) + self.interval),
-                )
-            return message
-
-    def _lease(self, conn: sqlite3.Connection, topic: str, now: float) -> QueuedMessage | None:
-        # One statement picks and leases the oldest due message: atomic without a transaction.
-        row = conn.execute(
-            "UPDATE outbox SET leased_until = ? WHERE id = ("
-            " SELECT id FROM outbox WHERE topic = ? AND status = 'pending'"
-            " AND next_attempt_at <= ? AND leased_until <= ? ORDER BY id LIMIT 1"
-            ") RETURNING id, message_id, topic, data, attributes, published_at, attempts",
-            (now + _LEASE_SECONDS, topic, now, now),
-        ).fetchone()
-        if row is None:
-            return None
-        return QueuedMessage(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
-
     def succeeded(self, message: QueuedMessage) -> None:
         self.succeeded_all([message])
 
