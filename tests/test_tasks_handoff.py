@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import types
 import uuid
 from collections.abc import Iterator
@@ -306,13 +307,17 @@ class _Clock:
         return self.now
 
 
+def _one(leased: list[QueuedMessage] | float) -> bool:
+    return isinstance(leased, list) and len(leased) == 1 and isinstance(leased[0], QueuedMessage)
+
+
 def test_the_local_queue_holds_a_scheduled_message_until_its_time(tmp_path: object) -> None:
     clock = _Clock()
     queue = LocalQueue(tmp_path / "q.sqlite3", clock=clock)  # type: ignore[operator]
     queue.publish("t", b"{}", {"source": "s", "delivery_id": "1"}, not_before=1005.0)
-    assert queue.lease_next("t") is None
+    assert queue.lease_batch("t", 1) == []
     clock.now = 1005.0
-    assert isinstance(queue.lease_next("t"), QueuedMessage)
+    assert _one(queue.lease_batch("t", 1))
 
 
 def test_the_local_queue_paces_its_dispatches_at_its_rate(tmp_path: object) -> None:
@@ -320,11 +325,11 @@ def test_the_local_queue_paces_its_dispatches_at_its_rate(tmp_path: object) -> N
     queue = LocalQueue(tmp_path / "q.sqlite3", clock=clock, rate=20)  # type: ignore[operator]
     for n in range(3):
         queue.publish("t", b"{}", {"source": "s", "delivery_id": str(n)})
-    assert isinstance(queue.lease_next("t"), QueuedMessage)
-    wait = queue.lease_next("t")
+    assert _one(queue.lease_batch("t", 1))
+    wait = queue.lease_batch("t", 1)
     assert wait == pytest.approx(0.05)
     clock.now += 0.05
-    assert isinstance(queue.lease_next("t"), QueuedMessage)
+    assert _one(queue.lease_batch("t", 1))
 
 
 def test_the_local_queue_backs_off_as_long_as_the_processor_asked(tmp_path: object) -> None:
@@ -335,8 +340,7 @@ def test_the_local_queue_backs_off_as_long_as_the_processor_asked(tmp_path: obje
     def consumer(event: object) -> None:
         raise ProcessorsDeferred({"partner": 30})
 
-    message = queue.lease_next("t")
-    assert isinstance(message, QueuedMessage)
+    [message] = queue.lease_batch("t", 1)  # type: ignore[misc]
     LocalWorker(queue, "t", consumer)._deliver(message)
     [state] = queue.messages()
     assert state.state == "retrying" and state.next_attempt_at == 1030.0
@@ -370,7 +374,12 @@ def test_the_local_queue_worker_honours_the_rate_from_the_settings(
         seen["now"] = clock()
         return seen["now"]
 
+    # The worker leases only once every message is in: published one fsync at a time on a
+    # busy disk, they could otherwise trickle in slower than the rate and come one per lease.
+    all_published = threading.Event()
+
     def recording_lease(topic: str, limit: int) -> list[QueuedMessage] | float:
+        all_published.wait()
         found = lease(topic, limit)
         if isinstance(found, list) and found:
             leased.append(len(found))
@@ -387,6 +396,7 @@ def test_the_local_queue_worker_honours_the_rate_from_the_settings(
     with queue.changed:
         for n in range(total):
             queue.publish(runtime.settings.topic, b"{}", {"source": "s", "delivery_id": str(n)})
+        all_published.set()
         assert queue.changed.wait_for(lambda: len(runs) == total, timeout=120)
     runtime.stop()
     gaps = [later - earlier for earlier, later in zip(dispatched, dispatched[1:], strict=False)]
