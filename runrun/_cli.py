@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from shared import ConfigError, Runtime, check_scheduling
-from shared._config import ServeDefaults, override_env
+from shared._config import override_env
+from shared._serve_env import ServeDefaults
 
 from ._discover import Target, discover
 from ._errors import RunrunError

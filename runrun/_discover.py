@@ -31,7 +31,7 @@ import flask
 import functions_framework as _functions_framework
 from functions_framework import _function_registry as _registry
 
-from shared._config import FrameworkEnv, function_source, set_env
+from shared._serve_env import FrameworkEnv, function_source, set_env
 
 from ._errors import ConfigurationError, DuplicateTargetError, SourceError, UnsupportedTargetError
 from ._process import configure_process_logging, set_single_target_env

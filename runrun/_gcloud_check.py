@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from shared._config import child_env
+from shared._serve_env import child_env
 
 from ._errors import RunrunError
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from shared import ConfigError, get_settings
-from shared._config import http_env
+from shared._serve_env import http_env
 
 from ._devmode import prepare_secrets
 from ._discover import discover

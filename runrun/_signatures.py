@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared._config import FrameworkEnv
+from shared._serve_env import FrameworkEnv
 
 from ._errors import ConfigurationError
 

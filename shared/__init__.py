@@ -5,13 +5,13 @@ the processor target calls `process_push`. Both run on this process's `Runtime`,
 owns every backend (see `shared._runtime`).
 """
 
-from ._config import ConfigError as ConfigError
 from ._config import Settings as Settings
 from ._config import get_settings as get_settings
 from ._config import reload_settings as reload_settings
-from ._config import secrets_from_env as secrets_from_env
 from ._deadline import deadline_scope as deadline_scope
 from ._delivery import Delivery as Delivery
+from ._env import ConfigError as ConfigError
+from ._env import secrets_from_env as secrets_from_env
 from ._errors import (
     BackendUnavailable as BackendUnavailable,
 )

@@ -1,9 +1,11 @@
-"""The settings module: the only place that reads the environment.
+"""The settings of the receiving and processing paths, read from the environment.
 
-`Settings.from_env()` reads every variable once per process (tests call `reload_settings`);
-command-line flags override it through `override_env`, which writes the flag back into
-the environment so that forked or spawned server workers read the same value. Secrets are
-read on each use (`secrets_from_env`): a secret is never copied into a long-lived object.
+Every variable is read through `_env`'s readers (the serving process's own in `_serve_env`);
+no other module reads the environment. `Settings.from_env()` reads every variable once per
+process (tests call `reload_settings`); command-line flags override it through
+`override_env`, which writes the flag back into the environment so that forked or spawned
+server workers read the same value. Secrets are read on each use (`_env.secrets_from_env`):
+a secret is never copied into a long-lived object.
 
 "On Cloud Run" (`K_SERVICE` set) and "dev mode" (`runrun serve --dev`, or RUNRUN_DEV=1) are
 decided here, once, and nowhere else.
@@ -19,6 +21,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._env import (
+    ConfigError,
+    env_bigquery_table,
+    env_budget,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_notify_routes,
+    env_pairs,
+    env_switch,
+    env_text,
+    env_triggers,
+)
+
 if TYPE_CHECKING:
     from .notify._routes import NotifyRoute
 
@@ -26,99 +43,8 @@ STORES = ("firestore", "sqlite", "memory")
 QUEUES = ("pubsub", "local", "tasks")
 # A Cloud Tasks queue's full name, as create_task wants it.
 _TASKS_QUEUE = re.compile(r"projects/[^/]+/locations/[^/]+/queues/[A-Za-z0-9-]{1,100}")
-SERVERS = ("granian", "gunicorn")
 DEADLINE_PREFIX = "RUNRUN_DEADLINE_SECONDS_"
-_OFF = ("0", "false", "off", "no")
-_ON = ("1", "true", "on", "yes")
-# Where Google's token certificates are fetched; tests point RUNRUN_OIDC_CERTS_URL elsewhere.
-GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
-# Env var names whose values are secrets wherever they appear (the inspector masks them).
-_SECRET_WORDS = ("SECRET", "TOKEN", "KEY", "STATE", "PASSWORD", "CREDENTIAL")
 DEPLOY_VIA = ("cloudbuild", "topic")
-# Dialogflow CX waits at most 30 s for a webhook (5 s by default).
-DIALOGFLOW_MAX_TIMEOUT_SECONDS = 30.0
-
-
-class ConfigError(ValueError):
-    """An environment variable or flag holds a value the project cannot use."""
-
-
-def _raw(name: str) -> str:
-    return os.environ.get(name, "").strip()
-
-
-def _int(name: str, default: int, minimum: int = 0) -> int:
-    raw = _raw(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _float(name: str, default: float) -> float:
-    raw = _raw(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be > 0, got {value}")
-    return value
-
-
-def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
-    raw = _raw(name).lower()
-    if not raw:
-        return default
-    if raw not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
-    return raw
-
-
-def _switch(name: str) -> bool | None:
-    """An on/off variable: True, False, or None when unset."""
-    raw = _raw(name).lower()
-    if not raw:
-        return None
-    if raw in _ON:
-        return True
-    if raw in _OFF:
-        return False
-    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
-
-
-def _list(name: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in _raw(name).split(",") if part.strip())
-
-
-def _triggers(name: str) -> dict[str, str]:
-    """`owner/repo=trigger-id,owner/other=trigger-id`: which trigger deploys which repository."""
-    mapping: dict[str, str] = {}
-    for entry in _list(name):
-        repository, sep, trigger = (part.strip() for part in entry.partition("="))
-        if not sep or not repository or not trigger:
-            raise ConfigError(f"{name} entries must be owner/repo=trigger-id, got {entry!r}")
-        if repository in mapping:
-            raise ConfigError(f"{name} names {repository!r} twice")
-        mapping[repository] = trigger
-    return mapping
-
-
-def _budget(name: str, default: float) -> float:
-    value = _float(name, default)
-    if value >= DIALOGFLOW_MAX_TIMEOUT_SECONDS:
-        raise ConfigError(
-            f"{name} must stay below Dialogflow's {DIALOGFLOW_MAX_TIMEOUT_SECONDS:g} s timeout,"
-            f" got {value:g}"
-        )
-    return value
 
 
 @dataclass(frozen=True)
@@ -192,68 +118,70 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
-        on_cloud_run = bool(_raw("K_SERVICE"))
-        dev = bool(_switch("RUNRUN_DEV"))
+        on_cloud_run = bool(env_text("K_SERVICE"))
+        dev = bool(env_switch("RUNRUN_DEV"))
         if dev and on_cloud_run:
             raise ConfigError("dev mode is for a developer's machine, but K_SERVICE is set")
-        firestore_emulator = _raw("FIRESTORE_EMULATOR_HOST") or None
-        pubsub_emulator = _raw("PUBSUB_EMULATOR_HOST") or None
+        firestore_emulator = env_text("FIRESTORE_EMULATOR_HOST") or None
+        pubsub_emulator = env_text("PUBSUB_EMULATOR_HOST") or None
         default_store = "firestore" if firestore_emulator or on_cloud_run else "sqlite"
         default_queue = "pubsub" if pubsub_emulator or on_cloud_run else "local"
         return cls(
             project=env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or None,
             on_cloud_run=on_cloud_run,
             dev=dev,
-            store=_choice("RUNRUN_STORE", STORES, default_store),
-            queue=_choice("RUNRUN_QUEUE", QUEUES, default_queue),
+            store=env_choice("RUNRUN_STORE", STORES, default_store),
+            queue=env_choice("RUNRUN_QUEUE", QUEUES, default_queue),
             state_dir=Path(env.get("RUNRUN_STATE_DIR") or ".runrun"),
-            max_body_bytes=_int("RUNRUN_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1),
+            max_body_bytes=env_int("RUNRUN_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1),
             idempotency_collection=env.get("RUNRUN_IDEMPOTENCY_COLLECTION") or "idempotency_keys",
-            key_ttl_seconds=_int("RUNRUN_KEY_TTL_SECONDS", 7 * 24 * 3600, minimum=1),
-            lease_seconds=_int("RUNRUN_LEASE_SECONDS", 60, minimum=1),
+            key_ttl_seconds=env_int("RUNRUN_KEY_TTL_SECONDS", 7 * 24 * 3600, minimum=1),
+            lease_seconds=env_int("RUNRUN_LEASE_SECONDS", 60, minimum=1),
             # The whole budget for store and queue calls of one request: Slack gives up after 3 s.
-            deadline_seconds=_float("RUNRUN_DEADLINE_SECONDS", 2.0),
-            retry_after_seconds=_int("RUNRUN_RETRY_AFTER_SECONDS", 5, minimum=1),
-            timestamp_tolerance_seconds=_int("RUNRUN_TIMESTAMP_TOLERANCE_SECONDS", 300, minimum=1),
+            deadline_seconds=env_float("RUNRUN_DEADLINE_SECONDS", 2.0),
+            retry_after_seconds=env_int("RUNRUN_RETRY_AFTER_SECONDS", 5, minimum=1),
+            timestamp_tolerance_seconds=env_int(
+                "RUNRUN_TIMESTAMP_TOLERANCE_SECONDS", 300, minimum=1
+            ),
             topic=env.get("RUNRUN_TOPIC") or "webhook-deliveries",
             command_topic=env.get("RUNRUN_COMMAND_TOPIC") or "deploy-commands",
-            queue_max_attempts=_int("RUNRUN_QUEUE_MAX_ATTEMPTS", 5, minimum=1),
+            queue_max_attempts=env_int("RUNRUN_QUEUE_MAX_ATTEMPTS", 5, minimum=1),
             events_collection=env.get("RUNRUN_EVENTS_COLLECTION") or "webhook_events",
             relay_url=env.get("RUNRUN_RELAY_URL") or None,
-            deploy_via=_choice("RUNRUN_DEPLOY_VIA", DEPLOY_VIA, "cloudbuild"),
-            cloudbuild_triggers=_triggers("RUNRUN_CLOUDBUILD_TRIGGERS"),
+            deploy_via=env_choice("RUNRUN_DEPLOY_VIA", DEPLOY_VIA, "cloudbuild"),
+            cloudbuild_triggers=env_triggers("RUNRUN_CLOUDBUILD_TRIGGERS"),
             cloudbuild_project=env.get("RUNRUN_CLOUDBUILD_PROJECT") or None,
             cloudbuild_region=env.get("RUNRUN_CLOUDBUILD_REGION") or "global",
             cloudbuild_endpoint=env.get("RUNRUN_CLOUDBUILD_ENDPOINT") or None,
-            cloudbuild_service_account=_raw("RUNRUN_CLOUDBUILD_SERVICE_ACCOUNT") or None,
+            cloudbuild_service_account=env_text("RUNRUN_CLOUDBUILD_SERVICE_ACCOUNT") or None,
             # Below the claim's lease: a trigger call still in flight when the lease ends is
             # the one window in which a redelivery could start a second build.
-            cloudbuild_timeout_seconds=_float("RUNRUN_CLOUDBUILD_TIMEOUT_SECONDS", 20.0),
+            cloudbuild_timeout_seconds=env_float("RUNRUN_CLOUDBUILD_TIMEOUT_SECONDS", 20.0),
             dialogflow_secret_header=(
                 env.get("RUNRUN_DIALOGFLOW_SECRET_HEADER") or "x-dialogflow-secret"
             ).lower(),
-            dialogflow_audiences=_list("DIALOGFLOW_AUDIENCE"),
-            dialogflow_service_agents=_list("DIALOGFLOW_SERVICE_AGENT"),
+            dialogflow_audiences=env_list("DIALOGFLOW_AUDIENCE"),
+            dialogflow_service_agents=env_list("DIALOGFLOW_SERVICE_AGENT"),
             # The agent waits 5 s by default: what is left covers auth, store and network.
-            dialogflow_budget_seconds=_budget("RUNRUN_DIALOGFLOW_BUDGET_SECONDS", 4.0),
+            dialogflow_budget_seconds=env_budget("RUNRUN_DIALOGFLOW_BUDGET_SECONDS", 4.0),
             dialogflow_fallback_text=env.get("RUNRUN_DIALOGFLOW_FALLBACK_TEXT")
             or "Sorry, I could not get that done in time. Please try again in a moment.",
             firestore_emulator=firestore_emulator,
             pubsub_emulator=pubsub_emulator,
-            processors=_raw("RUNRUN_PROCESSORS") or "functions.processors:registry",
-            inspect=_switch("RUNRUN_INSPECT"),
-            inspect_token=_raw("RUNRUN_INSPECT_TOKEN") or None,
-            notify_routes=_notify_routes(),
-            notify_dry_run=bool(_switch("RUNRUN_NOTIFY_DRY_RUN")),
-            fcm_timeout_seconds=_float("RUNRUN_FCM_TIMEOUT_SECONDS", 10.0),
-            bigquery_table=_bigquery_table(),
-            bigquery_events=_pairs("RUNRUN_BIGQUERY_EVENTS"),
-            bigquery_timeout_seconds=_float("RUNRUN_BIGQUERY_TIMEOUT_SECONDS", 10.0),
-            bigquery_emulator_host=_raw("BIGQUERY_EMULATOR_HOST") or None,
-            batch_sizes_dir=_raw("RUNRUN_BATCH_SIZES_DIR") or None,
+            processors=env_text("RUNRUN_PROCESSORS") or "functions.processors:registry",
+            inspect=env_switch("RUNRUN_INSPECT"),
+            inspect_token=env_text("RUNRUN_INSPECT_TOKEN") or None,
+            notify_routes=env_notify_routes(),
+            notify_dry_run=bool(env_switch("RUNRUN_NOTIFY_DRY_RUN")),
+            fcm_timeout_seconds=env_float("RUNRUN_FCM_TIMEOUT_SECONDS", 10.0),
+            bigquery_table=env_bigquery_table(),
+            bigquery_events=env_pairs("RUNRUN_BIGQUERY_EVENTS"),
+            bigquery_timeout_seconds=env_float("RUNRUN_BIGQUERY_TIMEOUT_SECONDS", 10.0),
+            bigquery_emulator_host=env_text("BIGQUERY_EMULATOR_HOST") or None,
+            batch_sizes_dir=env_text("RUNRUN_BATCH_SIZES_DIR") or None,
             **_queue_settings(),
             deadline_overrides={
-                name[len(DEADLINE_PREFIX) :].lower(): _float(name, 1.0)
+                name[len(DEADLINE_PREFIX) :].lower(): env_float(name, 1.0)
                 for name in sorted(env)
                 if name.startswith(DEADLINE_PREFIX) and len(name) > len(DEADLINE_PREFIX)
             },
@@ -310,7 +238,7 @@ class Settings:
 
 
 def _target_queues() -> dict[str, str]:
-    raw = _raw("RUNRUN_TARGET_QUEUES")
+    raw = env_text("RUNRUN_TARGET_QUEUES")
     found: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in raw.split(","))):
         target, sep, queue = (x.strip() for x in part.partition("="))
@@ -326,10 +254,10 @@ def _target_queues() -> dict[str, str]:
 def _queue_settings() -> dict[str, Any]:
     """The Cloud Tasks and queue-limit settings, checked together: a queue that is used
     but cannot work is refused at start, not at the first delivery."""
-    queue = _choice("RUNRUN_QUEUE", QUEUES, "")
+    queue = env_choice("RUNRUN_QUEUE", QUEUES, "")
     target_queues = _target_queues()
-    tasks_queue = _raw("RUNRUN_TASKS_QUEUE") or None
-    tasks_url = _raw("RUNRUN_TASKS_URL") or None
+    tasks_queue = env_text("RUNRUN_TASKS_QUEUE") or None
+    tasks_url = env_text("RUNRUN_TASKS_URL") or None
     if "tasks" in (queue, *target_queues.values()):
         if tasks_queue is None or not _TASKS_QUEUE.fullmatch(tasks_queue):
             raise ConfigError(
@@ -341,22 +269,22 @@ def _queue_settings() -> dict[str, Any]:
                 "the Cloud Tasks queue needs RUNRUN_TASKS_URL, the http(s) URL of "
                 f"process_delivery, got {tasks_url!r}"
             )
-    min_backoff = _float("RUNRUN_QUEUE_MIN_BACKOFF_SECONDS", 0.5)
-    max_backoff = _float("RUNRUN_QUEUE_MAX_BACKOFF_SECONDS", 60.0)
+    min_backoff = env_float("RUNRUN_QUEUE_MIN_BACKOFF_SECONDS", 0.5)
+    max_backoff = env_float("RUNRUN_QUEUE_MAX_BACKOFF_SECONDS", 60.0)
     if max_backoff < min_backoff:
         raise ConfigError("RUNRUN_QUEUE_MAX_BACKOFF_SECONDS is below the minimum backoff")
-    deadline = _int("RUNRUN_TASKS_DISPATCH_DEADLINE_SECONDS", 600, minimum=15)
+    deadline = env_int("RUNRUN_TASKS_DISPATCH_DEADLINE_SECONDS", 600, minimum=15)
     if deadline > 1800:  # Cloud Tasks' own bounds for HTTP targets: 15 s to 30 min
         raise ConfigError(f"RUNRUN_TASKS_DISPATCH_DEADLINE_SECONDS must be <= 1800, got {deadline}")
     return {
         "target_queues": target_queues,
         "tasks_queue": tasks_queue,
         "tasks_url": tasks_url,
-        "tasks_emulator": _raw("CLOUD_TASKS_EMULATOR_HOST") or None,
-        "push_service_account": _raw("PUSH_SERVICE_ACCOUNT") or None,
-        "push_audience": _raw("PUSH_AUDIENCE").split(",")[0].strip() or None,
-        "queue_rate": _float("RUNRUN_QUEUE_RATE", 500.0),
-        "queue_max_concurrent": _int("RUNRUN_QUEUE_MAX_CONCURRENT", 1000, minimum=1),
+        "tasks_emulator": env_text("CLOUD_TASKS_EMULATOR_HOST") or None,
+        "push_service_account": env_text("PUSH_SERVICE_ACCOUNT") or None,
+        "push_audience": env_text("PUSH_AUDIENCE").split(",")[0].strip() or None,
+        "queue_rate": env_float("RUNRUN_QUEUE_RATE", 500.0),
+        "queue_max_concurrent": env_int("RUNRUN_QUEUE_MAX_CONCURRENT", 1000, minimum=1),
         "queue_min_backoff_seconds": min_backoff,
         "queue_max_backoff_seconds": max_backoff,
         "tasks_dispatch_deadline_seconds": deadline,
@@ -368,113 +296,6 @@ def safety_margin(answer_window: float) -> float:
     front end and the clock of the provider, which starts counting before we do. A fifth of
     the window, and at least one second (Slack's 3 s leave 2 s, GitHub's 10 s leave 8 s)."""
     return max(1.0, answer_window / 5)
-
-
-@dataclass(frozen=True)
-class ServeDefaults:
-    """The `runrun serve` defaults taken from the environment (flags override them)."""
-
-    host: str | None  # None: 127.0.0.1 in dev mode, else 0.0.0.0
-    port: int
-    concurrency: int | None
-    workers: int | None
-    threads: int | None
-    server: str
-    source: Path | None
-
-    @classmethod
-    def from_env(cls) -> ServeDefaults:
-        return cls(
-            host=_raw("HOST") or None,
-            port=_int("PORT", 8080, minimum=1),
-            concurrency=_int("RUNRUN_CONCURRENCY", 0, minimum=0) or None,
-            # WORKERS and THREADS are functions-framework's own names for the same knobs.
-            workers=_int("RUNRUN_WORKERS", 0, minimum=0) or _int("WORKERS", 0, minimum=0) or None,
-            threads=_int("THREADS", 0, minimum=0) or None,
-            server=_choice("RUNRUN_SERVER", SERVERS, "granian"),
-            source=Path(_raw("FUNCTION_SOURCE")) if _raw("FUNCTION_SOURCE") else None,
-        )
-
-
-@dataclass(frozen=True)
-class FrameworkEnv:
-    """functions-framework's own variables, read afresh on each call: serving one target
-    writes FUNCTION_TARGET / FUNCTION_SIGNATURE_TYPE, as functions-framework does."""
-
-    signature_type: str  # FUNCTION_SIGNATURE_TYPE: the default for undecorated targets
-    timeout_seconds: int  # CLOUD_RUN_TIMEOUT_SECONDS
-    threaded_timeout: bool  # THREADED_TIMEOUT_ENABLED=true
-    entry_point: bool  # ENTRY_POINT set: the legacy Python 3.7 mode
-    service: str  # K_SERVICE, which names the function in the legacy mode
-
-    @classmethod
-    def from_env(cls) -> FrameworkEnv:
-        return cls(
-            signature_type=_raw("FUNCTION_SIGNATURE_TYPE"),
-            timeout_seconds=_int("CLOUD_RUN_TIMEOUT_SECONDS", 0),
-            threaded_timeout=_raw("THREADED_TIMEOUT_ENABLED").lower() == "true",
-            entry_point=bool(_raw("ENTRY_POINT")),
-            service=_raw("K_SERVICE"),
-        )
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """The environment for a child process (a tool runrun runs), with `extra` on top."""
-    return {**os.environ, **extra}
-
-
-def set_env(values: Mapping[str, str]) -> None:
-    """Write variables a served function reads (functions-framework sets FUNCTION_TARGET
-    and friends for the function it serves)."""
-    os.environ.update(values)
-
-
-def _notify_routes() -> tuple[NotifyRoute, ...]:
-    """The FCM routing table, inline or from a file; empty (notify off) when neither is set."""
-    from .notify._routes import RouteError, parse_routes  # no SDK: only the table's checks
-
-    inline = _raw("RUNRUN_NOTIFY_ROUTES")
-    path = _raw("RUNRUN_NOTIFY_ROUTES_FILE")
-    if inline and path:
-        raise ConfigError("set RUNRUN_NOTIFY_ROUTES or RUNRUN_NOTIFY_ROUTES_FILE, not both")
-    name, text = "RUNRUN_NOTIFY_ROUTES", inline
-    if path:
-        name = f"RUNRUN_NOTIFY_ROUTES_FILE ({path})"
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{name} cannot be read: {exc}") from None
-    if not text:
-        return ()
-    try:
-        return parse_routes(text)
-    except RouteError as exc:
-        raise ConfigError(f"{name}: {exc}") from None
-
-
-def _bigquery_table() -> str | None:
-    raw = _raw("RUNRUN_BIGQUERY_TABLE")
-    if not raw:
-        return None
-    parts = raw.split(".")
-    if len(parts) not in (2, 3) or not all(parts):
-        raise ConfigError(
-            f"RUNRUN_BIGQUERY_TABLE must be dataset.table or project.dataset.table, got {raw!r}"
-        )
-    return raw
-
-
-def _pairs(name: str) -> tuple[tuple[str, str], ...]:
-    """`target:event,target:*` selections; empty means every delivery."""
-    pairs = []
-    for item in _raw(name).split(","):
-        if not item.strip():
-            continue
-        target, sep, event = item.strip().partition(":")
-        if not sep or not target.strip() or not event.strip():
-            raise ConfigError(f"{name}: {item.strip()!r} is not target:event (use * for any)")
-        pairs.append((target.strip(), event.strip()))
-    return tuple(pairs)
 
 
 @functools.lru_cache(maxsize=1)
@@ -495,49 +316,3 @@ def override_env(values: Mapping[str, str]) -> Settings:
     for name, value in values.items():
         os.environ[name] = value
     return reload_settings()
-
-
-def secrets_from_env(name: str) -> list[bytes]:
-    """The comma-separated secrets in env var `name` (several during a rotation)."""
-    return [part.strip().encode() for part in os.environ.get(name, "").split(",") if part.strip()]
-
-
-def positive_int_env(name: str) -> int | None:
-    """A per-provider override such as a timestamp tolerance: None when unset.
-
-    Raises:
-        ConfigError: set, but not a positive integer.
-    """
-    raw = _raw(name)
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigError(f"{name} must be a positive integer")
-    return int(raw)
-
-
-def function_source() -> Path:
-    """`--source` as functions-framework resolves it: FUNCTION_SOURCE, else ./main.py."""
-    return Path(_raw("FUNCTION_SOURCE") or "main.py")
-
-
-def oidc_certs_url() -> str:
-    return _raw("RUNRUN_OIDC_CERTS_URL") or GOOGLE_CERTS_URL
-
-
-def secret_like_values() -> list[str]:
-    """Every value (and comma-separated part) of an env var whose name says it is secret,
-    longest first, so that masking a secret that contains another hides it whole."""
-    values = {
-        part.strip()
-        for name, value in os.environ.items()
-        if any(word in name.upper() for word in _SECRET_WORDS)
-        for part in value.split(",")
-    }
-    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
-
-
-def http_env() -> dict[str, str]:
-    """The environment's HTTP_* variables (a server copying os.environ into each request's
-    WSGI environ would pass them off as request headers)."""
-    return {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}

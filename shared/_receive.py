@@ -31,9 +31,9 @@ import flask
 
 from ._body import read_body
 from ._claims import CLEANUP_BUDGET_SECONDS, ReceiveClaims
-from ._config import ConfigError, positive_int_env
 from ._deadline import deadline_scope
 from ._delivery import Delivery, rfc3339_now
+from ._env import ConfigError, positive_int_env
 from ._errors import (
     BadRequest,
     MethodNotAllowed,

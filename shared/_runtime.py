@@ -48,8 +48,9 @@ from ._clients import (
     make_publisher_client,
     make_tasks_client,
 )
-from ._config import ConfigError, Settings, get_settings
+from ._config import Settings, get_settings
 from ._deadline import deadline_scope
+from ._env import ConfigError
 from ._errors import WebhookError
 from ._intake import EmbeddedIntake, intake_for
 from ._lazy import Lazy

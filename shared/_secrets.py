@@ -15,7 +15,8 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-from ._config import Settings, secrets_from_env
+from ._config import Settings
+from ._env import secrets_from_env
 
 
 def load_dev_secrets(path: Path) -> dict[str, str]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from .._config import oidc_certs_url, secrets_from_env
+from .._env import oidc_certs_url, secrets_from_env
 from .._errors import BackendUnavailable, NotConfigured, VerificationFailed
 from ._core import SignedRequest, header
 

@@ -1,0 +1,85 @@
+"""The serving process's own variables: `runrun serve`'s defaults and functions-framework's
+variables, and the environment runrun passes on to what it runs or serves."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._env import env_choice, env_int, env_text
+
+SERVERS = ("granian", "gunicorn")
+
+
+@dataclass(frozen=True)
+class ServeDefaults:
+    """The `runrun serve` defaults taken from the environment (flags override them)."""
+
+    host: str | None  # None: 127.0.0.1 in dev mode, else 0.0.0.0
+    port: int
+    concurrency: int | None
+    workers: int | None
+    threads: int | None
+    server: str
+    source: Path | None
+
+    @classmethod
+    def from_env(cls) -> ServeDefaults:
+        return cls(
+            host=env_text("HOST") or None,
+            port=env_int("PORT", 8080, minimum=1),
+            concurrency=env_int("RUNRUN_CONCURRENCY", 0, minimum=0) or None,
+            # WORKERS and THREADS are functions-framework's own names for the same knobs.
+            workers=env_int("RUNRUN_WORKERS", 0, minimum=0)
+            or env_int("WORKERS", 0, minimum=0)
+            or None,
+            threads=env_int("THREADS", 0, minimum=0) or None,
+            server=env_choice("RUNRUN_SERVER", SERVERS, "granian"),
+            source=Path(env_text("FUNCTION_SOURCE")) if env_text("FUNCTION_SOURCE") else None,
+        )
+
+
+@dataclass(frozen=True)
+class FrameworkEnv:
+    """functions-framework's own variables, read afresh on each call: serving one target
+    writes FUNCTION_TARGET / FUNCTION_SIGNATURE_TYPE, as functions-framework does."""
+
+    signature_type: str  # FUNCTION_SIGNATURE_TYPE: the default for undecorated targets
+    timeout_seconds: int  # CLOUD_RUN_TIMEOUT_SECONDS
+    threaded_timeout: bool  # THREADED_TIMEOUT_ENABLED=true
+    entry_point: bool  # ENTRY_POINT set: the legacy Python 3.7 mode
+    service: str  # K_SERVICE, which names the function in the legacy mode
+
+    @classmethod
+    def from_env(cls) -> FrameworkEnv:
+        return cls(
+            signature_type=env_text("FUNCTION_SIGNATURE_TYPE"),
+            timeout_seconds=env_int("CLOUD_RUN_TIMEOUT_SECONDS", 0),
+            threaded_timeout=env_text("THREADED_TIMEOUT_ENABLED").lower() == "true",
+            entry_point=bool(env_text("ENTRY_POINT")),
+            service=env_text("K_SERVICE"),
+        )
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a child process (a tool runrun runs), with `extra` on top."""
+    return {**os.environ, **extra}
+
+
+def set_env(values: Mapping[str, str]) -> None:
+    """Write variables a served function reads (functions-framework sets FUNCTION_TARGET
+    and friends for the function it serves)."""
+    os.environ.update(values)
+
+
+def function_source() -> Path:
+    """`--source` as functions-framework resolves it: FUNCTION_SOURCE, else ./main.py."""
+    return Path(env_text("FUNCTION_SOURCE") or "main.py")
+
+
+def http_env() -> dict[str, str]:
+    """The environment's HTTP_* variables (a server copying os.environ into each request's
+    WSGI environ would pass them off as request headers)."""
+    return {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}
