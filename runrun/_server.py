@@ -186,25 +186,33 @@ def _serve_granian(options: ServeOptions) -> None:
     from granian.constants import HTTPModes, Interfaces
 
     threads = options.threads
-    server = Granian(
-        "runrun",  # only shown in the process title: the loader below supplies the app
-        address=options.host,
-        port=options.port,
-        interface=Interfaces.WSGI,
-        http=HTTPModes.http1,  # Cloud Run's front end speaks HTTP/1.1 to the container
-        workers=options.worker_count,
-        blocking_threads=threads,
+    settings: dict[str, Any] = {
+        "address": options.host,
+        "port": options.port,
+        "interface": Interfaces.WSGI,
+        "http": HTTPModes.http1,  # Cloud Run's front end speaks HTTP/1.1 to the container
+        "blocking_threads": threads,
         # At most `threads` requests in flight per worker; more wait in the accept queue
         # or go to a less busy worker instead of queueing behind busy threads.
-        backpressure=threads,
-        workers_kill_timeout=max(1, math.floor(options.graceful_seconds)),
-        log_access=False,
-    )
-    server.serve(
-        spawn_target=_granian_worker,
-        target_loader=_WorkerApp(options),
-        wrap_loader=False,
-    )
+        "backpressure": threads,
+        "log_access": False,
+    }
+    kill_timeout = max(1, math.floor(options.graceful_seconds))
+    # "runrun" is only shown in the process title: the loader below supplies the app.
+    if options.worker_count == 1:
+        from ._granian_single import OneWorkerServer, thread_worker
+
+        server: Any = OneWorkerServer("runrun", kill_timeout=kill_timeout, **settings)
+        spawn_target: Any = thread_worker
+    else:
+        server = Granian(
+            "runrun",
+            workers=options.worker_count,
+            workers_kill_timeout=kill_timeout,
+            **settings,
+        )
+        spawn_target = _granian_worker
+    server.serve(spawn_target=spawn_target, target_loader=_WorkerApp(options), wrap_loader=False)
 
 
 # --- gunicorn ------------------------------------------------------------------------
