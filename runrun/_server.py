@@ -1,11 +1,13 @@
 """Serve the dispatcher with granian (the default) or gunicorn, drained on SIGTERM.
 
-Both run pre-forked worker processes. The master imports the source module and settles
+Both run pre-forked worker processes; granian with one worker (one CPU) runs it in its
+own process instead (`_granian_single`). The master imports the source module and settles
 every target before forking (so each module runs once per process tree, and a broken or
 ambiguous main.py fails before any worker starts) but never builds a network client:
 those are built lazily in each worker, as is each target's Flask app (on the first request
-that reaches it, see `_mount`). Each worker runs `worker_started` after the fork
-and `worker_stopping` after its last request.
+that reaches it, see `_mount`). Each worker runs `worker_started` after the fork (or, in
+the one-worker process, once the socket is bound) and `worker_stopping` after its last
+request.
 
 Threads per worker come from the concurrency setting (Cloud Run sends up to that many
 requests at once to an instance), never from os.cpu_count(), which ignores cgroup limits.
