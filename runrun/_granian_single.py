@@ -13,7 +13,8 @@ worker (a port in use is refused before any runtime starts); `worker_started` ru
 the first request and `worker_stopping` after the last; SIGTERM and SIGINT stop accepting,
 let the requests in flight finish, and the process exits 0; a worker that has not stopped
 `kill_timeout` seconds after the signal is cut short (as a worker process is killed), and
-a worker that dies ends the process with status 1.
+a worker that dies ends the process with status 1. SIGHUP, which respawns worker
+processes, is ignored (a second worker thread would start a second runtime in this process).
 
 granian allows its thread workers only on free-threaded Python, where several of them run
 Python at once; one worker beside an idle main thread is what its process workers run
@@ -61,6 +62,11 @@ class OneWorkerServer(MTServer):  # type: ignore[misc]
         # As with worker processes: bind, then load the app in the worker (MTServer loads
         # it first, and checks for a free-threaded build).
         AbstractServer._serve(self, spawn_target, target_loader)
+
+    def signal_handler_reload(self, *args: Any, **kwargs: Any) -> None:
+        # SIGHUP respawns worker processes, each with a runtime of its own. Here the new
+        # worker would start a second runtime in this process beside the first one.
+        log.warning("SIGHUP ignored: the one worker runs in the server's process")
 
     def shutdown(self, exit_code: int = 0) -> None:
         watchdog = threading.Timer(self.kill_timeout, _cut_short, args=(self.kill_timeout,))
