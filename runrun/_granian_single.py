@@ -3,8 +3,9 @@
 With one worker (one CPU, Cloud Run's default instance) a supervising master process buys
 nothing a container does not already have: the platform restarts a container whose server
 exits. Forking it costs a cold start on one CPU the fork itself, the copy-on-write faults
-of every page the worker then touches, the worker's own set-up and the multiprocessing
-modules: about a tenth of the CPU until the first answer (README, "Benchmarks"). So
+of every page the worker then touches, the worker's own set-up and the master's work after
+the fork: about 25 ms of the 0.25-0.3 s of CPU until the first answer (README,
+"Benchmarks"). So
 `serve` runs granian's thread-worker server, whose worker is a thread of this process,
 instead of its process-worker server.
 
