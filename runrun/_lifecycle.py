@@ -3,7 +3,8 @@ process's runtime (with the inspector's recorder when the inspector is on) and s
 before the first request; stop it at SIGTERM, after the last request.
 
 Nothing here runs in the pre-fork master: every client, connection and thread of the
-runtime belongs to the worker that built it.
+runtime belongs to the worker that built it (granian's one worker at one CPU is a thread
+of the server's process, which never forks: see `_granian_single`).
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """Serve the dispatcher with granian (the default) or gunicorn, drained on SIGTERM.
 
-Both run pre-forked worker processes. The master imports the source module and settles
+Both run pre-forked worker processes; granian with one worker (one CPU) runs it in its
+own process instead (`_granian_single`). The master imports the source module and settles
 every target before forking (so each module runs once per process tree, and a broken or
 ambiguous main.py fails before any worker starts) but never builds a network client:
 those are built lazily in each worker, as is each target's Flask app (on the first request
-that reaches it, see `_mount`). Each worker runs `worker_started` after the fork
-and `worker_stopping` after its last request.
+that reaches it, see `_mount`). Each worker runs `worker_started` after the fork (or, in
+the one-worker process, once the socket is bound) and `worker_stopping` after its last
+request.
 
 Threads per worker come from the concurrency setting (Cloud Run sends up to that many
 requests at once to an instance), never from os.cpu_count(), which ignores cgroup limits.
@@ -106,6 +108,9 @@ def prepare(options: ServeOptions) -> Any:
     gc.disable()
     try:
         app = _load_app(options)
+        # The server's own modules too (granian's bring asyncio): imported with the
+        # collector on, its passes over what they create cost a few ms of a cold start.
+        _import_server(options)
     finally:
         # Shared with the forked workers, page by page, until written to; freezing it keeps
         # the collector's passes from writing to (and so copying) those pages in every
@@ -115,6 +120,24 @@ def prepare(options: ServeOptions) -> Any:
         if enabled:
             gc.enable()
     return app
+
+
+def _import_server(options: ServeOptions) -> None:
+    if options.server == "gunicorn":
+        import gunicorn.app.base  # noqa: F401
+
+        return
+    # granian allocates with its own jemalloc, which gives every thread a cache of freed
+    # blocks; with a request thread per request in flight (80 at one CPU) those caches held
+    # about 9 MiB of old request buffers per worker after load. Read once, when granian's
+    # library first allocates (so before its import); the workers inherit it at the fork.
+    os.environ.setdefault("_RJEM_MALLOC_CONF", "tcache:false")
+    import granian.constants  # noqa: F401
+
+    if options.worker_count == 1:
+        from . import _granian_single  # noqa: F401
+    else:
+        import granian.server.mp  # noqa: F401
 
 
 def serve(options: ServeOptions) -> None:
@@ -177,34 +200,38 @@ def _granian_worker(*args: Any, **kwargs: Any) -> None:
 
 
 def _serve_granian(options: ServeOptions) -> None:
-    # granian allocates with its own jemalloc, which gives every thread a cache of freed
-    # blocks; with a request thread per request in flight (80 at one CPU) those caches held
-    # about 9 MiB of old request buffers per worker after load. Read once, when granian's
-    # library first allocates (so before its import); the workers inherit it at the fork.
-    os.environ.setdefault("_RJEM_MALLOC_CONF", "tcache:false")
+    _import_server(options)  # done already by `prepare`, with its allocator setting
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
 
     threads = options.threads
-    server = Granian(
-        "runrun",  # only shown in the process title: the loader below supplies the app
-        address=options.host,
-        port=options.port,
-        interface=Interfaces.WSGI,
-        http=HTTPModes.http1,  # Cloud Run's front end speaks HTTP/1.1 to the container
-        workers=options.worker_count,
-        blocking_threads=threads,
+    settings: dict[str, Any] = {
+        "address": options.host,
+        "port": options.port,
+        "interface": Interfaces.WSGI,
+        "http": HTTPModes.http1,  # Cloud Run's front end speaks HTTP/1.1 to the container
+        "blocking_threads": threads,
         # At most `threads` requests in flight per worker; more wait in the accept queue
         # or go to a less busy worker instead of queueing behind busy threads.
-        backpressure=threads,
-        workers_kill_timeout=max(1, math.floor(options.graceful_seconds)),
-        log_access=False,
-    )
-    server.serve(
-        spawn_target=_granian_worker,
-        target_loader=_WorkerApp(options),
-        wrap_loader=False,
-    )
+        "backpressure": threads,
+        "log_access": False,
+    }
+    kill_timeout = max(1, math.floor(options.graceful_seconds))
+    # "runrun" is only shown in the process title: the loader below supplies the app.
+    if options.worker_count == 1:
+        from ._granian_single import OneWorkerServer, thread_worker
+
+        server: Any = OneWorkerServer("runrun", kill_timeout=kill_timeout, **settings)
+        spawn_target: Any = thread_worker
+    else:
+        server = Granian(
+            "runrun",
+            workers=options.worker_count,
+            workers_kill_timeout=kill_timeout,
+            **settings,
+        )
+        spawn_target = _granian_worker
+    server.serve(spawn_target=spawn_target, target_loader=_WorkerApp(options), wrap_loader=False)
 
 
 # --- gunicorn ------------------------------------------------------------------------

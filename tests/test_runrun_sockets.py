@@ -4,6 +4,7 @@ real process tree shows: one import, health, SIGTERM drain, the local queue work
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -186,6 +187,46 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(tmp_path: Path, 
         assert status == 0, server.output()
         with pytest.raises(OSError):
             server.request("GET", "/_runrun/health", timeout=2)
+    finally:
+        server.stop(signal.SIGKILL)
+
+
+def test_one_granian_worker_ignores_sighup_and_is_cut_short_after_the_grace(
+    tmp_path: Path,
+) -> None:
+    # One worker: granian runs it in the server's own process, where a respawn on SIGHUP
+    # would start a second runtime, and a request still running past the grace cannot be
+    # killed with its worker process: the process exits 0, as a master does once it has
+    # killed its worker.
+    mark = tmp_path / "slow-started"
+    env = base_env(tmp_path / "state", SCENARIO_SLOW_MARK=str(mark))
+    server = runrun("one", corpus.ECHO_SOURCE, env, tmp_path, "--workers", "1")
+    try:
+        server.wait_ready("/_runrun/health")
+        assert server.process is not None
+        server.process.send_signal(signal.SIGHUP)
+        for _ in range(200):  # bounded: until the signal is handled
+            if "SIGHUP ignored" in server.log.read_text(errors="replace"):
+                break
+            threading.Event().wait(0.05)
+        assert server.request("GET", "/_runrun/health").status == 200, server.output()
+
+        def cut_off() -> None:
+            with contextlib.suppress(OSError):  # the process exits before it answers
+                server.request("GET", "/slow?seconds=60", timeout=60)
+
+        client = threading.Thread(target=cut_off, daemon=True)
+        client.start()
+        for _ in range(300):  # bounded: until the handler is running
+            if mark.exists():
+                break
+            client.join(0.05)
+        assert mark.exists(), server.output()
+        # Killed (-9) if it had not exited by itself within 20 s.
+        assert server.stop(signal.SIGTERM) == 0, server.output()
+        log = server.log.read_text(errors="replace")
+        assert "did not stop within 8 s" in log
+        assert "Spawning worker-1 with TID" in log  # a thread of the server's process
     finally:
         server.stop(signal.SIGKILL)
 
