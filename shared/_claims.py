@@ -28,6 +28,7 @@ from ._errors import BackendUnavailable, WebhookError
 from .idempotency import Claim, Replay
 
 if TYPE_CHECKING:
+    from ._batching import Followup
     from ._runtime import Runtime
 
 log = logging.getLogger("runrun.receive")
@@ -97,8 +98,21 @@ class ReceiveClaims:
         try:
             self.runtime.idempotency.complete(claim, *answer)
         except WebhookError as exc:
-            log.warning("could not mark delivery complete", extra={"reason": exc.message})
+            self.completed(exc)
+
+    def completion(self, claim: Claim, answer: tuple[int, str, str]) -> Followup | None:
+        """`complete`'s write, to be made by the publish's batch (`Publisher.publish_then`)
+        and its outcome given to `completed`; None when the store cannot (then `complete`)."""
+        return self.runtime.idempotency.completion(claim, *answer)
+
+    def completed(self, outcome: object) -> None:
+        """What `complete` does with the completion's outcome, made by the publish's batch:
+        a failed completion holds the 2xx, as in `complete`."""
+        if isinstance(outcome, WebhookError):
+            log.warning("could not mark delivery complete", extra={"reason": outcome.message})
             self.hold = True
+        elif isinstance(outcome, BaseException):
+            raise outcome
 
     def wait_for_lease_end(self) -> None:
         """Hold the answer until every claim this request may have left has ended."""

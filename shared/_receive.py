@@ -50,6 +50,7 @@ from .idempotency import Claim, Replay
 from .verify import SignedRequest, push_auth_enabled
 
 if TYPE_CHECKING:
+    from ._batching import Followup
     from ._runtime import Runtime
 
 log = logging.getLogger("runrun.receive")
@@ -266,13 +267,20 @@ def _receive(
                     response.headers["Idempotent-Replayed"] = "true"
                     return response
                 continue  # this item of the batch was handed off by an earlier attempt
-            _hand_off(runtime, claim, provider, key, item_type, content_type, part.body)
+            # The completion rides on the publish's batch where the store allows it: the
+            # request thread is then woken once for both (shared/_batching.py).
+            completion = claims.completion(claim, reply) if claim is not None else None
+            completed = _hand_off(
+                runtime, claim, provider, key, item_type, content_type, part.body, completion
+            )
             handed_off += 1
             if claim is None:
                 unclaimed += 1
                 claims.settle(key, digest, token, reply)
-            else:
+            elif completion is None:
                 claims.complete(claim, reply)
+            else:
+                claims.completed(completed)
     claims.wait_for_lease_end()
     if unclaimed:
         details["outcome"] = "accepted_unclaimed"
@@ -334,11 +342,20 @@ def _hand_off(
     event_type: str,
     content_type: str,
     body: bytes,
-) -> None:
+    then: Followup | None = None,
+) -> object:
+    """Publish the delivery, then make `then` (its outcome is returned: None without it);
+    a failed publish gives the claim back and raises, and `then` is never made."""
     delivery = _delivery(provider, key, event_type, content_type, body)
     try:
         publisher = runtime.publisher_for(provider.target)  # RUNRUN_TARGET_QUEUES
-        publisher.publish(runtime.settings.topic, body, delivery.attributes())
+        if then is None:
+            publisher.publish(runtime.settings.topic, body, delivery.attributes())
+            return None
+        _, outcome = publisher.publish_then(
+            runtime.settings.topic, body, delivery.attributes(), then
+        )
+        return outcome
     except BaseException:
         if claim is not None:
             _release_quietly(runtime, claim)

@@ -20,10 +20,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .._deadline import time_left
 from .._errors import BackendUnavailable, ClaimInProgress, PayloadMismatch
 from ._store import IdempotencyRecord, IdempotencyStore, Version, document_id
+
+if TYPE_CHECKING:
+    from .._batching import Followup
 
 
 def utcnow() -> datetime:
@@ -156,32 +160,23 @@ class Idempotency:
 
     def complete(self, claim: Claim, status: int, body: str, content_type: str) -> bool:
         """Record the answer so duplicates replay it; False if the lease was lost meanwhile."""
-        done = replace(
-            claim.record,
-            status="completed",
-            response_status=status,
-            response_body=body,
-            response_content_type=content_type,
-        )
+        done = _completed(claim, status, body, content_type)
         return self.store.replace(done, claim.version) is not None
+
+    def completion(
+        self, claim: Claim, status: int, body: str, content_type: str
+    ) -> Followup | None:
+        """`complete`'s write as a Followup (its result: the new version, or None when the
+        lease was lost), for a store whose writes are batched; None otherwise."""
+        return self.store.replace_followup(
+            _completed(claim, status, body, content_type), claim.version
+        )
 
     def complete_all(
         self, claims: list[Claim], status: int, body: str, content_type: str
     ) -> list[bool]:
         """`complete` for several claims, in one write where the store can (`replace_all`)."""
-        done = [
-            (
-                replace(
-                    claim.record,
-                    status="completed",
-                    response_status=status,
-                    response_body=body,
-                    response_content_type=content_type,
-                ),
-                claim.version,
-            )
-            for claim in claims
-        ]
+        done = [(_completed(claim, status, body, content_type), claim.version) for claim in claims]
         return [version is not None for version in self.store.replace_all(done)]
 
     def release(self, claim: Claim) -> bool:
@@ -233,6 +228,16 @@ class Idempotency:
             if self.store.replace(done, version) is not None:
                 return True
         return False
+
+
+def _completed(claim: Claim, status: int, body: str, content_type: str) -> IdempotencyRecord:
+    return replace(
+        claim.record,
+        status="completed",
+        response_status=status,
+        response_body=body,
+        response_content_type=content_type,
+    )
 
 
 def _mismatch(key: str) -> PayloadMismatch:
