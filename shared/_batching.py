@@ -210,11 +210,12 @@ class Batcher(Generic[Item, Result]):
         while it is still queued."""
         timeout = max(0.0, entry.end - time.monotonic())
         while not entry.wake.wait(timeout):
+            # Past the deadline. If in flight, its call is bounded by the deadline, but it
+            # may move on to a followup and queue there: look again shortly.
+            timeout = _RECHECK_SECONDS
             batcher = entry.batcher
             with batcher._mutex:
-                if entry.batcher is not batcher:
-                    continue  # moved on to a followup meanwhile: look there
-                if not entry.taken and not entry.lead:
+                if entry.batcher is batcher and not entry.taken and not entry.lead:
                     batcher._queued.remove(entry)
                     entry.outcome = BackendUnavailable(
                         f"{batcher.name} busy past the deadline",
@@ -223,8 +224,6 @@ class Batcher(Generic[Item, Result]):
                     )
                     entry.done = True
                     return
-            # In flight: its call is bounded by the deadline, but a followup may queue next.
-            timeout = _RECHECK_SECONDS
 
     def _take(self) -> list[_Entry]:
         """The next batch, oldest first (the leader's own item is always the oldest)."""
