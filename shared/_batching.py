@@ -15,12 +15,13 @@ flight the next one gathers; nobody waits for a batch to fill.
   batch fail, with BackendUnavailable.
 - `key`: items with the same key never share a batch (Firestore refuses two writes to one
   document in a BatchWrite); the later one waits for the next batch.
-- `then` (a Followup): a second call a caller makes only once its first succeeded (a
-  delivery's completion after its publish). The leader of the first batch queues it in the
-  second batcher for the caller, which is woken once, with both outcomes, instead of waking
-  to queue it itself: each wake-up is a thread taking the GIL back, and with 80 request
-  threads those hand-offs were a fifth of a receiving worker's Python time (py-spy, README
-  "Benchmarks"). The second call keeps the caller's deadline.
+- Followups: the calls a caller makes one after another, each only once the one before
+  succeeded (a delivery's claim, publish and completion). The leader of each batch queues
+  its callers' next calls in their batchers for them, so each caller is woken once, with
+  every outcome, instead of waking to queue each call itself: each wake-up is a thread
+  taking the GIL back, and with 80 request threads those hand-offs were a fifth of a
+  receiving worker's Python time (py-spy, README "Benchmarks"). A followup keeps the
+  caller's deadline unless it brings its own.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ Result = TypeVar("Result")
 # An item with less time left than this when its batch is sent is failed unsent: a call
 # with no time to answer in would only fail its batchmates too.
 _MIN_SECONDS = 0.01
-_NONE: Any = object()  # no first result: the item had no followup
 
 
 class _Signal:
@@ -79,10 +79,17 @@ _RECHECK_SECONDS = 0.05
 
 @dataclass(frozen=True)
 class Followup:
-    """A call to make with `batcher` once the first one succeeded (see `Batcher.submit`)."""
+    """A call to make with `batcher` once the one before succeeded (`Batcher.submit_chain`).
+
+    `then` gives the call after this one from this one's result (None: the last); it runs on
+    whichever thread leads the batch, so it must be quick, must not raise, and must not
+    read the thread's context (its deadline). `end`: this call's own deadline
+    (time.monotonic()), instead of the one before's."""
 
     batcher: Batcher[Any, Any]
     item: Any
+    then: Next | None = None
+    end: float | None = None
 
     def run(self) -> Any:
         """Make it now, on this thread: its result, or the exception it raised."""
@@ -90,6 +97,10 @@ class Followup:
             return self.batcher.submit(self.item)
         except Exception as exc:  # noqa: BLE001 - handed to the caller as the outcome
             return exc
+
+
+# From a call's result, the followup to make next, or None when the chain ends there.
+Next = Callable[[Any], Followup | None]
 
 
 class _Entry:
@@ -105,20 +116,20 @@ class _Entry:
         "taken",
         "done",
         "outcome",
-        "first",
+        "earlier",
     )
 
     def __init__(self, item: Any, end: float, batcher: Batcher[Any, Any], then: Any) -> None:
         self.item = item
         self.end = end  # time.monotonic() at which the caller's deadline passes
         self.batcher = batcher  # where the item is queued or in flight now
-        self.then: Followup | None = then
+        self.then: Next | None = then
         self.wake = _Signal()
         self.lead = False
         self.taken = False
         self.done = False
         self.outcome: Any = None  # the result, or the exception to raise in the caller
-        self.first: Any = _NONE  # the first call's result, once moved on to its followup
+        self.earlier: list[Any] = []  # the results of the calls before this one
 
 
 @dataclass
@@ -183,13 +194,20 @@ class Batcher(Generic[Item, Result]):
         """`submit`, and once `item` succeeded, `then`'s call, made before this caller is
         woken: `item`'s result and `then`'s (or the exception `then` failed with). When
         `item` fails, `then` is never made and `item`'s failure is raised as by `submit`."""
-        entry = self._run(item, then)
-        if entry.first is _NONE:  # `item` itself failed
-            raise entry.outcome
-        result: Result = entry.first
-        return result, entry.outcome
+        outcomes = self.submit_chain(item, lambda _: then)
+        if len(outcomes) == 1:  # `item` itself failed
+            raise outcomes[0]
+        result: Result = outcomes[0]
+        return result, outcomes[1]
 
-    def _run(self, item: Item, then: Followup | None) -> _Entry:
+    def submit_chain(self, item: Item, then: Next) -> list[Any]:
+        """`item`'s call, then each followup `then` gives (see Followup), all made before
+        this caller is woken: every call's outcome in order, the last one's possibly the
+        exception it failed with (the chain ends at a failure, or where `then` gives None)."""
+        entry = self._run(item, then)
+        return [*entry.earlier, entry.outcome]
+
+    def _run(self, item: Item, then: Next | None) -> _Entry:
         """Queue `item` and take part (waiting or leading) until its caller is done."""
         entry = _Entry(item, time.monotonic() + remaining(), self, then)
         with self._mutex:
@@ -298,16 +316,30 @@ class Batcher(Generic[Item, Result]):
             onward: dict[int, tuple[Batcher[Any, Any], list[_Entry]]] = {}
             for entry in batch:
                 entry.lead = False
-                then = entry.then
-                if then is None or isinstance(entry.outcome, BaseException):
+                step = self._next(entry)
+                if step is None:
                     entry.done = True
                     entry.wake.set()
                     continue
-                entry.then = None
-                entry.first, entry.item = entry.outcome, then.item
-                onward.setdefault(id(then.batcher), (then.batcher, []))[1].append(entry)
+                entry.earlier.append(entry.outcome)
+                entry.item, entry.then = step.item, step.then
+                if step.end is not None:
+                    entry.end = step.end
+                onward.setdefault(id(step.batcher), (step.batcher, []))[1].append(entry)
             for batcher, entries in onward.values():
                 batcher._adopt(entries, leader)
+
+    @staticmethod
+    def _next(entry: _Entry) -> Followup | None:
+        then = entry.then
+        if then is None or isinstance(entry.outcome, BaseException):
+            return None
+        try:
+            return then(entry.outcome)
+        except Exception as exc:  # noqa: BLE001 - a bug in `then`: its caller gets it
+            entry.earlier.append(entry.outcome)
+            entry.outcome = exc
+            return None
 
     def _adopt(self, entries: list[_Entry], current: _Entry) -> None:
         """Queue `entries` (moved on from another batcher) here, keeping their callers

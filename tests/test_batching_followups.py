@@ -8,6 +8,7 @@ deadline passes is withdrawn and never sent.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -172,3 +173,59 @@ def test_followups_into_the_same_batcher_are_made_once_each(callers: int) -> Non
     assert sorted(sent) == sorted(
         [f"a{n}" for n in range(callers)] + [f"b{n}" for n in range(callers)]
     )
+
+
+def test_a_chain_goes_on_only_where_each_outcome_says_so() -> None:
+    # create -> publish -> complete, as a receiving request chains them: a key found taken
+    # (outcome None) ends the chain after the first call, with that outcome.
+    backend = Backend()
+    creates = Batcher[str, str | None](
+        "creates",
+        lambda items, timeout: [
+            None if item.startswith("taken") else f"v-{item}" for item in items
+        ],
+    )
+
+    def after_create(version: str | None) -> Followup | None:
+        if version is None:
+            return None
+        return Followup(
+            backend.first,
+            f"msg-{version}",
+            then=lambda _: Followup(backend.second, f"done-{version}"),
+        )
+
+    results: dict[str, list[Any]] = {}
+
+    def one(name: str) -> None:
+        with deadline_scope(10):
+            results[name] = creates.submit_chain(name, after_create)
+
+    names = ["a", "taken-b", "c", "taken-d"]
+    threads = [threading.Thread(target=one, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results["a"] == ["v-a", "id-msg-v-a", "done-done-v-a"]
+    assert results["c"] == ["v-c", "id-msg-v-c", "done-done-v-c"]
+    assert results["taken-b"] == [None]
+    assert results["taken-d"] == [None]
+    assert sorted(i for b in backend.first_batches for i in b) == ["msg-v-a", "msg-v-c"]
+
+
+def test_a_followup_with_its_own_deadline_keeps_it() -> None:
+    # The claim has a share of the deadline; the publish after it has the whole of it.
+    seen: list[float] = []
+
+    def send(items: list[str], timeout: float) -> list[str]:
+        seen.append(timeout)
+        return items
+
+    short, long = Batcher[str, str]("short", send), Batcher[str, str]("long", send)
+    with deadline_scope(5):
+        end = time.monotonic() + 4.0
+    with deadline_scope(0.5):
+        outcomes = short.submit_chain("x", lambda _: Followup(long, "y", end=end))
+    assert outcomes == ["x", "y"]
+    assert seen[0] <= 0.5 < seen[1] <= 4.0  # each call carried its own deadline

@@ -47,6 +47,15 @@ class Publisher(ABC):
             NotConfigured: `not_before` was given to a queue that cannot schedule.
         """
 
+    def publish_followup(
+        self, topic: str, data: bytes, attributes: dict[str, str]
+    ) -> Followup | None:
+        """`publish` as a Followup (its result: the message id), for a queue that batches
+        its publishes, to be made after an earlier batched call (a claim) for its caller;
+        None when this queue does not batch. Raises as `publish` does when the topic
+        cannot be reached before anything is sent."""
+        return None
+
     def publish_then(
         self, topic: str, data: bytes, attributes: dict[str, str], then: Followup
     ) -> tuple[str, Any]:

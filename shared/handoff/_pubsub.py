@@ -110,6 +110,10 @@ class PubSubPublisher(Publisher):
         message = _raw_types()[1](data=data, attributes=attributes)
         return self._batcher(self._ready_path(topic)).submit_then(message, then)
 
+    def publish_followup(self, topic: str, data: bytes, attributes: dict[str, str]) -> Followup:
+        message = _raw_types()[1](data=data, attributes=attributes)
+        return Followup(self._batcher(self._ready_path(topic)), message)
+
     def _ready_path(self, topic: str) -> str:
         try:
             client = self._client()

@@ -152,6 +152,10 @@ class FirestoreStore(IdempotencyStore):
         )
         return version
 
+    def create_followup(self, record: IdempotencyRecord) -> Followup:
+        """The same write as `create`, its outcome the version or None (it existed)."""
+        return Followup(self._writes, _Write("create", record.doc_id, self._fields(record)))
+
     def replace_followup(self, record: IdempotencyRecord, expected: Version) -> Followup:
         """The same write as `replace`, its outcome the new version or None (conflict)."""
         return Followup(

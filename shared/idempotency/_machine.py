@@ -87,6 +87,7 @@ class Idempotency:
         lease_until: datetime | None = None,
         token: str | None = None,
         wait: bool = False,
+        taken: bool = False,
     ) -> Claim | Replay:
         """Claim `target:key` for this attempt, or explain why not.
 
@@ -95,7 +96,8 @@ class Idempotency:
         With `wait`, a key another attempt holds is polled for as long as the current
         deadline allows: its completion is replayed, its release or the end of its lease
         lets this attempt claim it. Only a first attempt still running when the wait is
-        over is a ClaimInProgress.
+        over is a ClaimInProgress. `taken`: this attempt's create was made already (a
+        chained one, see `creation`) and found the key taken: go on from there.
 
         Raises:
             ClaimInProgress: another attempt holds a live lease (409).
@@ -105,19 +107,11 @@ class Idempotency:
         doc_id = document_id(target, key)
         token = token or self.new_token()
         poll = self._FIRST_POLL
-        create = True
+        create = not taken
         rounds = 0
         while rounds < self._MAX_ROUNDS:
             now = self.clock()
-            fresh = IdempotencyRecord(
-                target=target,
-                key=key,
-                status="in_progress",
-                payload_hash=payload_hash,
-                lease_expires_at=now + self.lease if lease_until is None else lease_until,
-                expire_at=now + self.ttl,
-                claim_token=token,
-            )
+            fresh = self.fresh(target, key, payload_hash, token, lease_until, now)
             if create:
                 version = self.store.create(fresh)
                 if version is not None:
@@ -132,9 +126,9 @@ class Idempotency:
             ):
                 if existing.expire_at > now and existing.payload_hash != payload_hash:
                     raise _mismatch(key)
-                taken = self.store.replace(fresh, existing_version)
-                if taken is not None:
-                    return Claim(fresh, taken)
+                took = self.store.replace(fresh, existing_version)
+                if took is not None:
+                    return Claim(fresh, took)
                 create, rounds = False, rounds + 1
                 continue
             if existing.payload_hash != payload_hash:
@@ -157,6 +151,34 @@ class Idempotency:
             poll = min(poll * 2, self._LAST_POLL)
             create = False
         raise BackendUnavailable(f"could not settle the claim for {key!r}", retry_after=1)
+
+    def fresh(
+        self,
+        target: str,
+        key: str,
+        payload_hash: str,
+        token: str,
+        lease_until: datetime | None = None,
+        now: datetime | None = None,
+    ) -> IdempotencyRecord:
+        """The record a claim creates (or takes over with)."""
+        now = now or self.clock()
+        return IdempotencyRecord(
+            target=target,
+            key=key,
+            status="in_progress",
+            payload_hash=payload_hash,
+            lease_expires_at=now + self.lease if lease_until is None else lease_until,
+            expire_at=now + self.ttl,
+            claim_token=token,
+        )
+
+    def creation(self, fresh: IdempotencyRecord) -> Followup | None:
+        """A claim's first step, the create of `fresh`, as a Followup (its result: the
+        version, the claim then being `Claim(fresh, version)`, or None when the key is
+        taken: `claim(..., taken=True)` goes on from there); None when the store's writes
+        are not batched."""
+        return self.store.create_followup(fresh)
 
     def complete(self, claim: Claim, status: int, body: str, content_type: str) -> bool:
         """Record the answer so duplicates replay it; False if the lease was lost meanwhile."""

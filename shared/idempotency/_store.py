@@ -65,6 +65,11 @@ class IdempotencyStore(ABC):
         """`replace` for each (record, expected version); a store that can, in one write."""
         return [self.replace(record, expected) for record, expected in items]
 
+    def create_followup(self, record: IdempotencyRecord) -> Followup | None:
+        """`create` as a Followup, for a store whose writes are batched (see
+        `replace_followup`); None when the store has none."""
+        return None
+
     def replace_followup(self, record: IdempotencyRecord, expected: Version) -> Followup | None:
         """`replace` as a Followup, for a store whose writes are batched: made by the batch
         of an earlier call (a publish) for its caller; None when the store has none."""
