@@ -29,9 +29,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from ._batch_parts import BatchStats, Entry, Next, Signal
+from ._batch_parts import Followup as Followup  # part of this module's interface
 from ._batch_sizes import record as record_batch
 from ._deadline import remaining
 from ._errors import BackendUnavailable
@@ -44,110 +45,9 @@ Result = TypeVar("Result")
 _MIN_SECONDS = 0.01
 
 
-class _Signal:
-    """A one-way flag like threading.Event, on one bare lock: an Event is a Condition with
-    its own lock and waiter list, and with 80 callers creating, waiting on and setting one
-    each per item, that bookkeeping was 9% of a receiving worker's Python time (py-spy).
-    Set only by the leader of the moment, so two `set` calls never race."""
-
-    __slots__ = ("_lock", "_set")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._lock.acquire()  # held until set
-        self._set = False
-
-    def set(self) -> None:
-        if not self._set:
-            self._set = True
-            self._lock.release()
-
-    def wait(self, timeout: float = -1) -> bool:
-        """True once set; False when `timeout` seconds (-1: no limit) passed first."""
-        if self._set:
-            return True
-        if self._lock.acquire(timeout=min(timeout, threading.TIMEOUT_MAX)):
-            self._lock.release()  # stays set for any later wait
-            return True
-        return self._set
-
-
 # A caller whose deadline passed while its item is in flight looks again this often: the
 # item may move on to a followup's batcher and queue there, where it can be withdrawn.
 _RECHECK_SECONDS = 0.05
-
-
-@dataclass(frozen=True)
-class Followup:
-    """A call to make with `batcher` once the one before succeeded (`Batcher.submit_chain`).
-
-    `then` gives the call after this one from this one's result (None: the last); it runs on
-    whichever thread leads the batch, so it must be quick, must not raise, and must not
-    read the thread's context (its deadline). `end`: this call's own deadline
-    (time.monotonic()), instead of the one before's."""
-
-    batcher: Batcher[Any, Any]
-    item: Any
-    then: Next | None = None
-    end: float | None = None
-
-    def run(self) -> Any:
-        """Make it now, on this thread: its result, or the exception it raised."""
-        try:
-            return self.batcher.submit(self.item)
-        except Exception as exc:  # noqa: BLE001 - handed to the caller as the outcome
-            return exc
-
-
-# From a call's result, the followup to make next, or None when the chain ends there.
-Next = Callable[[Any], Followup | None]
-
-
-class _Entry:
-    """One caller's item, from its first batcher to the last (a followup moves it on)."""
-
-    __slots__ = (
-        "item",
-        "end",
-        "batcher",
-        "then",
-        "wake",
-        "lead",
-        "taken",
-        "done",
-        "outcome",
-        "earlier",
-    )
-
-    def __init__(self, item: Any, end: float, batcher: Batcher[Any, Any], then: Any) -> None:
-        self.item = item
-        self.end = end  # time.monotonic() at which the caller's deadline passes
-        self.batcher = batcher  # where the item is queued or in flight now
-        self.then: Next | None = then
-        self.wake = _Signal()
-        self.lead = False
-        self.taken = False
-        self.done = False
-        self.outcome: Any = None  # the result, or the exception to raise in the caller
-        self.earlier: list[Any] = []  # the results of the calls before this one
-
-
-@dataclass
-class BatchStats:
-    """What a batcher has sent so far (for the benchmark's batch-size figures)."""
-
-    batches: int = 0
-    items: int = 0
-    largest: int = 0
-
-    def as_dict(self) -> dict[str, float]:
-        mean = self.items / self.batches if self.batches else 0.0
-        return {
-            "batches": self.batches,
-            "items": self.items,
-            "largest": self.largest,
-            "mean": round(mean, 2),
-        }
 
 
 class Batcher(Generic[Item, Result]):
@@ -168,7 +68,7 @@ class Batcher(Generic[Item, Result]):
         self._send, self._max_items, self._key = send, max_items, key
         self._size, self._max_size = size, max_size
         self._mutex = threading.Lock()
-        self._queued: list[_Entry] = []
+        self._queued: list[Entry] = []
         self._leading = False
         self._stats = BatchStats()
 
@@ -207,9 +107,9 @@ class Batcher(Generic[Item, Result]):
         entry = self._run(item, then)
         return [*entry.earlier, entry.outcome]
 
-    def _run(self, item: Item, then: Next | None) -> _Entry:
+    def _run(self, item: Item, then: Next | None) -> Entry:
         """Queue `item` and take part (waiting or leading) until its caller is done."""
-        entry = _Entry(item, time.monotonic() + remaining(), self, then)
+        entry = Entry(item, time.monotonic() + remaining(), self, then)
         with self._mutex:
             self._queued.append(entry)
             if not self._leading:
@@ -223,7 +123,7 @@ class Batcher(Generic[Item, Result]):
                 return entry
 
     @staticmethod
-    def _wait(entry: _Entry) -> None:
+    def _wait(entry: Entry) -> None:
         """Until `entry` is done or leads; withdrawn (done, failed) if its deadline passes
         while it is still queued."""
         timeout = max(0.0, entry.end - time.monotonic())
@@ -243,10 +143,10 @@ class Batcher(Generic[Item, Result]):
                     entry.done = True
                     return
 
-    def _take(self) -> list[_Entry]:
+    def _take(self) -> list[Entry]:
         """The next batch, oldest first (the leader's own item is always the oldest)."""
-        batch: list[_Entry] = []
-        rest: list[_Entry] = []
+        batch: list[Entry] = []
+        rest: list[Entry] = []
         keys: set[Hashable] = set()
         key_of, size_of, max_size = self._key, self._size, self._max_size
         size = 0
@@ -278,11 +178,11 @@ class Batcher(Generic[Item, Result]):
                 record_batch(self.name, len(batch))
         return batch
 
-    def _send_batch(self, leader: _Entry) -> None:
+    def _send_batch(self, leader: Entry) -> None:
         """Send the next batch as `leader` (the calling thread's own entry)."""
         batch = self._take()
         now = time.monotonic()
-        live: list[_Entry] = []
+        live: list[Entry] = []
         for entry in batch:
             if entry.end - now > _MIN_SECONDS:
                 live.append(entry)
@@ -313,7 +213,7 @@ class Batcher(Generic[Item, Result]):
                     following.wake.set()
                 else:
                     self._leading = False
-            onward: dict[int, tuple[Batcher[Any, Any], list[_Entry]]] = {}
+            onward: dict[int, tuple[Batcher[Any, Any], list[Entry]]] = {}
             for entry in batch:
                 entry.lead = False
                 step = self._next(entry)
@@ -330,7 +230,7 @@ class Batcher(Generic[Item, Result]):
                 batcher._adopt(entries, leader)
 
     @staticmethod
-    def _next(entry: _Entry) -> Followup | None:
+    def _next(entry: Entry) -> Followup | None:
         then = entry.then
         if then is None or isinstance(entry.outcome, BaseException):
             return None
@@ -341,14 +241,14 @@ class Batcher(Generic[Item, Result]):
             entry.outcome = exc
             return None
 
-    def _adopt(self, entries: list[_Entry], current: _Entry) -> None:
+    def _adopt(self, entries: list[Entry], current: Entry) -> None:
         """Queue `entries` (moved on from another batcher) here, keeping their callers
         asleep; `current` is the calling thread's own entry, awake already."""
-        wake: _Entry | None = None
+        wake: Entry | None = None
         with self._mutex:
             for entry in entries:
                 if entry is current:
-                    entry.wake = _Signal()  # its old one was set when it was made leader
+                    entry.wake = Signal()  # its old one was set when it was made leader
                 entry.batcher, entry.taken = self, False
                 self._queued.append(entry)
             if not self._leading:

@@ -30,12 +30,9 @@ from typing import TYPE_CHECKING, Any
 import flask
 
 from ._body import read_body
-from ._claims import CLEANUP_BUDGET_SECONDS, Chained, ReceiveClaims
+from ._claims import ReceiveClaims
 from ._config import ConfigError, positive_int_env
-from ._deadline import deadline_scope
-from ._delivery import Delivery, rfc3339_now
 from ._errors import (
-    BackendUnavailable,
     BadRequest,
     MethodNotAllowed,
     NotConfigured,
@@ -43,16 +40,15 @@ from ._errors import (
     UnsupportedMediaType,
     WebhookError,
 )
+from ._hand_off import chained_hand_off, claim_after, delivery_of, hand_off, publish_followup
 from ._intake import Accepted, Intake
 from ._log import log_context, trace_fields
 from ._observe import DeliveryReport
 from ._provider import Handshake, Inbound, Provider
-from .handoff import Publisher
 from .idempotency import Claim, Replay
 from .verify import SignedRequest, push_auth_enabled
 
 if TYPE_CHECKING:
-    from ._batching import Followup
     from ._runtime import Runtime
 
 log = logging.getLogger("runrun.receive")
@@ -252,7 +248,7 @@ def _receive(
             item_type = provider.event_type(part)
             taken: Accepted | Replay | None = None
             if intake is not None:  # one transaction instead of the three steps below
-                delivery = _delivery(provider, key, item_type, content_type, part.body)
+                delivery = delivery_of(provider, key, item_type, content_type, part.body)
                 taken = intake.take(
                     Intake.of(delivery, digest, token, claims.lease_until, topic, reply)
                 )
@@ -262,14 +258,14 @@ def _receive(
             if isinstance(taken, Replay):
                 claim: Claim | Replay | None = taken
             else:
-                publish = _publish_followup(runtime, provider, key, item_type, content_type, part)
+                publish = publish_followup(runtime, provider, key, item_type, content_type, part)
                 chained = claims.chain(key, digest, token, publish, reply) if publish else None
                 if chained is not None and chained.claim is not None:
                     # Claimed, published and completed (or failed) in one wake-up.
-                    _chained_hand_off(runtime, claims, chained, reply)
+                    chained_hand_off(runtime, claims, chained, reply)
                     handed_off += 1
                     continue
-                claim = _claim_after(claims, chained, key, digest, token)
+                claim = claim_after(claims, chained, key, digest, token)
             if isinstance(claim, Replay):
                 if len(keyed) == 1:
                     details["outcome"] = "replayed"
@@ -282,7 +278,7 @@ def _receive(
             # The completion rides on the publish's batch where the store allows it: the
             # request thread is then woken once for both (shared/_batching.py).
             completion = claims.completion(claim, reply) if claim is not None else None
-            completed = _hand_off(
+            completed = hand_off(
                 runtime, claim, provider, key, item_type, content_type, part.body, completion
             )
             handed_off += 1
@@ -331,105 +327,3 @@ def _key(provider: Provider, inbound: Inbound) -> str:
     if len(key) > MAX_KEY_CHARS:
         raise BadRequest(f"delivery id longer than {MAX_KEY_CHARS} characters")
     return key
-
-
-def _delivery(
-    provider: Provider, key: str, event_type: str, content_type: str, body: bytes
-) -> Delivery:
-    return Delivery(
-        source=provider.target,
-        delivery_id=key,
-        event_type=event_type,
-        content_type=content_type,
-        received_at=rfc3339_now(),
-        data=body,
-    )
-
-
-def _hand_off(
-    runtime: Runtime,
-    claim: Claim | None,
-    provider: Provider,
-    key: str,
-    event_type: str,
-    content_type: str,
-    body: bytes,
-    then: Followup | None = None,
-) -> object:
-    """Publish the delivery, then make `then` (its outcome is returned: None without it);
-    a failed publish gives the claim back and raises, and `then` is never made."""
-    delivery = _delivery(provider, key, event_type, content_type, body)
-    try:
-        publisher = runtime.publisher_for(provider.target)  # RUNRUN_TARGET_QUEUES
-        if then is None:
-            publisher.publish(runtime.settings.topic, body, delivery.attributes())
-            return None
-        _, outcome = publisher.publish_then(
-            runtime.settings.topic, body, delivery.attributes(), then
-        )
-        return outcome
-    except BaseException:
-        if claim is not None:
-            _release_quietly(runtime, claim)
-        raise
-
-
-def _publish_followup(
-    runtime: Runtime,
-    provider: Provider,
-    key: str,
-    event_type: str,
-    content_type: str,
-    part: Inbound,
-) -> Followup | None:
-    """The delivery's publish as a Followup of its claim, when the queue batches its
-    publishes and its topic is reachable (otherwise the steps go one by one, as before)."""
-    try:
-        publisher = runtime.publisher_for(provider.target)  # RUNRUN_TARGET_QUEUES
-        if type(publisher).publish_followup is Publisher.publish_followup:
-            return None  # this queue does not batch: nothing to build
-        delivery = _delivery(provider, key, event_type, content_type, part.body)
-        return publisher.publish_followup(runtime.settings.topic, part.body, delivery.attributes())
-    except WebhookError:
-        return None  # the publish one by one answers for it
-
-
-def _claim_after(
-    claims: ReceiveClaims, chained: Chained | None, key: str, digest: str, token: str
-) -> Claim | Replay | None:
-    """The claim as `ReceiveClaims.claim` gives it, when the chain did not make it: its
-    create failed (hand off without a claim), found the key taken (go on from there), or
-    there was no chain."""
-    created = chained.outcomes[0] if chained is not None else None
-    if isinstance(created, BackendUnavailable):
-        claims.unclaimed(key, created)
-        return None
-    if isinstance(created, BaseException):
-        raise created
-    return claims.claim(key, digest, token, taken=chained is not None)
-
-
-def _chained_hand_off(
-    runtime: Runtime, claims: ReceiveClaims, chained: Chained, reply: tuple[int, str, str]
-) -> None:
-    """After `ReceiveClaims.chain` made the claim: as `_hand_off` and the completion would."""
-    claim = chained.claim
-    assert claim is not None
-    published = chained.outcomes[1]
-    if isinstance(published, BaseException):
-        _release_quietly(runtime, claim)
-        raise published
-    if len(chained.outcomes) > 2:
-        claims.completed(chained.outcomes[2])
-    else:  # the store gave no completion to chain
-        claims.complete(claim, reply)
-
-
-def _release_quietly(runtime: Runtime, claim: Claim) -> None:
-    """Give the key back; if even that fails, the lease expiry lets the retry through."""
-    try:
-        # A budget of its own: the publish may have used up the request's deadline.
-        with deadline_scope(CLEANUP_BUDGET_SECONDS, nested=False):
-            runtime.idempotency.release(claim)
-    except WebhookError as exc:
-        log.warning("could not release claim", extra={"reason": exc.message})
