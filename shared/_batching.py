@@ -15,6 +15,13 @@ flight the next one gathers; nobody waits for a batch to fill.
   batch fail, with BackendUnavailable.
 - `key`: items with the same key never share a batch (Firestore refuses two writes to one
   document in a BatchWrite); the later one waits for the next batch.
+- Followups: the calls a caller makes one after another, each only once the one before
+  succeeded (a delivery's claim, publish and completion). The leader of each batch queues
+  its callers' next calls in their batchers for them, so each caller is woken once, with
+  every outcome, instead of waking to queue each call itself: each wake-up is a thread
+  taking the GIL back, and with 80 request threads those hand-offs were a fifth of a
+  receiving worker's Python time (py-spy, README "Benchmarks"). A followup keeps the
+  caller's deadline unless it brings its own.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from ._batch_parts import BatchStats, Entry, Next, Signal
+from ._batch_parts import Followup as Followup  # part of this module's interface
 from ._batch_sizes import record as record_batch
 from ._deadline import remaining
 from ._errors import BackendUnavailable
@@ -37,60 +45,9 @@ Result = TypeVar("Result")
 _MIN_SECONDS = 0.01
 
 
-class _Signal:
-    """A one-way flag like threading.Event, on one bare lock: an Event is a Condition with
-    its own lock and waiter list, and with 80 callers creating, waiting on and setting one
-    each per item, that bookkeeping was 9% of a receiving worker's Python time (py-spy).
-    Set only by the leader of the moment, so two `set` calls never race."""
-
-    __slots__ = ("_lock", "_set")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._lock.acquire()  # held until set
-        self._set = False
-
-    def set(self) -> None:
-        if not self._set:
-            self._set = True
-            self._lock.release()
-
-    def wait(self, timeout: float = -1) -> bool:
-        """True once set; False when `timeout` seconds (-1: no limit) passed first."""
-        if self._set:
-            return True
-        if self._lock.acquire(timeout=min(timeout, threading.TIMEOUT_MAX)):
-            self._lock.release()  # stays set for any later wait
-            return True
-        return self._set
-
-
-@dataclass(eq=False)
-class _Entry(Generic[Item]):
-    item: Item
-    end: float  # time.monotonic() at which the caller's deadline passes
-    wake: _Signal = field(default_factory=_Signal)
-    lead: bool = False
-    taken: bool = False
-    outcome: Any = None  # the result, or the exception to raise in the caller
-
-
-@dataclass
-class BatchStats:
-    """What a batcher has sent so far (for the benchmark's batch-size figures)."""
-
-    batches: int = 0
-    items: int = 0
-    largest: int = 0
-
-    def as_dict(self) -> dict[str, float]:
-        mean = self.items / self.batches if self.batches else 0.0
-        return {
-            "batches": self.batches,
-            "items": self.items,
-            "largest": self.largest,
-            "mean": round(mean, 2),
-        }
+# A caller whose deadline passed while its item is in flight looks again this often: the
+# item may move on to a followup's batcher and queue there, where it can be withdrawn.
+_RECHECK_SECONDS = 0.05
 
 
 class Batcher(Generic[Item, Result]):
@@ -111,7 +68,7 @@ class Batcher(Generic[Item, Result]):
         self._send, self._max_items, self._key = send, max_items, key
         self._size, self._max_size = size, max_size
         self._mutex = threading.Lock()
-        self._queued: list[_Entry[Item]] = []
+        self._queued: list[Entry] = []
         self._leading = False
         self._stats = BatchStats()
 
@@ -127,51 +84,92 @@ class Batcher(Generic[Item, Result]):
                 or the batch's call failed as a whole.
             Exception: whatever `send` gave as this item's own outcome.
         """
-        entry: _Entry[Item] = _Entry(item, time.monotonic() + remaining())
-        with self._mutex:
-            self._queued.append(entry)
-            if not self._leading:
-                self._leading = entry.lead = True
-        if not entry.lead:
-            self._wait(entry)
-        if entry.lead:
-            self._send_batch()
+        entry = self._run(item, None)
         if isinstance(entry.outcome, BaseException):
             raise entry.outcome
         result: Result = entry.outcome
         return result
 
-    def _wait(self, entry: _Entry[Item]) -> None:
-        if entry.wake.wait(max(0.0, entry.end - time.monotonic())):
-            return
-        with self._mutex:
-            if not entry.taken and not entry.lead:
-                self._queued.remove(entry)
-                raise BackendUnavailable(
-                    f"{self.name} busy past the deadline", retry_after=1, may_have_applied=False
-                )
-        entry.wake.wait()  # taken into a batch (bounded by its deadline), or made leader
+    def submit_then(self, item: Item, then: Followup) -> tuple[Result, Any]:
+        """`submit`, and once `item` succeeded, `then`'s call, made before this caller is
+        woken: `item`'s result and `then`'s (or the exception `then` failed with). When
+        `item` fails, `then` is never made and `item`'s failure is raised as by `submit`."""
+        outcomes = self.submit_chain(item, lambda _: then)
+        if len(outcomes) == 1:  # `item` itself failed
+            raise outcomes[0]
+        result: Result = outcomes[0]
+        return result, outcomes[1]
 
-    def _take(self) -> list[_Entry[Item]]:
+    def submit_chain(self, item: Item, then: Next) -> list[Any]:
+        """`item`'s call, then each followup `then` gives (see Followup), all made before
+        this caller is woken: every call's outcome in order, the last one's possibly the
+        exception it failed with (the chain ends at a failure, or where `then` gives None)."""
+        entry = self._run(item, then)
+        return [*entry.earlier, entry.outcome]
+
+    def _run(self, item: Item, then: Next | None) -> Entry:
+        """Queue `item` and take part (waiting or leading) until its caller is done."""
+        entry = Entry(item, time.monotonic() + remaining(), self, then)
+        with self._mutex:
+            self._queued.append(entry)
+            if not self._leading:
+                self._leading = entry.lead = True
+        while True:
+            if not entry.lead:
+                self._wait(entry)
+            if entry.lead:
+                entry.batcher._send_batch(entry)
+            if entry.done:
+                return entry
+
+    @staticmethod
+    def _wait(entry: Entry) -> None:
+        """Until `entry` is done or leads; withdrawn (done, failed) if its deadline passes
+        while it is still queued."""
+        timeout = max(0.0, entry.end - time.monotonic())
+        while not entry.wake.wait(timeout):
+            # Past the deadline. If in flight, its call is bounded by the deadline, but it
+            # may move on to a followup and queue there: look again shortly.
+            timeout = _RECHECK_SECONDS
+            batcher = entry.batcher
+            with batcher._mutex:
+                if entry.batcher is batcher and not entry.taken and not entry.lead:
+                    batcher._queued.remove(entry)
+                    entry.outcome = BackendUnavailable(
+                        f"{batcher.name} busy past the deadline",
+                        retry_after=1,
+                        may_have_applied=False,
+                    )
+                    entry.done = True
+                    return
+
+    def _take(self) -> list[Entry]:
         """The next batch, oldest first (the leader's own item is always the oldest)."""
-        batch: list[_Entry[Item]] = []
-        rest: list[_Entry[Item]] = []
+        batch: list[Entry] = []
+        rest: list[Entry] = []
         keys: set[Hashable] = set()
+        key_of, size_of, max_size = self._key, self._size, self._max_size
         size = 0
         with self._mutex:
             for entry in self._queued:
-                item_key = self._key(entry.item) if self._key else None
-                item_size = self._size(entry.item) if self._size else 0
-                fits = len(batch) < self._max_items and (
-                    not batch or not self._max_size or size + item_size <= self._max_size
-                )
-                if fits and (item_key is None or item_key not in keys):
-                    entry.taken = True
-                    batch.append(entry)
-                    keys.add(item_key)
-                    size += item_size
-                else:
+                if len(batch) >= self._max_items:
                     rest.append(entry)
+                    continue
+                item_key: Hashable = None
+                if key_of is not None:
+                    item_key = key_of(entry.item)
+                    if item_key in keys:
+                        rest.append(entry)
+                        continue
+                if size_of is not None:
+                    item_size = size_of(entry.item)
+                    if batch and max_size and size + item_size > max_size:
+                        rest.append(entry)
+                        continue
+                    size += item_size
+                keys.add(item_key)
+                entry.taken = True
+                batch.append(entry)
             self._queued = rest
             if batch:
                 self._stats.batches += 1
@@ -180,12 +178,15 @@ class Batcher(Generic[Item, Result]):
                 record_batch(self.name, len(batch))
         return batch
 
-    def _send_batch(self) -> None:
+    def _send_batch(self, leader: Entry) -> None:
+        """Send the next batch as `leader` (the calling thread's own entry)."""
         batch = self._take()
         now = time.monotonic()
-        live = [entry for entry in batch if entry.end - now > _MIN_SECONDS]
+        live: list[Entry] = []
         for entry in batch:
-            if entry not in live:
+            if entry.end - now > _MIN_SECONDS:
+                live.append(entry)
+            else:
                 entry.outcome = BackendUnavailable(
                     "backend deadline exceeded", retry_after=1, may_have_applied=False
                 )
@@ -212,6 +213,49 @@ class Batcher(Generic[Item, Result]):
                     following.wake.set()
                 else:
                     self._leading = False
+            onward: dict[int, tuple[Batcher[Any, Any], list[Entry]]] = {}
             for entry in batch:
                 entry.lead = False
-                entry.wake.set()
+                step = self._next(entry)
+                if step is None:
+                    entry.done = True
+                    entry.wake.set()
+                    continue
+                entry.earlier.append(entry.outcome)
+                entry.item, entry.then = step.item, step.then
+                if step.end is not None:
+                    entry.end = step.end
+                onward.setdefault(id(step.batcher), (step.batcher, []))[1].append(entry)
+            for batcher, entries in onward.values():
+                batcher._adopt(entries, leader)
+
+    @staticmethod
+    def _next(entry: Entry) -> Followup | None:
+        then = entry.then
+        if then is None or isinstance(entry.outcome, BaseException):
+            return None
+        try:
+            return then(entry.outcome)
+        except Exception as exc:  # noqa: BLE001 - a bug in `then`: its caller gets it
+            entry.earlier.append(entry.outcome)
+            entry.outcome = exc
+            return None
+
+    def _adopt(self, entries: list[Entry], current: Entry) -> None:
+        """Queue `entries` (moved on from another batcher) here, keeping their callers
+        asleep; `current` is the calling thread's own entry, awake already."""
+        wake: Entry | None = None
+        with self._mutex:
+            for entry in entries:
+                if entry is current:
+                    entry.wake = Signal()  # its old one was set when it was made leader
+                entry.batcher, entry.taken = self, False
+                self._queued.append(entry)
+            if not self._leading:
+                self._leading = True
+                first = self._queued[0]
+                first.lead = True
+                if first is not current:
+                    wake = first
+        if wake is not None:
+            wake.wake.set()

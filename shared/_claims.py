@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ._deadline import deadline_scope
+from ._deadline import deadline_scope, remaining
 from ._errors import BackendUnavailable, WebhookError
-from .idempotency import Claim, Replay
+from .idempotency import Claim, IdempotencyRecord, Replay
 
 if TYPE_CHECKING:
+    from ._batching import Followup
     from ._runtime import Runtime
 
 log = logging.getLogger("runrun.receive")
@@ -42,6 +43,23 @@ CLEANUP_BUDGET_SECONDS = 0.75
 _CLOCK_SLACK_SECONDS = 0.05
 
 
+@dataclass(frozen=True)
+class Chained:
+    """What `ReceiveClaims.chain` made: the outcomes of the create, then (if it was made)
+    the publish, then (if that was) the completion; the last may be an exception."""
+
+    fresh: IdempotencyRecord
+    outcomes: list[Any]
+
+    @property
+    def claim(self) -> Claim | None:
+        """The claim, when the create was made (None: failed, or the key was taken)."""
+        version = self.outcomes[0]
+        if version is None or isinstance(version, BaseException):
+            return None
+        return Claim(self.fresh, version)
+
+
 @dataclass
 class ReceiveClaims:
     """The claims of one receiving request (one per item of a batch)."""
@@ -53,31 +71,80 @@ class ReceiveClaims:
     hold: bool = False  # a record of ours may still be in progress: answer after its lease
     # The last claim failed in a way that may have left its record (a create timed out).
     _maybe_left: bool = field(default=False, init=False)
+    # When the claim's share of the deadline, started by `chain`, ends (time.monotonic()).
+    _share_ends: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self.lease_until = datetime.now(UTC) + timedelta(seconds=self.deadline)
 
-    def claim(self, key: str, digest: str, token: str) -> Claim | Replay | None:
+    def claim(
+        self, key: str, digest: str, token: str, *, taken: bool = False
+    ) -> Claim | Replay | None:
         """This attempt's claim, the replay of an earlier answer, or None when the store
         failed or did not answer within the claim's share (hand off without a claim).
+        `taken`: this attempt's create was made already (`chain`) and found the key taken.
 
         Raises:
             ClaimInProgress: the first attempt is still running within its lease (409).
             PayloadMismatch: same key, different body (422).
         """
         self._maybe_left = False
+        share = self.deadline * CLAIM_SHARE
+        if taken:  # the chain's create used part of the share already
+            share = max(0.0, self._share_ends - time.monotonic())
         try:
-            with deadline_scope(self.deadline * CLAIM_SHARE):
+            with deadline_scope(share):
                 return self.runtime.idempotency.claim(
-                    self.target, key, digest, lease_until=self.lease_until, token=token, wait=True
+                    self.target,
+                    key,
+                    digest,
+                    lease_until=self.lease_until,
+                    token=token,
+                    wait=True,
+                    taken=taken,
                 )
         except BackendUnavailable as exc:
-            log.warning(
-                "idempotency store unavailable: handing off without a claim",
-                extra={"delivery_id": key, "reason": exc.message},
-            )
-            self._maybe_left = exc.may_have_applied  # the create may have landed after all
+            self.unclaimed(key, exc)
             return None
+
+    def unclaimed(self, key: str, exc: BackendUnavailable) -> None:
+        """The claim failed: hand off without one."""
+        log.warning(
+            "idempotency store unavailable: handing off without a claim",
+            extra={"delivery_id": key, "reason": exc.message},
+        )
+        self._maybe_left = exc.may_have_applied  # the create may have landed after all
+
+    def chain(
+        self, key: str, digest: str, token: str, publish: Followup, answer: tuple[int, str, str]
+    ) -> Chained | None:
+        """The claim's create, then (once it is made) `publish`, then the completion, all
+        made for this request by the batches' leaders, so that its thread is woken once
+        (shared/_batching.py). The create keeps the claim's share of the deadline, the
+        publish and the completion the request's. None when the store's writes are not
+        batched (then `claim`, publish and `complete`, one after another)."""
+        idempotency = self.runtime.idempotency
+        self._maybe_left = False
+        fresh = idempotency.fresh(self.target, key, digest, token, self.lease_until)
+        create = idempotency.creation(fresh)
+        if create is None:
+            return None
+        try:
+            publish = replace(publish, end=time.monotonic() + remaining())
+        except BackendUnavailable:
+            return None  # no time left: the steps one by one answer for it
+
+        def after_create(version: object) -> Followup | None:
+            if version is None:  # the key is taken: `claim(..., taken=True)` goes on
+                return None
+            completion = idempotency.completion(Claim(fresh, version), *answer)
+            return replace(publish, then=None if completion is None else lambda _: completion)
+
+        share = self.deadline * CLAIM_SHARE
+        self._share_ends = time.monotonic() + share
+        with deadline_scope(share):
+            outcomes = create.batcher.submit_chain(create.item, after_create)
+        return Chained(fresh, outcomes)
 
     def settle(self, key: str, digest: str, token: str, answer: tuple[int, str, str]) -> None:
         """Record the answer of an unclaimed hand-off if the store answers now, so that
@@ -97,8 +164,21 @@ class ReceiveClaims:
         try:
             self.runtime.idempotency.complete(claim, *answer)
         except WebhookError as exc:
-            log.warning("could not mark delivery complete", extra={"reason": exc.message})
+            self.completed(exc)
+
+    def completion(self, claim: Claim, answer: tuple[int, str, str]) -> Followup | None:
+        """`complete`'s write, to be made by the publish's batch (`Publisher.publish_then`)
+        and its outcome given to `completed`; None when the store cannot (then `complete`)."""
+        return self.runtime.idempotency.completion(claim, *answer)
+
+    def completed(self, outcome: object) -> None:
+        """What `complete` does with the completion's outcome, made by the publish's batch:
+        a failed completion holds the 2xx, as in `complete`."""
+        if isinstance(outcome, WebhookError):
+            log.warning("could not mark delivery complete", extra={"reason": outcome.message})
             self.hold = True
+        elif isinstance(outcome, BaseException):
+            raise outcome
 
     def wait_for_lease_end(self) -> None:
         """Hold the answer until every claim this request may have left has ended."""

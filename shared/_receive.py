@@ -30,9 +30,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 
 from ._body import read_body
-from ._claims import CLEANUP_BUDGET_SECONDS, ReceiveClaims
-from ._deadline import deadline_scope
-from ._delivery import Delivery, rfc3339_now
+from ._claims import ReceiveClaims
 from ._env import ConfigError, positive_int_env
 from ._errors import (
     BadRequest,
@@ -42,6 +40,7 @@ from ._errors import (
     UnsupportedMediaType,
     WebhookError,
 )
+from ._hand_off import chained_hand_off, claim_after, delivery_of, hand_off, publish_followup
 from ._intake import Accepted, Intake
 from ._log import log_context, trace_fields
 from ._observe import DeliveryReport
@@ -249,14 +248,24 @@ def _receive(
             item_type = provider.event_type(part)
             taken: Accepted | Replay | None = None
             if intake is not None:  # one transaction instead of the three steps below
-                delivery = _delivery(provider, key, item_type, content_type, part.body)
+                delivery = delivery_of(provider, key, item_type, content_type, part.body)
                 taken = intake.take(
                     Intake.of(delivery, digest, token, claims.lease_until, topic, reply)
                 )
                 if isinstance(taken, Accepted):
                     handed_off += 1
                     continue
-            claim = taken if isinstance(taken, Replay) else claims.claim(key, digest, token)
+            if isinstance(taken, Replay):
+                claim: Claim | Replay | None = taken
+            else:
+                publish = publish_followup(runtime, provider, key, item_type, content_type, part)
+                chained = claims.chain(key, digest, token, publish, reply) if publish else None
+                if chained is not None and chained.claim is not None:
+                    # Claimed, published and completed (or failed) in one wake-up.
+                    chained_hand_off(runtime, claims, chained, reply)
+                    handed_off += 1
+                    continue
+                claim = claim_after(claims, chained, key, digest, token)
             if isinstance(claim, Replay):
                 if len(keyed) == 1:
                     details["outcome"] = "replayed"
@@ -266,13 +275,20 @@ def _receive(
                     response.headers["Idempotent-Replayed"] = "true"
                     return response
                 continue  # this item of the batch was handed off by an earlier attempt
-            _hand_off(runtime, claim, provider, key, item_type, content_type, part.body)
+            # The completion rides on the publish's batch where the store allows it: the
+            # request thread is then woken once for both (shared/_batching.py).
+            completion = claims.completion(claim, reply) if claim is not None else None
+            completed = hand_off(
+                runtime, claim, provider, key, item_type, content_type, part.body, completion
+            )
             handed_off += 1
             if claim is None:
                 unclaimed += 1
                 claims.settle(key, digest, token, reply)
-            else:
+            elif completion is None:
                 claims.complete(claim, reply)
+            else:
+                claims.completed(completed)
     claims.wait_for_lease_end()
     if unclaimed:
         details["outcome"] = "accepted_unclaimed"
@@ -311,45 +327,3 @@ def _key(provider: Provider, inbound: Inbound) -> str:
     if len(key) > MAX_KEY_CHARS:
         raise BadRequest(f"delivery id longer than {MAX_KEY_CHARS} characters")
     return key
-
-
-def _delivery(
-    provider: Provider, key: str, event_type: str, content_type: str, body: bytes
-) -> Delivery:
-    return Delivery(
-        source=provider.target,
-        delivery_id=key,
-        event_type=event_type,
-        content_type=content_type,
-        received_at=rfc3339_now(),
-        data=body,
-    )
-
-
-def _hand_off(
-    runtime: Runtime,
-    claim: Claim | None,
-    provider: Provider,
-    key: str,
-    event_type: str,
-    content_type: str,
-    body: bytes,
-) -> None:
-    delivery = _delivery(provider, key, event_type, content_type, body)
-    try:
-        publisher = runtime.publisher_for(provider.target)  # RUNRUN_TARGET_QUEUES
-        publisher.publish(runtime.settings.topic, body, delivery.attributes())
-    except BaseException:
-        if claim is not None:
-            _release_quietly(runtime, claim)
-        raise
-
-
-def _release_quietly(runtime: Runtime, claim: Claim) -> None:
-    """Give the key back; if even that fails, the lease expiry lets the retry through."""
-    try:
-        # A budget of its own: the publish may have used up the request's deadline.
-        with deadline_scope(CLEANUP_BUDGET_SECONDS, nested=False):
-            runtime.idempotency.release(claim)
-    except WebhookError as exc:
-        log.warning("could not release claim", extra={"reason": exc.message})

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
+
+from .._batching import Followup
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,24 @@ class Publisher(ABC):
                 message was then not acknowledged and will not be sent later either.
             NotConfigured: `not_before` was given to a queue that cannot schedule.
         """
+
+    def publish_followup(
+        self, topic: str, data: bytes, attributes: dict[str, str]
+    ) -> Followup | None:
+        """`publish` as a Followup (its result: the message id), for a queue that batches
+        its publishes, to be made after an earlier batched call (a claim) for its caller;
+        None when this queue does not batch. Raises as `publish` does when the topic
+        cannot be reached before anything is sent."""
+        return None
+
+    def publish_then(
+        self, topic: str, data: bytes, attributes: dict[str, str], then: Followup
+    ) -> tuple[str, Any]:
+        """`publish`, then `then`'s call once the message is acknowledged: the message id
+        and `then`'s result (or the exception it failed with). Raises as `publish` does, and
+        then `then` is never made. A queue that batches its publishes makes `then` on the
+        batch's thread (`Batcher.submit`); this one makes it here, after the publish."""
+        return self.publish(topic, data, attributes), then.run()
 
     def messages(self, limit: int = 200) -> list[MessageState] | None:
         """The newest messages, for a viewer; None when this queue cannot show them."""

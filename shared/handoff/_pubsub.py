@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .._batching import Batcher
+from .._batching import Batcher, Followup
 from .._clients import backend_errors
 from .._deadline import remaining
 from .._errors import BackendUnavailable, NotConfigured
@@ -98,13 +98,30 @@ class PubSubPublisher(Publisher):
             # follow-up asked for at run time is refused here, before anything is sent.
             raise NotConfigured(SCHEDULING_REFUSED)
 
+        return self._batcher(self._ready_path(topic)).submit(
+            _raw_types()[1](data=data, attributes=attributes)
+        )
+
+    def publish_then(
+        self, topic: str, data: bytes, attributes: dict[str, str], then: Followup
+    ) -> tuple[str, Any]:
+        """The publish's batch makes `then` for its callers once their messages are
+        acknowledged, so each caller is woken once for both (shared/_batching.py)."""
+        message = _raw_types()[1](data=data, attributes=attributes)
+        return self._batcher(self._ready_path(topic)).submit_then(message, then)
+
+    def publish_followup(self, topic: str, data: bytes, attributes: dict[str, str]) -> Followup:
+        message = _raw_types()[1](data=data, attributes=attributes)
+        return Followup(self._batcher(self._ready_path(topic)), message)
+
+    def _ready_path(self, topic: str) -> str:
         try:
             client = self._client()
             path = self._topic_path(topic)
             self._ensure_topic(client, path)
         except backend_errors() as exc:
             raise _publish_failed(exc) from exc
-        return self._batcher(path).submit(_raw_types()[1](data=data, attributes=attributes))
+        return path
 
     def _batcher(self, path: str) -> Batcher[Any, str]:
         batcher = self._batchers.get(path)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .._batching import Batcher
+from .._batching import Batcher, Followup
 from .._clients import backend_errors
 from .._deadline import remaining
 from .._errors import BackendUnavailable
@@ -151,6 +151,16 @@ class FirestoreStore(IdempotencyStore):
             _Write("update", record.doc_id, self._fields(record), expected)
         )
         return version
+
+    def create_followup(self, record: IdempotencyRecord) -> Followup:
+        """The same write as `create`, its outcome the version or None (it existed)."""
+        return Followup(self._writes, _Write("create", record.doc_id, self._fields(record)))
+
+    def replace_followup(self, record: IdempotencyRecord, expected: Version) -> Followup:
+        """The same write as `replace`, its outcome the new version or None (conflict)."""
+        return Followup(
+            self._writes, _Write("update", record.doc_id, self._fields(record), expected)
+        )
 
     def delete(self, doc_id: str, expected: Version) -> bool:
         return self._writes.submit(_Write("delete", doc_id, None, expected)) is not None

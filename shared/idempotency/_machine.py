@@ -20,10 +20,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .._deadline import time_left
 from .._errors import BackendUnavailable, ClaimInProgress, PayloadMismatch
 from ._store import IdempotencyRecord, IdempotencyStore, Version, document_id
+
+if TYPE_CHECKING:
+    from .._batching import Followup
 
 
 def utcnow() -> datetime:
@@ -83,6 +87,7 @@ class Idempotency:
         lease_until: datetime | None = None,
         token: str | None = None,
         wait: bool = False,
+        taken: bool = False,
     ) -> Claim | Replay:
         """Claim `target:key` for this attempt, or explain why not.
 
@@ -91,7 +96,8 @@ class Idempotency:
         With `wait`, a key another attempt holds is polled for as long as the current
         deadline allows: its completion is replayed, its release or the end of its lease
         lets this attempt claim it. Only a first attempt still running when the wait is
-        over is a ClaimInProgress.
+        over is a ClaimInProgress. `taken`: this attempt's create was made already (a
+        chained one, see `creation`) and found the key taken: go on from there.
 
         Raises:
             ClaimInProgress: another attempt holds a live lease (409).
@@ -101,19 +107,11 @@ class Idempotency:
         doc_id = document_id(target, key)
         token = token or self.new_token()
         poll = self._FIRST_POLL
-        create = True
+        create = not taken
         rounds = 0
         while rounds < self._MAX_ROUNDS:
             now = self.clock()
-            fresh = IdempotencyRecord(
-                target=target,
-                key=key,
-                status="in_progress",
-                payload_hash=payload_hash,
-                lease_expires_at=now + self.lease if lease_until is None else lease_until,
-                expire_at=now + self.ttl,
-                claim_token=token,
-            )
+            fresh = self.fresh(target, key, payload_hash, token, lease_until, now)
             if create:
                 version = self.store.create(fresh)
                 if version is not None:
@@ -128,9 +126,9 @@ class Idempotency:
             ):
                 if existing.expire_at > now and existing.payload_hash != payload_hash:
                     raise _mismatch(key)
-                taken = self.store.replace(fresh, existing_version)
-                if taken is not None:
-                    return Claim(fresh, taken)
+                took = self.store.replace(fresh, existing_version)
+                if took is not None:
+                    return Claim(fresh, took)
                 create, rounds = False, rounds + 1
                 continue
             if existing.payload_hash != payload_hash:
@@ -154,34 +152,53 @@ class Idempotency:
             create = False
         raise BackendUnavailable(f"could not settle the claim for {key!r}", retry_after=1)
 
+    def fresh(
+        self,
+        target: str,
+        key: str,
+        payload_hash: str,
+        token: str,
+        lease_until: datetime | None = None,
+        now: datetime | None = None,
+    ) -> IdempotencyRecord:
+        """The record a claim creates (or takes over with)."""
+        now = now or self.clock()
+        return IdempotencyRecord(
+            target=target,
+            key=key,
+            status="in_progress",
+            payload_hash=payload_hash,
+            lease_expires_at=now + self.lease if lease_until is None else lease_until,
+            expire_at=now + self.ttl,
+            claim_token=token,
+        )
+
+    def creation(self, fresh: IdempotencyRecord) -> Followup | None:
+        """A claim's first step, the create of `fresh`, as a Followup (its result: the
+        version, the claim then being `Claim(fresh, version)`, or None when the key is
+        taken: `claim(..., taken=True)` goes on from there); None when the store's writes
+        are not batched."""
+        return self.store.create_followup(fresh)
+
     def complete(self, claim: Claim, status: int, body: str, content_type: str) -> bool:
         """Record the answer so duplicates replay it; False if the lease was lost meanwhile."""
-        done = replace(
-            claim.record,
-            status="completed",
-            response_status=status,
-            response_body=body,
-            response_content_type=content_type,
-        )
+        done = _completed(claim, status, body, content_type)
         return self.store.replace(done, claim.version) is not None
+
+    def completion(
+        self, claim: Claim, status: int, body: str, content_type: str
+    ) -> Followup | None:
+        """`complete`'s write as a Followup (its result: the new version, or None when the
+        lease was lost), for a store whose writes are batched; None otherwise."""
+        return self.store.replace_followup(
+            _completed(claim, status, body, content_type), claim.version
+        )
 
     def complete_all(
         self, claims: list[Claim], status: int, body: str, content_type: str
     ) -> list[bool]:
         """`complete` for several claims, in one write where the store can (`replace_all`)."""
-        done = [
-            (
-                replace(
-                    claim.record,
-                    status="completed",
-                    response_status=status,
-                    response_body=body,
-                    response_content_type=content_type,
-                ),
-                claim.version,
-            )
-            for claim in claims
-        ]
+        done = [(_completed(claim, status, body, content_type), claim.version) for claim in claims]
         return [version is not None for version in self.store.replace_all(done)]
 
     def release(self, claim: Claim) -> bool:
@@ -233,6 +250,16 @@ class Idempotency:
             if self.store.replace(done, version) is not None:
                 return True
         return False
+
+
+def _completed(claim: Claim, status: int, body: str, content_type: str) -> IdempotencyRecord:
+    return replace(
+        claim.record,
+        status="completed",
+        response_status=status,
+        response_body=body,
+        response_content_type=content_type,
+    )
 
 
 def _mismatch(key: str) -> PayloadMismatch:

@@ -12,7 +12,10 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .._batching import Followup
 
 Status = Literal["in_progress", "completed"]
 Version = object
@@ -61,6 +64,16 @@ class IdempotencyStore(ABC):
     def replace_all(self, items: list[tuple[IdempotencyRecord, Version]]) -> list[Version | None]:
         """`replace` for each (record, expected version); a store that can, in one write."""
         return [self.replace(record, expected) for record, expected in items]
+
+    def create_followup(self, record: IdempotencyRecord) -> Followup | None:
+        """`create` as a Followup, for a store whose writes are batched (see
+        `replace_followup`); None when the store has none."""
+        return None
+
+    def replace_followup(self, record: IdempotencyRecord, expected: Version) -> Followup | None:
+        """`replace` as a Followup, for a store whose writes are batched: made by the batch
+        of an earlier call (a publish) for its caller; None when the store has none."""
+        return None
 
     @abstractmethod
     def delete(self, doc_id: str, expected: Version) -> bool:
