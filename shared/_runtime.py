@@ -40,6 +40,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from ._batch_claims import claiming
 from ._clients import (
     EMULATOR_PROJECT,
     default_project,
@@ -318,6 +319,11 @@ class Runtime:
 
         process_event(event, self)
 
+    def claiming(self, deliveries: list[Delivery]) -> contextlib.AbstractContextManager[object]:
+        """For the block, the processors' claims of `deliveries` made in one write (the
+        local queue's worker runs a batch of messages inside it: shared/_batch_claims.py)."""
+        return claiming(self, deliveries)
+
     # --- life cycle ----------------------------------------------------------------------
 
     def start(self) -> Runtime:
@@ -366,7 +372,9 @@ class Runtime:
             return  # nothing to run the messages: they wait in the outbox
         with self._lock:
             if self._worker is None and not self._stopped:
-                self._worker = LocalWorker(queue, self.settings.topic, self.process)
+                self._worker = LocalWorker(
+                    queue, self.settings.topic, self.process, claims=self.claiming
+                )
                 self._worker.start()
 
     @property
