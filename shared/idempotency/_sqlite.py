@@ -233,6 +233,12 @@ class SqliteStore(IdempotencyStore):
         ).fetchone()
         return None if row is None else _record(row)
 
+    def create_with(self, conn: sqlite3.Connection, record: IdempotencyRecord) -> bool:
+        """Write `record` inside the transaction open on `conn` unless its key has one;
+        whether it was written."""
+        params = (record.doc_id, *self._row(record), _new_version())
+        return conn.execute(self._CREATE, params).rowcount == 1
+
     def put_with(self, conn: sqlite3.Connection, record: IdempotencyRecord) -> None:
         """Write `record` over whatever the transaction open on `conn` found for its key."""
         conn.execute(
