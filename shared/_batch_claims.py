@@ -95,8 +95,9 @@ def _claim_batch(runtime: Runtime, deliveries: list[Delivery]) -> dict[str, Clai
     try:
         with runtime.deadline():
             made = runtime.idempotency.claim_all(PROCESS_TARGET, list(keys.items()))
-    except WebhookError as exc:  # each run claims its own pair, as without batching
-        log.warning("could not claim a batch's processor runs", extra={"reason": exc.message})
+    except Exception as exc:  # noqa: BLE001 - each run claims its own pair, as unbatched
+        reason = exc.message if isinstance(exc, WebhookError) else type(exc).__name__
+        log.warning("could not claim a batch's processor runs", extra={"reason": reason})
         return {}
     return {key: claim for key, claim in zip(keys, made, strict=True) if claim is not None}
 
@@ -106,5 +107,6 @@ def _release_unused(runtime: Runtime, claims: dict[str, Claim]) -> None:
         try:
             with runtime.deadline():
                 runtime.idempotency.release(claim)
-        except WebhookError as exc:  # its lease ends it
-            log.warning("could not release claim", extra={"reason": exc.message})
+        except Exception as exc:  # noqa: BLE001 - its lease ends it; the worker goes on
+            reason = exc.message if isinstance(exc, WebhookError) else type(exc).__name__
+            log.warning("could not release claim", extra={"reason": reason})

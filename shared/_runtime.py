@@ -59,6 +59,7 @@ from ._secrets import Secrets
 from .handoff import LocalQueue, LocalWorker, Publisher
 from .handoff._local import exponential_backoff
 from .idempotency import Idempotency, IdempotencyStore, make_store
+from .idempotency._sqlite import SqliteStore
 from .storage import DocumentCollection, FirestoreCollection, SqliteCollection
 from .verify import CertificateCache, verify_google_oidc
 
@@ -321,8 +322,13 @@ class Runtime:
 
     def claiming(self, deliveries: list[Delivery]) -> contextlib.AbstractContextManager[object]:
         """For the block, the processors' claims of `deliveries` made in one write (the
-        local queue's worker runs a batch of messages inside it: shared/_batch_claims.py)."""
-        return claiming(self, deliveries)
+        local queue's worker runs a batch of messages inside it: shared/_batch_claims.py),
+        where the store makes them in one transaction; elsewhere each run claims its own."""
+        try:
+            batches = isinstance(self.idempotency.store, SqliteStore)
+        except WebhookError:  # the store is down: each run answers for it
+            batches = False
+        return claiming(self, deliveries) if batches else contextlib.nullcontext()
 
     # --- life cycle ----------------------------------------------------------------------
 

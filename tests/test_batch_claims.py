@@ -147,3 +147,23 @@ def test_a_run_late_in_its_batch_renews_its_claim_first(
     assert seen["d2"].lease_expires_at == start + machine.lease * 1.75
     assert _record(store, "d2", "store").status == "completed"
     assert _record(store, "d2", "partner").status == "completed"
+
+
+def test_a_batch_claim_that_fails_leaves_each_run_to_claim_its_own(
+    setup: tuple[Runtime, LocalQueue, SqliteStore, dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runtime, queue, store, state = setup
+
+    def broken(records: list[Any]) -> list[Any]:
+        raise RuntimeError("disk on fire")
+
+    store.create_all = broken  # type: ignore[method-assign]
+    for delivery_id in ("d1", "d2"):
+        _publish(queue, delivery_id)
+    _run(runtime, queue)
+    assert "could not claim a batch's processor runs" in caplog.text
+    assert state["create"] == 4 and len(state["runs"]) == 4  # claimed one by one, all ran
+    for delivery_id in ("d1", "d2"):
+        for name in ("store", "partner"):
+            assert _record(store, delivery_id, name).status == "completed"
