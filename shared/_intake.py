@@ -140,6 +140,10 @@ class EmbeddedIntake:
             response_content_type=intake.answer[2],
             claim_token=intake.token,
         )
+        # A new key (nearly every delivery) is written at once; only a key with a record
+        # reads it, to decide as the claim would.
+        if self.store.create_with(conn, record):
+            return self._enqueue(conn, intake)
         found = self.store.get_with(conn, record.doc_id)
         if found is not None:
             existing = found
@@ -157,6 +161,9 @@ class EmbeddedIntake:
                 if existing.lease_expires_at > now:
                     return None  # another attempt holds it: the general path waits for it
         self.store.put_with(conn, record)
+        return self._enqueue(conn, intake)
+
+    def _enqueue(self, conn: sqlite3.Connection, intake: Intake) -> Accepted:
         message_id = self.queue.insert_with(
             conn, intake.topic, intake.data, json.dumps(intake.attributes)
         )

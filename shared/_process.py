@@ -21,7 +21,6 @@ processor that raises RetryLater is released and asks the queue to come back lat
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -29,6 +28,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ._batch_claims import PROCESS_TARGET as PROCESS_TARGET  # the target's name, re-exported
+from ._batch_claims import pair_key, payload_hash, take
 from ._completions import complete
 from ._config import Settings
 from ._delivery import Delivery, NotADelivery, delivery_from_event
@@ -41,7 +42,7 @@ from ._errors import (
 )
 from ._log import log_context
 from ._observe import RunReport
-from .idempotency import Replay
+from .idempotency import Claim, Replay
 
 if TYPE_CHECKING:
     from ._runtime import Runtime
@@ -52,7 +53,6 @@ log = logging.getLogger("runrun.process")
 # may return a short note for the log and the inspector.
 Processor = Callable[[Delivery, "Runtime"], "str | None"]
 ANY = "*"
-PROCESS_TARGET = "process_delivery"
 # A note is a label (a build id), never content: longer ones are cut.
 MAX_NOTE_CHARS = 200
 
@@ -146,7 +146,7 @@ def process_event(event: Any, runtime: Runtime) -> None:
     registry = runtime.processors
     if registry is None:
         return
-    payload_hash = hashlib.sha256(delivery.data).hexdigest()
+    digest = payload_hash(delivery)
     failed: dict[str, str] = {}
     deferred: dict[str, float] = {}
     busy: ClaimInProgress | None = None
@@ -155,7 +155,7 @@ def process_event(event: Any, runtime: Runtime) -> None:
             try:
                 if _scheduled_later(runtime, registration, delivery):
                     continue
-                error = _run_once(runtime, registration, delivery, payload_hash)
+                error = _run_once(runtime, registration, delivery, digest)
                 if error is not None:
                     failed[registration.name] = error
             except ClaimInProgress as exc:
@@ -203,14 +203,17 @@ def _scheduled_later(runtime: Runtime, registration: Registration, delivery: Del
 
 
 def _run_once(
-    runtime: Runtime, registration: Registration, delivery: Delivery, payload_hash: str
+    runtime: Runtime, registration: Registration, delivery: Delivery, digest: str
 ) -> str | None:
     """Claim the pair, run the processor, complete or release; the type of what it raised,
     or None when it ran (or had already)."""
     store = runtime.idempotency
-    key = f"{delivery.source}:{delivery.delivery_id}:{registration.name}"
-    with runtime.deadline():
-        claim = store.claim(PROCESS_TARGET, key, payload_hash)
+    key = pair_key(delivery, registration.name)
+    # Claimed with the queue worker's batch (`_batch_claims`), or now.
+    claim: Claim | Replay | None = take(runtime, key)
+    if claim is None:
+        with runtime.deadline():
+            claim = store.claim(PROCESS_TARGET, key, digest)
     if isinstance(claim, Replay):
         log.info("processor already ran", extra={"processor": registration.name})
         _report(runtime, delivery, registration.name, "skipped")

@@ -40,6 +40,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from ._batch_claims import claiming
 from ._clients import (
     EMULATOR_PROJECT,
     default_project,
@@ -59,6 +60,7 @@ from ._secrets import Secrets
 from .handoff import LocalQueue, LocalWorker, Publisher
 from .handoff._local import exponential_backoff
 from .idempotency import Idempotency, IdempotencyStore, make_store
+from .idempotency._sqlite import SqliteStore
 from .storage import DocumentCollection, FirestoreCollection, SqliteCollection
 from .verify import CertificateCache, verify_google_oidc
 
@@ -319,6 +321,16 @@ class Runtime:
 
         process_event(event, self)
 
+    def claiming(self, deliveries: list[Delivery]) -> contextlib.AbstractContextManager[object]:
+        """For the block, the processors' claims of `deliveries` made in one write (the
+        local queue's worker runs a batch of messages inside it: shared/_batch_claims.py),
+        where the store makes them in one transaction; elsewhere each run claims its own."""
+        try:
+            batches = isinstance(self.idempotency.store, SqliteStore)
+        except WebhookError:  # the store is down: each run answers for it
+            batches = False
+        return claiming(self, deliveries) if batches else contextlib.nullcontext()
+
     # --- life cycle ----------------------------------------------------------------------
 
     def start(self) -> Runtime:
@@ -367,7 +379,9 @@ class Runtime:
             return  # nothing to run the messages: they wait in the outbox
         with self._lock:
             if self._worker is None and not self._stopped:
-                self._worker = LocalWorker(queue, self.settings.topic, self.process)
+                self._worker = LocalWorker(
+                    queue, self.settings.topic, self.process, claims=self.claiming
+                )
                 self._worker.start()
 
     @property

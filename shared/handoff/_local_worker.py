@@ -4,9 +4,11 @@ its consumer, the process pipeline, inside the same CloudEvent that Pub/Sub push
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 
 from .._completions import PendingCompletions, deferring
 from .._delivery import Delivery, message_published_event
@@ -14,6 +16,9 @@ from .._errors import BackendUnavailable, ProcessorsDeferred
 from ._local import WORKER_BATCH, Consumer, LocalQueue, QueuedMessage
 
 log = logging.getLogger("runrun.queue")
+
+# Claims a batch's processor runs at once for the block (shared/_batch_claims.py).
+BatchClaims = Callable[[list[Delivery]], contextlib.AbstractContextManager[object]]
 
 
 class LocalWorker(threading.Thread):
@@ -24,11 +29,18 @@ class LocalWorker(threading.Thread):
     not yet run."""
 
     def __init__(
-        self, queue: LocalQueue, topic: str, consumer: Consumer, *, batch: int = WORKER_BATCH
+        self,
+        queue: LocalQueue,
+        topic: str,
+        consumer: Consumer,
+        *,
+        batch: int = WORKER_BATCH,
+        claims: BatchClaims | None = None,
     ) -> None:
         super().__init__(name="runrun-local-queue", daemon=True)
         self.queue, self.topic, self.consumer = queue, topic, consumer
         self.batch = batch
+        self.claims = claims
         self.stopping = threading.Event()
         self.idle = threading.Event()
         self._handed_over = float("-inf")  # the queue clock at the last hand-over
@@ -54,9 +66,13 @@ class LocalWorker(threading.Thread):
 
     def _run_batch(self, leased: list[QueuedMessage]) -> None:
         done: list[QueuedMessage] = []
-        # The processors' completions are written for the whole batch at once
-        # (shared/_completions.py), before the messages that ran are deleted.
-        with deferring() as self._pending:
+        claimed: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        if self.claims:
+            claimed = self.claims([self._delivery(message) for message in leased])
+        # The processors' claims are made for the whole batch at once (`claims`), and their
+        # completions written for it at once (shared/_completions.py), before the messages
+        # that ran are deleted.
+        with claimed, deferring() as self._pending:
             try:
                 for index, message in enumerate(leased):
                     if not self._wait_turn(message):
@@ -85,12 +101,17 @@ class LocalWorker(threading.Thread):
             if self.stopping.wait(due - now):
                 return False
 
+    @staticmethod
+    def _delivery(message: QueuedMessage) -> Delivery:
+        attributes = {"source": "", "delivery_id": "", **message.attributes}
+        return Delivery.from_attributes(attributes, message.data)
+
     def _deliver(self, message: QueuedMessage) -> bool:
         """Run one message; True when it succeeded (the caller deletes it with its batch)."""
         from cloudevents.http import CloudEvent
 
-        attributes = {"source": "", "delivery_id": "", **message.attributes}
-        delivery = Delivery.from_attributes(attributes, message.data)
+        delivery = self._delivery(message)
+
         attributes, data = message_published_event(
             project=self.queue.project,
             topic=message.topic,

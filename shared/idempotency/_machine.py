@@ -180,6 +180,26 @@ class Idempotency:
         are not batched."""
         return self.store.create_followup(fresh)
 
+    def claim_all(self, target: str, items: list[tuple[str, str]]) -> list[Claim | None]:
+        """Claim each free (key, payload hash) of `target` at once, in one write where the
+        store can (`create_all`); None for a key whose record exists (`claim` decides it)."""
+        now = self.clock()
+        records = [
+            self.fresh(target, key, payload_hash, self.new_token(), now=now)
+            for key, payload_hash in items
+        ]
+        versions = self.store.create_all(records)
+        return [
+            None if version is None else Claim(record, version)
+            for record, version in zip(records, versions, strict=True)
+        ]
+
+    def renew(self, claim: Claim) -> Claim | None:
+        """The claim with a full lease from now; None if it was lost meanwhile."""
+        fresh = replace(claim.record, lease_expires_at=self.clock() + self.lease)
+        version = self.store.replace(fresh, claim.version)
+        return None if version is None else Claim(fresh, version)
+
     def complete(self, claim: Claim, status: int, body: str, content_type: str) -> bool:
         """Record the answer so duplicates replay it; False if the lease was lost meanwhile."""
         done = _completed(claim, status, body, content_type)

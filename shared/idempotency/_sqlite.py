@@ -191,14 +191,32 @@ class SqliteStore(IdempotencyStore):
             record.claim_token,
         )
 
+    _CREATE = (
+        f"INSERT OR IGNORE INTO idempotency_keys (doc_id, {_COLUMNS}, version) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+
     def create(self, record: IdempotencyRecord) -> Version | None:
         version = _new_version()
-        count = self._write(
-            f"INSERT OR IGNORE INTO idempotency_keys (doc_id, {_COLUMNS}, version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.doc_id, *self._row(record), version),
-        )
+        count = self._write(self._CREATE, (record.doc_id, *self._row(record), version))
         return version if count == 1 else None
+
+    def create_all(self, records: list[IdempotencyRecord]) -> list[Version | None]:
+        """Every create in one transaction of this thread's own (the local queue's worker
+        claims a batch's processor runs at once: shared/_batch_claims.py)."""
+        versions = [_new_version() for _ in records]
+        statements = [
+            (self._CREATE, (record.doc_id, *self._row(record), version))
+            for record, version in zip(records, versions, strict=True)
+        ]
+        found: list[Version | None] = []
+        for count, version in zip(
+            self._write_batch(statements, remaining()), versions, strict=True
+        ):
+            if isinstance(count, BaseException):
+                raise count  # the transaction failed: none of them was written
+            found.append(version if count == 1 else None)
+        return found
 
     def get(self, doc_id: str) -> tuple[IdempotencyRecord, Version] | None:
         rows = self._read(
@@ -214,6 +232,12 @@ class SqliteStore(IdempotencyStore):
             f"SELECT {_COLUMNS} FROM idempotency_keys WHERE doc_id = ?", (doc_id,)
         ).fetchone()
         return None if row is None else _record(row)
+
+    def create_with(self, conn: sqlite3.Connection, record: IdempotencyRecord) -> bool:
+        """Write `record` inside the transaction open on `conn` unless its key has one;
+        whether it was written."""
+        params = (record.doc_id, *self._row(record), _new_version())
+        return conn.execute(self._CREATE, params).rowcount == 1
 
     def put_with(self, conn: sqlite3.Connection, record: IdempotencyRecord) -> None:
         """Write `record` over whatever the transaction open on `conn` found for its key."""

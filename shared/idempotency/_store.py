@@ -53,6 +53,10 @@ class IdempotencyStore(ABC):
     def create(self, record: IdempotencyRecord) -> Version | None:
         """Store `record` unless its doc_id exists; its version, or None when it existed."""
 
+    def create_all(self, records: list[IdempotencyRecord]) -> list[Version | None]:
+        """`create` for each record; a store that can, in one write."""
+        return [self.create(record) for record in records]
+
     @abstractmethod
     def get(self, doc_id: str) -> tuple[IdempotencyRecord, Version] | None:
         """The record and its version, or None."""
