@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -209,14 +210,7 @@ class SqliteStore(IdempotencyStore):
             (self._CREATE, (record.doc_id, *self._row(record), version))
             for record, version in zip(records, versions, strict=True)
         ]
-        found: list[Version | None] = []
-        for count, version in zip(
-            self._write_batch(statements, remaining()), versions, strict=True
-        ):
-            if isinstance(count, BaseException):
-                raise count  # the transaction failed: none of them was written
-            found.append(version if count == 1 else None)
-        return found
+        return self._versions_written(statements, versions)
 
     def get(self, doc_id: str) -> tuple[IdempotencyRecord, Version] | None:
         rows = self._read(
@@ -275,6 +269,13 @@ class SqliteStore(IdempotencyStore):
             (self._REPLACE, (*self._row(record), version, record.doc_id, expected))
             for (record, expected), version in zip(items, versions, strict=True)
         ]
+        return self._versions_written(statements, versions)
+
+    def _versions_written(
+        self, statements: list[tuple[str, tuple[Any, ...]]], versions: Sequence[Version]
+    ) -> list[Version | None]:
+        """Run `statements` in one transaction: each one's new version where it wrote its
+        row, None where its condition did not hold."""
         found: list[Version | None] = []
         for count, version in zip(
             self._write_batch(statements, remaining()), versions, strict=True
