@@ -33,3 +33,11 @@ def stop_process(process: subprocess.Popen[Any] | None, timeout: float = 10) -> 
 def hex_hmac(secret: str, message: bytes) -> str:
     """Hex HMAC-SHA256 of `message` keyed with `secret` (GitHub, Stripe, Slack, Zoom...)."""
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def publish_push(queue: Any, topic: str, delivery_id: str) -> None:
+    """Put one GitHub push on a local queue, as the receiving side would."""
+    from shared import Delivery
+
+    delivery = Delivery("github_webhook", delivery_id, "push", "application/json", "", b"{}")
+    queue.publish(topic, delivery.data, delivery.attributes())

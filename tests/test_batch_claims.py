@@ -18,6 +18,8 @@ from shared.handoff._local_worker import LocalWorker
 from shared.idempotency import document_id
 from shared.idempotency._sqlite import SqliteStore
 
+from .helpers import publish_push
+
 TOPIC = "deliveries"
 
 
@@ -59,11 +61,6 @@ def setup(tmp_path: Path) -> Iterator[tuple[Runtime, LocalQueue, SqliteStore, di
     runtime.stop()
 
 
-def _publish(queue: LocalQueue, delivery_id: str) -> None:
-    delivery = Delivery("github_webhook", delivery_id, "push", "application/json", "", b"{}")
-    queue.publish(TOPIC, delivery.data, delivery.attributes())
-
-
 def _record(store: SqliteStore, delivery_id: str, processor: str) -> Any:
     key = f"github_webhook:{delivery_id}:{processor}"
     found = store.get(document_id("process_delivery", key))
@@ -84,7 +81,7 @@ def test_a_batch_claims_its_runs_in_one_write_and_a_redelivery_still_skips_them(
 ) -> None:
     runtime, queue, store, state = setup
     for delivery_id in ("d1", "d2", "d3"):
-        _publish(queue, delivery_id)
+        publish_push(queue, TOPIC, delivery_id)
     _run(runtime, queue)
     # Two processors run now on each of three deliveries: six claims in one write, none
     # one by one; the delayed processor is scheduled instead (no claim of it).
@@ -101,7 +98,7 @@ def test_a_batch_claims_its_runs_in_one_write_and_a_redelivery_still_skips_them(
     # The same message again (a redelivery): the batch claims nothing, nothing runs twice.
     state["runs"].clear()
     state["create_all"].clear()
-    _publish(queue, "d1")
+    publish_push(queue, TOPIC, "d1")
     _run(runtime, queue)
     assert state["create_all"] == [2]
     assert state["runs"] == []
@@ -112,7 +109,7 @@ def test_claims_a_stopping_worker_did_not_use_are_released(
 ) -> None:
     runtime, queue, store, state = setup
     for delivery_id in ("d1", "d2"):
-        _publish(queue, delivery_id)
+        publish_push(queue, TOPIC, delivery_id)
     _run(runtime, queue, stopping=True)
     assert state["create_all"] == [4] and state["runs"] == []
     for delivery_id in ("d1", "d2"):
@@ -139,7 +136,7 @@ def test_a_run_late_in_its_batch_renews_its_claim_first(
 
     state["during"] = slow
     for delivery_id in ("d1", "d2"):
-        _publish(queue, delivery_id)
+        publish_push(queue, TOPIC, delivery_id)
     _run(runtime, queue)
     start = datetime(2030, 1, 1, tzinfo=UTC)
     assert seen["d1"].lease_expires_at == start + machine.lease  # claimed with the batch
@@ -160,7 +157,7 @@ def test_a_batch_claim_that_fails_leaves_each_run_to_claim_its_own(
 
     store.create_all = broken  # type: ignore[method-assign]
     for delivery_id in ("d1", "d2"):
-        _publish(queue, delivery_id)
+        publish_push(queue, TOPIC, delivery_id)
     _run(runtime, queue)
     assert "could not claim a batch's processor runs" in caplog.text
     assert state["create"] == 4 and len(state["runs"]) == 4  # claimed one by one, all ran

@@ -16,6 +16,8 @@ from shared.handoff._local_worker import LocalWorker
 from shared.idempotency import document_id
 from shared.idempotency._sqlite import SqliteStore
 
+from .helpers import publish_push
+
 TOPIC = "deliveries"
 
 
@@ -61,11 +63,6 @@ def setup(tmp_path: Path) -> Iterator[tuple[Runtime, LocalQueue, SqliteStore, di
     runtime.stop()
 
 
-def _publish(queue: LocalQueue, delivery_id: str) -> None:
-    delivery = Delivery("github_webhook", delivery_id, "push", "application/json", "", b"{}")
-    queue.publish(TOPIC, delivery.data, delivery.attributes())
-
-
 def _status(store: SqliteStore, delivery_id: str, processor: str) -> str | None:
     key = f"github_webhook:{delivery_id}:{processor}"
     found = store.get(document_id("process_delivery", key))
@@ -77,7 +74,7 @@ def test_a_batch_completes_its_claims_in_one_write_and_a_retry_runs_only_the_fai
 ) -> None:
     runtime, queue, store, state = setup
     for delivery_id in ("d1", "d2", "d3"):
-        _publish(queue, delivery_id)
+        publish_push(queue, TOPIC, delivery_id)
     worker = LocalWorker(queue, TOPIC, runtime.process)  # driven here, not started
     leased = queue.lease_batch(TOPIC, 16)
     assert isinstance(leased, list) and len(leased) == 3
@@ -109,7 +106,7 @@ def test_completions_that_cannot_be_written_leave_the_messages_deleted_and_the_w
     """The processors ran: their messages go; the claims end with their lease."""
     runtime, queue, store, state = setup
     state["partner_down"] = False
-    _publish(queue, "d1")
+    publish_push(queue, TOPIC, "d1")
 
     def down(items: list[Any]) -> list[Any]:
         raise BackendUnavailable("store is down", retry_after=1)
