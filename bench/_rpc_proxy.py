@@ -146,6 +146,8 @@ class CountingProxy:
         self.port = free_port()
         self._listener = socket.create_server(("127.0.0.1", self.port))
         self._closed = False
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()  # both ends of every live connection
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -165,28 +167,48 @@ class CountingProxy:
                 continue
             for sock in (client, server):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._open |= {client, server}
             reader = _Http2Reader(self.counts, self._batches)
-            threading.Thread(target=self._pump, args=(client, server, reader), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, None), daemon=True).start()
+            threading.Thread(target=self._relay, args=(client, server, reader), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket, reader: _Http2Reader | None) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-                if reader is not None:
-                    try:
-                        reader.feed(data)
-                    except Exception as exc:  # a frame not understood: say so, keep forwarding
-                        reader.counts.calls[f"unparsed ({exc.__class__.__name__})"] += 1
-                        reader = None
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+    def _relay(self, client: socket.socket, server: socket.socket, reader: _Http2Reader) -> None:
+        """Carry one connection both ways; close both sockets once both directions ended, so
+        none is left for the collector to find (and warn about) in whatever runs later."""
+        back = threading.Thread(target=_pump, args=(server, client, None), daemon=True)
+        back.start()
+        _pump(client, server, reader)
+        back.join()
+        with self._lock:
+            self._open -= {client, server}
+        client.close()
+        server.close()
 
     def close(self) -> None:
         self._closed = True
+        with contextlib.suppress(OSError):  # wakes the accept() that close() alone would not
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
+        with self._lock:
+            live = list(self._open)
+        for sock in live:  # their relays wake, then close them
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _pump(source: socket.socket, sink: socket.socket, reader: _Http2Reader | None) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+            if reader is not None:
+                try:
+                    reader.feed(data)
+                except Exception as exc:  # a frame not understood: say so, keep forwarding
+                    reader.counts.calls[f"unparsed ({exc.__class__.__name__})"] += 1
+                    reader = None
+    except OSError:
+        pass
+    finally:  # one direction ended: end the other, so its pump returns too
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)

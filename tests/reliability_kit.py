@@ -404,29 +404,31 @@ def storm(
 
     def worker() -> None:
         conn: http.client.HTTPConnection | None = None
-        while stop is None or not stop.is_set():
-            try:
-                index, delivery = work.get_nowait()
-            except queue.Empty:
-                break
-            answer = Answer(delivery.key, 0)
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-                post(conn, path, delivery, answer)
-                if answer.headers.get("connection", "").lower() == "close":
-                    conn.close()
+        try:
+            while stop is None or not stop.is_set():
+                try:
+                    index, delivery = work.get_nowait()
+                except queue.Empty:
+                    break
+                answer = Answer(delivery.key, 0)
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+                    post(conn, path, delivery, answer)
+                    if answer.headers.get("connection", "").lower() == "close":
+                        conn.close()
+                        conn = None
+                except (OSError, http.client.HTTPException) as exc:
+                    answer.error = type(exc).__name__
+                    if conn is not None:
+                        conn.close()
                     conn = None
-            except (OSError, http.client.HTTPException) as exc:
-                answer.error = type(exc).__name__
-                if conn is not None:
-                    conn.close()
-                conn = None
-            answers[index] = answer
-            if on_answer is not None:
-                on_answer(answer)
-        if conn is not None:
-            conn.close()
+                answers[index] = answer
+                if on_answer is not None:
+                    on_answer(answer)
+        finally:  # also on an error nobody expected: no socket left for the collector
+            if conn is not None:
+                conn.close()
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
     for thread in threads:

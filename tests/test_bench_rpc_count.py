@@ -4,6 +4,10 @@ counted with the number of writes or messages it carried."""
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,3 +84,41 @@ def test_batch_sizes_are_written_out_only_when_asked(
     written = _batch_sizes.write_out(reload_settings().batch_sizes_dir)
     assert written is not None and written.parent == tmp_path / "sizes"
     assert '"3": 2' in written.read_text()
+
+
+def _open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_the_proxy_closes_both_ends_of_every_connection() -> None:
+    """A socket left to the collector warns in whichever test runs then, and pytest turns
+    that warning into that test's failure."""
+    upstream = socket.create_server(("127.0.0.1", 0))
+
+    def answer_once() -> None:
+        while True:
+            try:
+                conn, _ = upstream.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(conn.recv(16))
+
+    threading.Thread(target=answer_once, daemon=True).start()
+    before = _open_fds()
+    proxy = CountingProxy(f"127.0.0.1:{upstream.getsockname()[1]}")
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", proxy.port)) as conn:
+            conn.sendall(b"ping")
+            assert conn.recv(16) == b"ping"
+    held = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)  # open at close()
+    held.sendall(b"ping")
+    assert held.recv(16) == b"ping"
+    proxy.close()
+    assert held.recv(16) == b""  # close() ended it
+    held.close()
+    deadline = time.monotonic() + 10
+    while _open_fds() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    upstream.close()
+    assert _open_fds() - before == set()
