@@ -184,14 +184,17 @@ class CountingProxy:
         client.close()
         server.close()
 
+    def open_sockets(self) -> list[socket.socket]:
+        """Both ends of every connection being relayed now."""
+        with self._lock:
+            return list(self._open)
+
     def close(self) -> None:
         self._closed = True
         with contextlib.suppress(OSError):  # wakes the accept() that close() alone would not
             self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
-        with self._lock:
-            live = list(self._open)
-        for sock in live:  # their relays wake, then close them
+        for sock in self.open_sockets():  # their relays wake, then close them
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 

@@ -4,7 +4,6 @@ counted with the number of writes or messages it carried."""
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -86,39 +85,42 @@ def test_batch_sizes_are_written_out_only_when_asked(
     assert '"3": 2' in written.read_text()
 
 
-def _open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
-
-
 def test_the_proxy_closes_both_ends_of_every_connection() -> None:
     """A socket left to the collector warns in whichever test runs then, and pytest turns
-    that warning into that test's failure."""
+    that warning into that test's failure: every socket the proxy opened must be closed by
+    the proxy itself, whether the client hung up or `close()` ended the connection."""
     upstream = socket.create_server(("127.0.0.1", 0))
 
-    def answer_once() -> None:
+    def echo(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(16):
+                conn.sendall(data)
+
+    def accept() -> None:
         while True:
             try:
                 conn, _ = upstream.accept()
             except OSError:
                 return
-            with conn:
-                conn.sendall(conn.recv(16))
+            threading.Thread(target=echo, args=(conn,), daemon=True).start()
 
-    threading.Thread(target=answer_once, daemon=True).start()
-    before = _open_fds()
+    threading.Thread(target=accept, daemon=True).start()
     proxy = CountingProxy(f"127.0.0.1:{upstream.getsockname()[1]}")
-    for _ in range(3):
-        with socket.create_connection(("127.0.0.1", proxy.port)) as conn:
-            conn.sendall(b"ping")
-            assert conn.recv(16) == b"ping"
-    held = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)  # open at close()
-    held.sendall(b"ping")
-    assert held.recv(16) == b"ping"
+    clients = [socket.create_connection(("127.0.0.1", proxy.port), timeout=10) for _ in range(4)]
+    for client in clients:
+        client.sendall(b"ping")
+        assert client.recv(16) == b"ping"  # relayed both ways: every relay is running
+    relayed = proxy.open_sockets()
+    assert len(relayed) == 8
+    for client in clients[:2]:  # these hang up themselves
+        client.close()
     proxy.close()
-    assert held.recv(16) == b""  # close() ended it
-    held.close()
+    for client in clients[2:]:  # these were still open: close() ended them
+        assert client.recv(16) == b""
+        client.close()
     deadline = time.monotonic() + 10
-    while _open_fds() - before and time.monotonic() < deadline:
+    while any(s.fileno() != -1 for s in relayed) and time.monotonic() < deadline:
         time.sleep(0.05)
     upstream.close()
-    assert _open_fds() - before == set()
+    assert [s for s in relayed if s.fileno() != -1] == []
+    assert proxy.open_sockets() == []
