@@ -32,6 +32,7 @@ from typing import Any
 
 from granian.server import common, mt
 
+from ._granian_wsgi import install
 from ._lifecycle import worker_stopping
 
 log = logging.getLogger("runrun.server")
@@ -87,6 +88,7 @@ def thread_worker(
 ) -> None:
     """The worker thread: load the app (`worker_started`), serve until the signal, drain,
     then `worker_stopping`."""
+    install()
     try:
         MTServer._spawn_wsgi_worker(worker_id, signal, loader(), *args, **kwargs)
     finally:

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from shared import ConfigError, get_settings
-from shared._serve_env import http_env
 
 from ._devmode import prepare_secrets
 from ._discover import discover
@@ -161,21 +160,6 @@ def serve(options: ServeOptions) -> None:
 # --- granian -------------------------------------------------------------------------
 
 
-class _WithoutServerEnvHeaders:
-    """granian starts every WSGI environ from a copy of os.environ, so a variable such as
-    HTTP_PROXY would reach the targets as a request header (`Proxy`); gunicorn and
-    functions-framework never do that. Drop such keys unless the request sent them."""
-
-    def __init__(self, app: Any, leaked: dict[str, str]) -> None:
-        self.app, self.leaked = app, leaked
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        for name, value in self.leaked.items():
-            if environ.get(name) == value:
-                del environ[name]
-        return self.app(environ, start_response)
-
-
 class _WorkerApp:
     """granian's target loader: runs in each worker, after the fork."""
 
@@ -185,14 +169,16 @@ class _WorkerApp:
     def __call__(self) -> Any:
         app = _load_app(self.options)
         worker_started()
-        leaked = http_env()
-        return _WithoutServerEnvHeaders(app, leaked) if leaked else app
+        return app
 
 
 def _granian_worker(*args: Any, **kwargs: Any) -> None:
     """granian's WSGI worker, then our shutdown once it has drained its connections."""
     from granian.server.mp import MPServer
 
+    from ._granian_wsgi import install
+
+    install()  # in the worker itself: a spawned (not forked) worker starts without it
     try:
         MPServer._spawn_wsgi_worker(*args, **kwargs)
     finally:

@@ -77,9 +77,3 @@ def set_env(values: Mapping[str, str]) -> None:
 def function_source() -> Path:
     """`--source` as functions-framework resolves it: FUNCTION_SOURCE, else ./main.py."""
     return Path(env_text("FUNCTION_SOURCE") or "main.py")
-
-
-def http_env() -> dict[str, str]:
-    """The environment's HTTP_* variables (a server copying os.environ into each request's
-    WSGI environ would pass them off as request headers)."""
-    return {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}

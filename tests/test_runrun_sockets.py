@@ -67,13 +67,15 @@ def _stop(fleet: Fleet) -> None:
 @pytest.fixture(scope="module")
 def echo_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     targets = sorted({case.target for case in corpus.echo_cases()})
-    # HTTP_PROXY in the server's environment must not show up as a `Proxy` request header.
+    # The server's environment must not reach the request: HTTP_PROXY would show up as a
+    # `Proxy` request header, a secret in `request.environ` (see `echo`).
     fleet = _start_fleet(
         tmp_path_factory.mktemp("echo"),
         corpus.ECHO_SOURCE,
         targets,
         ["granian", "gunicorn"],
         HTTP_PROXY="http://proxy.invalid:3128",
+        SCENARIO_SECRET="not-for-requests",
     )
     yield fleet
     _stop(fleet)

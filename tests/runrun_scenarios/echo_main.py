@@ -34,6 +34,10 @@ def echo(request: flask.Request) -> flask.Response:
         "body": request.get_data(as_text=True),
         "execution_id": request.headers.get("Function-Execution-Id", ""),
         "proxy_header": request.headers.get("Proxy"),
+        # The server's environment is not the request's: gunicorn keeps it out of the environ.
+        "process_env_in_environ": sorted(
+            name for name in ("PATH", "SCENARIO_SECRET", "HTTP_PROXY") if name in request.environ
+        ),
         "endpoint": request.endpoint,
         "view_args": request.view_args,
     }
