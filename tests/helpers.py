@@ -8,14 +8,26 @@ import hashlib
 import hmac
 import socket
 import subprocess
+import threading
 from typing import Any
+
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
 
 
 def free_port() -> int:
-    """A port free on 127.0.0.1 right now (tests bind 127.0.0.1 only)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free on 127.0.0.1 right now (tests bind 127.0.0.1 only), and never one handed
+    out before in this test run: a server started on an earlier one may not have bound it
+    yet, and the kernel may offer it again (seen once as "Address already in use" when a
+    fleet of fifteen servers started in a row)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        with _handed_out_lock:
+            if port not in _handed_out:
+                _handed_out.add(port)
+                return port
 
 
 def stop_process(process: subprocess.Popen[Any] | None, timeout: float = 10) -> None:
