@@ -6,28 +6,49 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 import socket
 import subprocess
 import threading
+from pathlib import Path
 from typing import Any
 
 _handed_out: set[int] = set()
 _handed_out_lock = threading.Lock()
+_LOWEST = 10000  # below the kernel's ephemeral range, above the well-known services
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
 
 
 def free_port() -> int:
-    """A port free on 127.0.0.1 right now (tests bind 127.0.0.1 only), and never one handed
-    out before in this test run: a server started on an earlier one may not have bound it
-    yet, and the kernel may offer it again (seen once as "Address already in use" when a
-    fleet of fifteen servers started in a row)."""
+    """A port free on 127.0.0.1 right now (tests bind 127.0.0.1 only) that stays free until
+    the server given it binds it, which may be a second later.
+
+    A port the kernel picks (bind to port 0) is from its ephemeral range, which it also
+    hands to outgoing connections and may offer again: either can take the port first and
+    the server then fails with "Address already in use" (seen once when a fleet of fifteen
+    servers started in a row). So the port is drawn at random from below that range, where
+    the kernel never picks on its own, and never handed out twice in one test run.
+    """
+    ceiling = max(_ephemeral_range()[0], _LOWEST + 1000)
     while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
+        port = random.randrange(_LOWEST, ceiling)
         with _handed_out_lock:
-            if port not in _handed_out:
-                _handed_out.add(port)
-                return port
+            if port in _handed_out:
+                continue
+            _handed_out.add(port)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use: another draw
+        return port
 
 
 def stop_process(process: subprocess.Popen[Any] | None, timeout: float = 10) -> None:
