@@ -22,8 +22,6 @@ from typing import Any
 from granian import wsgi
 from granian.server import mp, mt
 
-# granian's own, kept for its access log (which runrun turns off).
-_granian_wrapper: Callable[..., Any] = wsgi._callback_wrapper
 # Untyped in granian: the start_response that records status and headers, and the
 # iterator wrapper that forwards close() to the app's response.
 _Response: Any = wsgi.Response
@@ -33,9 +31,10 @@ _ResponseIterWrap: Any = wsgi.ResponseIterWrap
 def callback_wrapper(
     callback: Callable[..., Any], scope_opts: dict[str, Any], access_log_fmt: str | None = None
 ) -> Callable[[Any, dict[str, Any]], int]:
-    """The callable granian's worker calls per request: (protocol, scope) -> status."""
-    if access_log_fmt:
-        return _granian_wrapper(callback, scope_opts, access_log_fmt)  # type: ignore[no-any-return]
+    """The callable granian's worker calls per request: (protocol, scope) -> status.
+
+    `access_log_fmt` is always None: `serve` turns granian's access log off.
+    """
     prefix = scope_opts.get("url_path_prefix") or ""
     constants: dict[str, Any] = {
         "GATEWAY_INTERFACE": "CGI/1.1",
