@@ -27,7 +27,7 @@ REPO_ARGS = ["github", "--repo", "octo/runrun", "--hook-id", "1", "--json"]
 
 @pytest.fixture(name="clock")
 def clock_fixture() -> FakeClock:
-    return FakeClock(time.time())
+    return FakeClock(float(int(time.time())))  # whole seconds, as x-ratelimit-reset
 
 
 @pytest.fixture(name="github")

@@ -96,6 +96,8 @@ class Limits:
     remaining: int = 5000
     reset_at: float = 0.0
     status: int = 403  # what a spent primary limit answers (GitHub: 403 or 429)
+    # Other clients of the same account spend what is left after this many more requests.
+    spent_after: int | None = None
     # (method, status, retry_after or None): the next request with that method meets it.
     secondary: list[tuple[str, int, int | None]] = field(default_factory=list)
 
@@ -109,7 +111,7 @@ class GitHubStandIn:
     # Makes a redelivery: the new attempt's status code; None leaves it pending (GitHub
     # answered 202 and has not made the attempt yet).
     deliver: Callable[[Attempt], int] | None = None
-    calls: list[tuple[str, str]] = field(default_factory=list)
+    calls: list[tuple[str, str, int]] = field(default_factory=list)  # method, path, status
     redelivery_requests: list[int] = field(default_factory=list)
     url: str = ""
     _ids: int = 1000
@@ -126,15 +128,16 @@ class GitHubStandIn:
     def handle(self, method: str, target: str, headers: dict[str, str]) -> Answer:
         """(status, JSON body, extra headers: Link, retry-after) for one request."""
         path, query = urlsplit(target).path, parse_qs(urlsplit(target).query)
+        answer = self._rate_limited(method)
+        if answer is None:
+            caller = self.auth.caller(headers.get("authorization", ""), self.clock())
+            if isinstance(caller, tuple):
+                answer = (*caller, {})
+            else:
+                answer = self._route(method, path, query, caller)
         with self._lock:
-            self.calls.append((method, path))
-        limited = self._rate_limited(method)
-        if limited is not None:
-            return limited
-        caller = self.auth.caller(headers.get("authorization", ""), self.clock())
-        if isinstance(caller, tuple):
-            return (*caller, {})
-        return self._route(method, path, query, caller)
+            self.calls.append((method, path, answer[0]))
+        return answer
 
     def _route(self, method: str, path: str, query: dict[str, list[str]], caller: Caller) -> Answer:
         found = re.fullmatch(r"(.*)/deliveries(?:/(\d+)/attempts)?", path)
@@ -204,6 +207,10 @@ class GitHubStandIn:
                     return status, error(message), wait
             if now >= limits.reset_at:
                 limits.remaining, limits.reset_at = limits.limit, now + 3600
+            if limits.spent_after is not None:
+                limits.spent_after -= 1
+                if limits.spent_after < 0:
+                    limits.remaining, limits.spent_after = 0, None
             if limits.remaining == 0:
                 return limits.status, error("API rate limit exceeded for the stand-in."), {}
             limits.remaining -= 1

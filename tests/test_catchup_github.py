@@ -37,7 +37,7 @@ def test_of_100_failed_30_accepted_exactly_70_are_asked_for_and_a_second_run_ask
     assert first["counts"]["redelivered"] == 70
     assert first["counts"]["accepted by runrun"] == 30
     assert first["arrived"] == 150
-    lists = [path for method, path in github.calls if method == "GET"]
+    lists = [path for method, path, _ in github.calls if method == "GET"]
     assert lists == [f"{HOOK}/deliveries"] * 3  # 280 attempts: three pages of 100
     # GitHub's best practices: a second between mutative requests, through the sleeper.
     assert github.clock.slept.count(1.0) == 69
@@ -100,5 +100,5 @@ def test_dry_run_asks_for_nothing_and_remembers_nothing(
     assert dry["dry_run"] is True
     assert dry["counts"]["would redeliver"] == 4
     assert dry["counts"]["accepted by runrun"] == 1
-    assert [m for m, _ in github.calls if m == "POST"] == ["POST"] * 4  # the real run's only
+    assert [m for m, _, _ in github.calls if m == "POST"] == ["POST"] * 4  # the real run's
     assert real["counts"]["redelivered"] == 4
