@@ -15,13 +15,14 @@ import pytest
 
 from shared import get_settings, reload_settings
 from shared.catchup import main
-from tests.github_auth import StandInAuth, rsa_key_pair
+from tests.github_auth import StandInAuth
 from tests.github_standin import Attempt, FakeClock, GitHubStandIn, serve
+from tests.helpers import rsa_key_pair
 from tests.pubsub_util import SECRET, PubSub, github_headers, make_app, push_body, warm_up
 
 HOOK = "/repos/octo/runrun/hooks/1"
 HOUR = 3600.0
-APP_KEY, APP_PUBLIC = rsa_key_pair()
+APP_KEY, APP_PUBLIC = rsa_key_pair(pkcs1=True)
 REPO_ARGS = ["github", "--repo", "octo/runrun", "--hook-id", "1", "--json"]
 
 
