@@ -8,7 +8,6 @@ build their own client; `schedule_steps` are the gcloud steps a deploy plan adds
 every hour.
 """
 
-from ._attempts import Attempt as Attempt
 from ._auth import AppAuth as AppAuth
 from ._auth import TokenAuth as TokenAuth
 from ._cli import main as main
@@ -27,7 +26,6 @@ from ._schedule import schedule_steps as schedule_steps
 
 __all__ = [
     "AppAuth",
-    "Attempt",
     "CatchUpError",
     "GitHubHttp",
     "HookDeliveries",
