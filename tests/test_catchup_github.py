@@ -10,9 +10,12 @@ injected sleeper of a fake clock, never the wall clock.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import flask
 import pytest
 
+from shared.catchup import main
 from tests.catchup_kit import HOOK, REPO_ARGS, outage, run, send
 from tests.catchup_kit import clock_fixture as clock_fixture  # noqa: F401 - fixture
 from tests.catchup_kit import github_fixture as github_fixture  # noqa: F401 - fixture
@@ -102,3 +105,20 @@ def test_dry_run_asks_for_nothing_and_remembers_nothing(
     assert dry["counts"]["accepted by runrun"] == 1
     assert [m for m, _, _ in github.calls if m == "POST"] == ["POST"] * 4  # the real run's
     assert real["counts"]["redelivered"] == 4
+
+
+def test_two_runs_at_once_ask_for_each_event_once(
+    receiver: flask.Flask, github: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failures = outage(github, failed=40, arrived=5)
+    github.deliver = None
+    env = {"GITHUB_API_URL": github.url, "GITHUB_TOKEN": github.auth.token}
+
+    def one_run(_: int) -> int:
+        return main(REPO_ARGS, clock=github.clock, sleep=github.clock.sleep, env=env)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        codes = list(pool.map(one_run, range(2)))
+
+    assert codes == [0, 0], capsys.readouterr().err
+    assert sorted(github.redelivery_requests) == sorted(a.id for a in failures)
