@@ -169,6 +169,8 @@ def test_only_the_three_day_window_is_asked_for(
         (REPO_ARGS, {"GITHUB_TOKEN": ""}, "no GitHub credentials"),
         (REPO_ARGS, {**APP, "GITHUB_APP_PRIVATE_KEY": "-----BEGIN"}, "not an RSA private key"),
         (REPO_ARGS, {**APP, "GITHUB_APP_ID": ""}, "needs both GITHUB_APP_ID"),
+        (REPO_ARGS, {"GITHUB_API_URL": "api.github.com"}, "is not an http(s) URL"),
+        (["github", "--org", "octo/x", "--hook-id", "1"], {}, "not an organisation's name"),
         (["gitlab"], {}, "invalid choice: 'gitlab'"),
     ],
 )

@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 from ._auth import AppAuth, Auth, TokenAuth
 from ._errors import CatchUpError, UsageError
@@ -34,6 +35,7 @@ DEFAULT_API_URL = "https://api.github.com"
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_ORGANISATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,6 +101,8 @@ def choose_hook(args: argparse.Namespace) -> Hook:
         if not _REPOSITORY.match(args.repo):
             raise UsageError(f"--repo {args.repo!r} is not OWNER/REPO")
         return repo_hook(args.repo, args.hook_id)
+    if not _ORGANISATION.match(args.org):
+        raise UsageError(f"--org {args.org!r} is not an organisation's name")
     return org_hook(args.org, args.hook_id)
 
 
@@ -112,13 +116,21 @@ def choose_auth(env: Mapping[str, str], app: bool) -> Auth:
         if installation and not installation.isdigit():
             raise UsageError("GITHUB_APP_INSTALLATION_ID must be a number")
         return AppAuth(app_id, key, int(installation) if installation else None)
-    if app_id or key:
-        if not (app_id and key):
-            raise UsageError("a GitHub App needs both GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY")
+    if (app_id or key) and not (app_id and key):
+        raise UsageError("a GitHub App needs both GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY")
     if token and not app:
         return TokenAuth(token)
     needed = "GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY" if app else "GITHUB_TOKEN or a GitHub App"
     raise UsageError(f"no GitHub credentials: set {needed}")
+
+
+def api_url(env: Mapping[str, str]) -> str:
+    """GITHUB_API_URL, checked: an http(s) URL (an Enterprise Server's ends in /api/v3)."""
+    raw = env.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise UsageError(f"GITHUB_API_URL {raw!r} is not an http(s) URL of GitHub's API")
+    return raw
 
 
 def main(
@@ -144,9 +156,7 @@ def _github(args: argparse.Namespace, env: Mapping[str, str], clock: Clock, slee
     since = parse_since(args.since, now)
     if since > now:
         raise UsageError(f"--since {args.since!r} is in the future")
-    http = GitHubHttp(
-        env.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL, clock=clock, sleep=sleep
-    )
+    http = GitHubHttp(api_url(env), clock=clock, sleep=sleep)
     ledger, close = open_ledger(args.target)
     report = Report(hook.label, since, args.dry_run)
     try:
