@@ -21,7 +21,6 @@ from tests.helpers import rsa_key_pair
 from tests.pubsub_util import SECRET, PubSub, github_headers, make_app, push_body, warm_up
 
 HOOK = "/repos/octo/runrun/hooks/1"
-HOUR = 3600.0
 APP_KEY, APP_PUBLIC = rsa_key_pair(pkcs1=True)
 REPO_ARGS = ["github", "--repo", "octo/runrun", "--hook-id", "1", "--json"]
 
@@ -40,7 +39,9 @@ def github_fixture(clock: FakeClock) -> Iterator[GitHubStandIn]:
     stop()
 
 
-@pytest.fixture(name="receiver", params=["sqlite", "firestore"])
+@pytest.fixture(
+    name="receiver", params=["sqlite", pytest.param("firestore", marks=pytest.mark.emulators)]
+)
 def receiver_fixture(
     request: pytest.FixtureRequest, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[flask.Flask]:
@@ -48,15 +49,16 @@ def receiver_fixture(
     monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("RUNRUN_DEPLOY_VIA", "topic")
     if request.param == "firestore":
-        request.applymarker(pytest.mark.emulators)
         warm_up(request.getfixturevalue("on_emulators"))
         monkeypatch.setenv("RUNRUN_STORE", "firestore")
         monkeypatch.setenv("RUNRUN_QUEUE", "pubsub")
         pubsub = PubSub()
         reload_settings()
-        pubsub.subscribe(get_settings().topic)  # the topic must exist for the hand-off
-        yield make_app("github_webhook", monkeypatch)
-        pubsub.close()
+        try:
+            pubsub.subscribe(get_settings().topic)  # the topic must exist for the hand-off
+            yield make_app("github_webhook", monkeypatch)
+        finally:
+            pubsub.close()
         return
     embedded_store(monkeypatch)
     yield make_app("github_webhook", monkeypatch)
