@@ -1,4 +1,4 @@
-"""`python -m runrun serve | send | routes | deploy-plan | dead-letters | cloudbuild`."""
+"""`python -m runrun serve | send | routes | deploy-plan | dead-letters | cloudbuild | catch-up`."""
 
 from __future__ import annotations
 
@@ -118,6 +118,9 @@ def _parser(env: ServeDefaults, only_serve: bool = False) -> argparse.ArgumentPa
 
     deploy_parsers(commands, source)
 
+    # Listed for --help only: `main` hands catch-up's arguments to the webhook library.
+    commands.add_parser("catch-up", help="ask a provider to redeliver what it gave up on")
+
     build = commands.add_parser("cloudbuild", parents=[source], help="print cloudbuild.yaml")
     build.add_argument(
         "--check",
@@ -168,6 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"runrun: {exc}", file=sys.stderr)
         return 2
     argv = sys.argv[1:] if argv is None else argv
+    if _command(argv) == "catch-up":  # the webhook library's command (docs/catch-up.md)
+        from shared.catchup import main as catch_up
+
+        return catch_up(list(argv)[list(argv).index("catch-up") + 1 :])
     args = _parser(env, only_serve=_command(argv) == _SERVE_ONLY).parse_args(argv)
     if getattr(args, "source", None) is None:
         args.source = env.source

@@ -18,9 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import jwt
+
+from tests.helpers import rsa_key_pair
 
 PROJECT = "runrun-fcm"
 CLIENT_EMAIL = f"notify@{PROJECT}.iam.gserviceaccount.com"
@@ -128,15 +128,7 @@ def _handler(stand_in: FcmStandIn) -> type[BaseHTTPRequestHandler]:
 
 def service_account_file(directory: Path, token_uri: str) -> tuple[Path, bytes]:
     """A service-account key file whose token_uri is the stand-in, and its public key."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    private_pem, public_pem = rsa_key_pair()
     info = {
         "type": "service_account",
         "project_id": PROJECT,

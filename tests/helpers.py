@@ -63,6 +63,25 @@ def stop_process(process: subprocess.Popen[Any] | None, timeout: float = 10) -> 
         process.wait(timeout=10)
 
 
+def rsa_key_pair(*, pkcs1: bool = False) -> tuple[str, bytes]:
+    """A fresh 2048-bit RSA key: (private PEM text, public PEM). PKCS#8 unless `pkcs1` (the
+    "BEGIN RSA PRIVATE KEY" form GitHub hands out for an App's key)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    form = (
+        serialization.PrivateFormat.TraditionalOpenSSL
+        if pkcs1
+        else serialization.PrivateFormat.PKCS8
+    )
+    private = key.private_bytes(serialization.Encoding.PEM, form, serialization.NoEncryption())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private.decode(), public
+
+
 def hex_hmac(secret: str, message: bytes) -> str:
     """Hex HMAC-SHA256 of `message` keyed with `secret` (GitHub, Stripe, Slack, Zoom...)."""
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()

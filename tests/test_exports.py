@@ -9,9 +9,10 @@ import types
 import pytest
 
 import shared
+import shared.catchup
 import shared.verify
 
-PACKAGES = [shared, shared.verify]
+PACKAGES = [shared, shared.catchup, shared.verify]
 
 
 def public_names(module: types.ModuleType) -> set[str]:
