@@ -36,6 +36,7 @@ from ._errors import (
 from ._errors import (
     PayloadTooLarge as PayloadTooLarge,
 )
+from ._errors import PermanentFailure as PermanentFailure
 from ._errors import (
     ProcessorsDeferred as ProcessorsDeferred,
 )
@@ -61,12 +62,10 @@ from ._handshake import slack_url_verification as slack_url_verification
 from ._handshake import text as text_answer
 from ._handshake import x_crc as x_crc
 from ._handshake import zoom_url_validation as zoom_url_validation
-from ._log import announce_backends as announce_backends
 from ._log import configure_logging as configure_logging
 from ._observe import DeliveryReport as DeliveryReport
 from ._observe import Observer as Observer
 from ._observe import RunReport as RunReport
-from ._process import PermanentFailure as PermanentFailure
 from ._process import ProcessorRegistry as ProcessorRegistry
 from ._process import process_event as process_event
 from ._provider import Handshake as Handshake
@@ -76,6 +75,7 @@ from ._provider import text_of as text_of
 from ._push import process_push as process_push
 from ._receive import receive as receive
 from ._runtime import Runtime as Runtime
+from ._runtime import announce_backends as announce_backends
 from ._runtime import check_scheduling as check_scheduling
 from ._runtime import current_runtime as current_runtime
 from ._runtime import install_runtime as install_runtime

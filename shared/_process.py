@@ -35,6 +35,7 @@ from ._config import Settings
 from ._delivery import Delivery, NotADelivery, delivery_from_event
 from ._errors import (
     ClaimInProgress,
+    PermanentFailure,
     ProcessorsDeferred,
     ProcessorsFailed,
     RetryLater,
@@ -55,12 +56,6 @@ Processor = Callable[[Delivery, "Runtime"], "str | None"]
 ANY = "*"
 # A note is a label (a build id), never content: longer ones are cut.
 MAX_NOTE_CHARS = 200
-
-
-class PermanentFailure(Exception):
-    """Raised by a processor when retrying the delivery can never succeed.
-
-    The message is logged and must name the problem without carrying a secret."""
 
 
 def _always(settings: Settings) -> bool:

@@ -286,7 +286,9 @@ class Runtime:
 
     def deadline(self, seconds: float | None = None) -> contextlib.AbstractContextManager[None]:
         """A budget for backend calls (default RUNRUN_DEADLINE_SECONDS)."""
-        return deadline_scope(self.settings.deadline_seconds if seconds is None else seconds)
+        settings = self.settings
+        budget = settings.deadline_seconds if seconds is None else seconds
+        return deadline_scope(budget, retry_after=settings.retry_after_seconds)
 
     def verify_push(self, headers: Mapping[str, str]) -> Mapping[str, Any]:
         """Check Google's OIDC token on a push request (see `verify.verify_google_oidc`)."""
@@ -363,7 +365,9 @@ class Runtime:
         for name, warm_part in parts:
             started = time.perf_counter()
             try:
-                with deadline_scope(timeout, nested=False):
+                with deadline_scope(
+                    timeout, nested=False, retry_after=self.settings.retry_after_seconds
+                ):
                     warm_part()
             except WebhookError as exc:
                 log.warning("warm start failed", extra={"part": name, "reason": exc.message})
@@ -528,3 +532,13 @@ def using_runtime(runtime: Runtime) -> Iterator[Runtime]:
         yield runtime
     finally:
         stop_runtime()
+
+
+def announce_backends() -> None:
+    """Log, once at start, which store and queue this process will use (and fail early on
+    a bad setting rather than on the first delivery)."""
+    settings = get_settings()
+    log.info(
+        "backends selected",
+        extra={"store": settings.store, "queue": settings.queue, "topic": settings.topic},
+    )

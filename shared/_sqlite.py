@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._config import get_settings
 from ._deadline import remaining
 from ._errors import BackendUnavailable
 
@@ -23,6 +22,9 @@ PAGE_CACHE_KIB = 64  # per connection (SQLite's default: 2,000 KiB)
 # Reading connections per file and process. Reads are few on the delivery path (the writes
 # carry their own reads in their transaction), and a read takes microseconds to a few ms.
 READERS = 4
+# How long a connection waits for a lock that `writing` does not queue (a reader, or a
+# writer of another tool): the default request deadline.
+BUSY_TIMEOUT_MS = 2000
 
 
 def connect(path: Path, *, durable: bool = False) -> sqlite3.Connection:
@@ -44,7 +46,7 @@ def connect(path: Path, *, durable: bool = False) -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
     # Writers are queued by `writing` below; this only bounds a wait for a reader or a
     # writer that does not use it.
-    conn.execute(f"PRAGMA busy_timeout={int(get_settings().deadline_seconds * 1000)}")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return conn
 
 

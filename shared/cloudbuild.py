@@ -27,8 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._errors import NotConfigured
-from ._process import PermanentFailure
+from ._errors import NotConfigured, PermanentFailure
 
 if TYPE_CHECKING:
     from ._runtime import Runtime

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._config import Settings
 from .._delivery import Delivery
-from .._process import PermanentFailure
+from .._errors import PermanentFailure
 from ._rows import SCHEMA, row_for
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._config import Settings
 from .._delivery import Delivery
-from .._process import PermanentFailure
+from .._errors import PermanentFailure
 from ._routes import MissingField, NotifyRoute
 
 if TYPE_CHECKING:
