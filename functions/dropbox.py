@@ -9,7 +9,7 @@ import flask
 import functions_framework
 
 from shared import Provider, query_echo, receive
-from shared.verify import verify_dropbox
+from shared.providers import verify_dropbox
 
 DROPBOX = Provider(
     target="dropbox_webhook",

@@ -9,7 +9,7 @@ import flask
 import functions_framework
 
 from shared import Inbound, Provider, echo_challenge, receive, text_of
-from shared.verify import verify_shared_secret
+from shared.providers import verify_shared_secret
 
 
 def _delivery_id(inbound: Inbound) -> str | None:

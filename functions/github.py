@@ -7,7 +7,7 @@ import flask
 import functions_framework
 
 from shared import Inbound, Provider, receive
-from shared.verify import verify_github
+from shared.providers import verify_github
 
 
 def _event(inbound: Inbound) -> str:

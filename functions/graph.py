@@ -12,7 +12,7 @@ import flask
 import functions_framework
 
 from shared import Inbound, Provider, query_echo, receive, text_of
-from shared.verify import verify_graph
+from shared.providers import verify_graph
 
 
 def _notifications(inbound: Inbound) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import flask
 import functions_framework
 
 from shared import Inbound, Provider, meta_subscribe, receive, text_of
-from shared.verify import verify_meta
+from shared.providers import verify_meta
 
 
 def _items(inbound: Inbound) -> list[dict[str, Any]]:

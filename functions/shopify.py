@@ -7,7 +7,7 @@ import flask
 import functions_framework
 
 from shared import Provider, receive
-from shared.verify import verify_shopify
+from shared.providers import verify_shopify
 
 SHOPIFY = Provider(
     target="shopify_webhook",

@@ -7,7 +7,7 @@ import flask
 import functions_framework
 
 from shared import Provider, receive, slack_url_verification, text_of
-from shared.verify import verify_slack
+from shared.providers import verify_slack
 
 SLACK = Provider(
     target="slack_events",

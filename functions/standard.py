@@ -9,7 +9,7 @@ import flask
 import functions_framework
 
 from shared import Provider, receive, text_of
-from shared.verify import standard_message_id, verify_standard
+from shared.providers import standard_message_id, verify_standard
 
 STANDARD = Provider(
     target="standard_webhook",

@@ -7,7 +7,7 @@ import flask
 import functions_framework
 
 from shared import Provider, receive, text_of
-from shared.verify import verify_stripe
+from shared.providers import verify_stripe
 
 STRIPE = Provider(
     target="stripe_webhook",

@@ -13,7 +13,7 @@ import flask
 import functions_framework
 
 from shared import Inbound, Provider, receive, text_of
-from shared.verify import SignedRequest, verify_twilio
+from shared.providers import SignedRequest, verify_twilio
 
 AUTH_TOKEN_ENV = "TWILIO_AUTH_TOKEN"
 SHARED_KEY_ENV = "TWILIO_SHARED_KEY_SECRET"

@@ -9,7 +9,7 @@ import flask
 import functions_framework
 
 from shared import Inbound, Provider, receive, text_of, x_crc
-from shared.verify import verify_x
+from shared.providers import verify_x
 
 SECRET_ENV = "X_CONSUMER_SECRET"
 

@@ -10,7 +10,7 @@ import flask
 import functions_framework
 
 from shared import Inbound, Provider, receive, text_of, zoom_url_validation
-from shared.verify import verify_zoom
+from shared.providers import verify_zoom
 
 SECRET_ENV = "ZOOM_WEBHOOK_SECRET_TOKEN"
 

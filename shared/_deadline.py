@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ._errors import BackendUnavailable
+from shared._errors import BackendUnavailable
 
 # Outside any scope (a command-line tool, a test calling a backend directly): the defaults
 # of RUNRUN_DEADLINE_SECONDS and RUNRUN_RETRY_AFTER_SECONDS.

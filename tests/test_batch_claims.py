@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from shared import Delivery, ProcessorRegistry, Runtime, reload_settings
-from shared.handoff._local import LocalQueue
-from shared.handoff._local_worker import LocalWorker
-from shared.idempotency import document_id
-from shared.idempotency._sqlite import SqliteStore
+from shared.backends.handoff._local import LocalQueue
+from shared.backends.handoff._local_worker import LocalWorker
+from shared.backends.idempotency import document_id
+from shared.backends.idempotency._sqlite import SqliteStore
 
 from .helpers import publish_push
 

@@ -18,7 +18,7 @@ from google.cloud import bigquery
 
 from functions.processors import registry
 from shared import ConfigError, current_runtime, reload_settings, stop_runtime
-from shared.bigquery import SCHEMA, TableWriter, row_for
+from shared.processors.bigquery import SCHEMA, TableWriter, row_for
 from tests.bqemulator import PROJECT
 from tests.test_notify_fcm import delivery, invoice, process
 
@@ -149,7 +149,7 @@ def test_bad_types_give_500_and_fail_within_the_retry_deadline_quirk(
     monkeypatch.setenv("RUNRUN_BIGQUERY_TIMEOUT_SECONDS", "1")
     restart()
     bad = {**row_for(delivery("stripe_webhook", "invoice.paid", invoice())), "stripe_amount": "x"}
-    monkeypatch.setattr("shared.bigquery._writer.row_for", lambda item: bad)
+    monkeypatch.setattr("shared.processors.bigquery._writer.row_for", lambda item: bad)
     with pytest.raises((InternalServerError, RetryError)):
         writer().insert(delivery("stripe_webhook", "invoice.paid", invoice()))
 

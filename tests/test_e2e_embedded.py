@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 
 from functions.processors import registry
 from shared import Delivery, Runtime, current_runtime, get_settings, reload_settings
-from shared.handoff import _local, _local_worker
+from shared.backends.handoff import _local, _local_worker
 from tests.pubsub_util import ROOT, SECRET, github_headers, make_app, push_body, wait_for
 
 WORKER_THREAD = "runrun-local-queue"

@@ -9,9 +9,24 @@ import types
 import pytest
 
 import shared
-import shared.verify
+import shared.backends
+import shared.dialogflow
+import shared.processing
+import shared.providers
+import shared.receiving
+import shared.runtime
+import shared.settings
 
-PACKAGES = [shared, shared.verify]
+PACKAGES = [
+    shared,
+    shared.backends,
+    shared.dialogflow,
+    shared.processing,
+    shared.providers,
+    shared.receiving,
+    shared.runtime,
+    shared.settings,
+]
 
 
 def public_names(module: types.ModuleType) -> set[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from shared import Delivery, Runtime, current_runtime, get_settings, reload_settings
-from shared.handoff import _local
+from shared.backends.handoff import _local
 from tests.failing_proxy import Outage, failing_proxy
 from tests.fcm_standin import FcmStandIn, fcm_error
 from tests.pubsub_util import wait_for

@@ -20,8 +20,8 @@ from shared import (
     process_push,
     reload_settings,
 )
-from shared.handoff import PublishedMessage
-from shared.idempotency import MemoryStore
+from shared.backends.handoff import PublishedMessage
+from shared.backends.idempotency import MemoryStore
 
 
 def _delivery_event(delivery_id: str) -> dict[str, object]:

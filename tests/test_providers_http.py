@@ -106,7 +106,7 @@ def test_rotation_accepts_old_and_new_secret(target: str, monkeypatch: pytest.Mo
 
 def test_standard_webhooks_reference_vector(monkeypatch: pytest.MonkeyPatch) -> None:
     """The vector published with the Standard Webhooks reference libraries."""
-    from shared.verify import SignedRequest, verify_standard
+    from shared.providers import SignedRequest, verify_standard
 
     body = b'{"test": 2432232314}'
     headers = {

@@ -29,8 +29,8 @@ from shared import (
     stop_runtime,
 )
 from shared._observe import DeliveryReport
-from shared.idempotency import IdempotencyRecord, MemoryStore
-from shared.idempotency._store import Version
+from shared.backends.idempotency import IdempotencyRecord, MemoryStore
+from shared.backends.idempotency._store import Version
 from tests.pubsub_util import SECRET, github_headers, push_body
 
 ROOT = Path(__file__).resolve().parent.parent

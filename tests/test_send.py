@@ -25,7 +25,7 @@ from runrun._cli import main as cli
 from runrun._deliveries import SENDERS, Sender
 from shared import Provider
 from shared.dialogflow import Fulfilment
-from shared.verify import (
+from shared.providers import (
     SignedRequest,
     verify_dropbox,
     verify_github,

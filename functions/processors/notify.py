@@ -3,7 +3,7 @@ routing table (RUNRUN_NOTIFY_ROUTES or RUNRUN_NOTIFY_ROUTES_FILE) routes; switch
 no table is set."""
 
 from shared import Delivery, Runtime, Settings
-from shared.notify import route_for, send_notification
+from shared.processors.notify import route_for, send_notification
 
 from . import registry
 

@@ -10,7 +10,7 @@ deployer.
 import json
 
 from shared import Delivery, Runtime, Settings
-from shared.cloudbuild import Push, default_branch_push, deploy_push
+from shared.processors.deploy_staging._cloudbuild import Push, default_branch_push, deploy_push
 
 from . import registry
 

@@ -28,9 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import flask
 
-from .._body import read_body
-from .._deadline import deadline_scope
-from .._errors import (
+from shared._deadline import deadline_scope
+from shared._errors import (
     BackendUnavailable,
     BadRequest,
     ClaimInProgress,
@@ -39,16 +38,17 @@ from .._errors import (
     UnsupportedMediaType,
     WebhookError,
 )
-from .._log import log_context
-from .._observe import DeliveryReport
-from .._receive import error_response
-from ..idempotency import Claim, Idempotency, Replay
-from ..verify import DialogflowAuth, verify_dialogflow
-from ..verify._dialogflow import BASIC_ENV, SECRET_ENV
-from ._messages import FulfilmentRequest, Reply, parse_request, response_json
+from shared._http import error_response
+from shared._log import log_context
+from shared._observe import DeliveryReport
+from shared.backends.idempotency import Claim, Idempotency, Replay
+from shared.dialogflow._messages import FulfilmentRequest, Reply, parse_request, response_json
+from shared.providers import DialogflowAuth, verify_dialogflow
+from shared.providers.dialogflow._verify import BASIC_ENV, SECRET_ENV
+from shared.receiving._body import read_body
 
 if TYPE_CHECKING:
-    from .._runtime import Runtime
+    from shared.runtime._runtime import Runtime
 
 log = logging.getLogger("runrun.fulfil")
 
@@ -104,18 +104,11 @@ def _fallback(runtime: Runtime) -> str:
     return response_json(Reply(messages=[runtime.settings.dialogflow_fallback_text]))
 
 
-def fulfil(
-    request: flask.Request,
-    target: Fulfilment,
-    registry: FulfilmentRegistry,
-    runtime: Runtime | None = None,
+def fulfil_with(
+    request: flask.Request, target: Fulfilment, registry: FulfilmentRegistry, runtime: Runtime
 ) -> flask.Response:
-    """Answer one webhook call of the agent; `runtime` defaults to this process's."""
+    """Answer one webhook call of the agent, on `runtime`."""
     started = time.monotonic()
-    if runtime is None:
-        from .._runtime import current_runtime
-
-        runtime = current_runtime()
     details: dict[str, Any] = {}
     with log_context(target=target.target):
         try:

@@ -1,0 +1,2 @@
+"""The processors the bundle ships: one package each, with its settings, its client and
+its run()."""
