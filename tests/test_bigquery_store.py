@@ -17,7 +17,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from functions.processors import registry
-from shared import ConfigError, current_runtime, reload_settings, stop_runtime
+from shared import ConfigError, Runtime, current_runtime, reload_settings, stop_runtime
 from shared.processors.bigquery import SCHEMA, TableWriter, row_for
 from tests.bqemulator import PROJECT
 from tests.test_notify_fcm import delivery, invoice, process
@@ -34,8 +34,10 @@ def client(host: str) -> bigquery.Client:
 
 
 def writer() -> TableWriter:
-    """The runtime's table writer (the one the processor uses)."""
-    return current_runtime().bigquery
+    """The runtime's table writer (the client the processor uses)."""
+    bigquery = next(r for r in registry.registrations if r.name == "bigquery")
+    writer: TableWriter = current_runtime().processor_context(bigquery).client
+    return writer
 
 
 def restart() -> None:
@@ -168,8 +170,8 @@ def test_only_the_selected_events_are_stored(
 
 def test_bigquery_is_off_until_a_table_is_set() -> None:
     item = delivery("stripe_webhook", "invoice.paid", invoice())
-    matching = registry.matching(item, reload_settings())
-    assert "bigquery" not in [r.name for r in matching]
+    runtime = Runtime(reload_settings(), processors=registry)
+    assert "bigquery" not in [r.name for r in registry.matching(item) if runtime.enabled(r)]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ collections, the Google clients, and the batching that lets concurrent requests 
 store or queue call. Nothing here knows a provider or a processor."""
 
 from shared.backends._clients import EMULATOR_PROJECT as EMULATOR_PROJECT
+from shared.backends._clients import make_cloudbuild as make_cloudbuild
 from shared.backends._documents import DocumentCollection as DocumentCollection
 from shared.backends._documents import FirestoreCollection as FirestoreCollection
 from shared.backends._documents import SqliteCollection as SqliteCollection
@@ -16,4 +17,5 @@ __all__ = [
     "FirestoreCollection",
     "SqliteCollection",
     "intake_for",
+    "make_cloudbuild",
 ]

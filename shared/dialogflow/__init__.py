@@ -1,6 +1,7 @@
 """Dialogflow CX fulfilment: handlers registered per fulfillment tag, run inside the
 agent's webhook call within a budget below its timeout."""
 
+from shared.dialogflow._context import FulfilmentRuntime as FulfilmentRuntime
 from shared.dialogflow._fulfil import Fulfilment as Fulfilment
 from shared.dialogflow._fulfil import FulfilmentRegistry as FulfilmentRegistry
 from shared.dialogflow._fulfil import fulfil_with as fulfil_with
@@ -13,6 +14,7 @@ __all__ = [
     "Fulfilment",
     "FulfilmentRegistry",
     "FulfilmentRequest",
+    "FulfilmentRuntime",
     "Reply",
     "fulfil_with",
     "parse_request",

@@ -48,12 +48,12 @@ from shared.providers.dialogflow._verify import BASIC_ENV, SECRET_ENV
 from shared.receiving._body import read_body
 
 if TYPE_CHECKING:
-    from shared.runtime._runtime import Runtime
+    from shared.dialogflow._context import FulfilmentRuntime
 
 log = logging.getLogger("runrun.fulfil")
 
 # A handler gets the agent's call and the runtime (its documents, publisher, settings).
-Handler = Callable[[FulfilmentRequest, "Runtime"], Reply]
+Handler = Callable[[FulfilmentRequest, "FulfilmentRuntime"], Reply]
 JSON = "application/json"
 _WAIT_STEP_SECONDS = 0.05  # how often a retry looks for the first call's answer
 _STORE_BUDGET_SECONDS = 0.5  # the claim's completion, after the handler
@@ -100,12 +100,15 @@ def _answer(body: str, status: int = 200) -> flask.Response:
     return flask.Response(body, status=status, content_type=JSON)
 
 
-def _fallback(runtime: Runtime) -> str:
+def _fallback(runtime: FulfilmentRuntime) -> str:
     return response_json(Reply(messages=[runtime.settings.dialogflow_fallback_text]))
 
 
 def fulfil_with(
-    request: flask.Request, target: Fulfilment, registry: FulfilmentRegistry, runtime: Runtime
+    request: flask.Request,
+    target: Fulfilment,
+    registry: FulfilmentRegistry,
+    runtime: FulfilmentRuntime,
 ) -> flask.Response:
     """Answer one webhook call of the agent, on `runtime`."""
     started = time.monotonic()
@@ -128,7 +131,7 @@ def fulfil_with(
     return response
 
 
-def _auth(runtime: Runtime, target: Fulfilment) -> DialogflowAuth:
+def _auth(runtime: FulfilmentRuntime, target: Fulfilment) -> DialogflowAuth:
     settings = runtime.settings
     return DialogflowAuth(
         secrets=runtime.secrets.values(target.secret_env),
@@ -141,7 +144,7 @@ def _auth(runtime: Runtime, target: Fulfilment) -> DialogflowAuth:
 
 
 def _fulfil(
-    runtime: Runtime,
+    runtime: FulfilmentRuntime,
     request: flask.Request,
     target: Fulfilment,
     registry: FulfilmentRegistry,
@@ -206,7 +209,7 @@ def _claim(
 
 
 def _run(
-    runtime: Runtime,
+    runtime: FulfilmentRuntime,
     handler: Handler,
     call: FulfilmentRequest,
     claim: Claim | None,

@@ -27,7 +27,7 @@ from shared._errors import WebhookError
 
 if TYPE_CHECKING:
     from shared.backends.idempotency import Claim
-    from shared.runtime._runtime import Runtime
+    from shared.processing._context import ProcessingRuntime
 
 log = logging.getLogger("runrun.process")
 
@@ -39,15 +39,15 @@ class PendingCompletions:
     """Successful runs whose claims are not completed yet, with the runtime of each."""
 
     def __init__(self) -> None:
-        self._pending: list[tuple[Runtime, Claim]] = []
+        self._pending: list[tuple[ProcessingRuntime, Claim]] = []
 
-    def add(self, runtime: Runtime, claim: Claim) -> None:
+    def add(self, runtime: ProcessingRuntime, claim: Claim) -> None:
         self._pending.append((runtime, claim))
 
     def flush(self) -> None:
         """Complete every pending claim, one write per store."""
         pending, self._pending = self._pending, []
-        by_runtime: dict[int, tuple[Runtime, list[Claim]]] = {}
+        by_runtime: dict[int, tuple[ProcessingRuntime, list[Claim]]] = {}
         for runtime, claim in pending:
             by_runtime.setdefault(id(runtime), (runtime, []))[1].append(claim)
         for runtime, claims in by_runtime.values():
@@ -81,7 +81,7 @@ def deferring() -> Iterator[PendingCompletions]:
         pending.flush()
 
 
-def complete(runtime: Runtime, claim: Claim) -> None:
+def complete(runtime: ProcessingRuntime, claim: Claim) -> None:
     """Complete a successful run's claim now, or with the batch when deferring."""
     pending = _current.get()
     if pending is not None:

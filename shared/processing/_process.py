@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,86 +44,18 @@ from shared.processing._run_claims import (
     PROCESS_TARGET as PROCESS_TARGET,  # the target's name, re-exported
 )
 from shared.processing._run_claims import pair_key, payload_hash, take
-from shared.settings._settings import Settings
 
 if TYPE_CHECKING:
-    from shared.runtime._runtime import Runtime
+    from shared.processing._context import ProcessingRuntime
+    from shared.processing._registry import Registration
 
 log = logging.getLogger("runrun.process")
 
-# A processor gets the delivery and the runtime (its publisher, documents, settings), and
-# may return a short note for the log and the inspector.
-Processor = Callable[[Delivery, "Runtime"], "str | None"]
-ANY = "*"
 # A note is a label (a build id), never content: longer ones are cut.
 MAX_NOTE_CHARS = 200
 
 
-def _always(settings: Settings) -> bool:
-    return True
-
-
-@dataclass(frozen=True)
-class Registration:
-    name: str
-    source: str
-    event_type: str
-    run: Processor
-    # Checked per delivery: a processor that is switched off (relay without a URL) costs
-    # no claim in the store at all.
-    enabled: Callable[[Settings], bool] = _always
-    # Seconds after the delivery was received before this processor may run (None: at once).
-    delay: float | None = None
-
-
-class ProcessorRegistry:
-    """Processors registered per (source target, event type); "*" matches anything."""
-
-    def __init__(self) -> None:
-        self._registrations: list[Registration] = []
-
-    def register(
-        self,
-        source: str = ANY,
-        event_type: str = ANY,
-        *,
-        name: str | None = None,
-        enabled: Callable[[Settings], bool] = _always,
-        delay: float | None = None,
-    ) -> Callable[[Processor], Processor]:
-        """`delay`: run no sooner than this many seconds after the delivery was received
-        (Cloud Tasks or the local queue schedule it; start-up refuses it on Pub/Sub)."""
-        if delay is not None and not delay > 0:
-            raise ValueError(f"delay must be > 0 seconds, got {delay!r}")
-
-        def decorator(fn: Processor) -> Processor:
-            label = name or f"{fn.__module__}.{fn.__qualname__}"
-            if any(r.name == label for r in self._registrations):
-                raise ValueError(f"a processor named {label!r} is already registered")
-            self._registrations.append(Registration(label, source, event_type, fn, enabled, delay))
-            return fn
-
-        return decorator
-
-    @property
-    def registrations(self) -> list[Registration]:
-        return list(self._registrations)
-
-    def unregister(self, name: str) -> None:
-        self._registrations = [r for r in self._registrations if r.name != name]
-
-    def matching(self, delivery: Delivery, settings: Settings) -> list[Registration]:
-        return [
-            r
-            for r in self._registrations
-            if r.source in (ANY, delivery.source)
-            and delivery.processor in ("", r.name)
-            and r.event_type in (ANY, delivery.event_type)
-            and r.enabled(settings)
-        ]
-
-
-def process_event(event: Any, runtime: Runtime) -> None:
+def process_event(event: Any, runtime: ProcessingRuntime) -> None:
     """Run every matching processor of `runtime` on the delivery inside a messagePublished
     CloudEvent (anything with `.data`, or the event's data itself).
 
@@ -148,7 +79,9 @@ def process_event(event: Any, runtime: Runtime) -> None:
     deferred: dict[str, float] = {}
     busy: ClaimInProgress | None = None
     with log_context(source=delivery.source, delivery_id=delivery.delivery_id):
-        for registration in registry.matching(delivery, runtime.settings):
+        for registration in registry.matching(delivery):
+            if not runtime.enabled(registration):
+                continue
             try:
                 if _scheduled_later(runtime, registration, delivery):
                     continue
@@ -177,7 +110,9 @@ def _due_at(registration: Registration, delivery: Delivery) -> float | None:
     return received + registration.delay
 
 
-def _scheduled_later(runtime: Runtime, registration: Registration, delivery: Delivery) -> bool:
+def _scheduled_later(
+    runtime: ProcessingRuntime, registration: Registration, delivery: Delivery
+) -> bool:
     """True when this delayed processor is not due yet and its run was scheduled instead.
 
     Raises:
@@ -200,7 +135,7 @@ def _scheduled_later(runtime: Runtime, registration: Registration, delivery: Del
 
 
 def _run_once(
-    runtime: Runtime, registration: Registration, delivery: Delivery, digest: str
+    runtime: ProcessingRuntime, registration: Registration, delivery: Delivery, digest: str
 ) -> str | None:
     """Claim the pair, run the processor, complete or release; the type of what it raised,
     or None when it ran (or had already)."""
@@ -217,7 +152,7 @@ def _run_once(
         return None
     started = time.perf_counter()
     try:
-        note = registration.run(delivery, runtime)
+        note = registration.run(delivery, runtime.processor_context(registration))
     except RetryLater as exc:
         asked = {"processor": registration.name, "seconds": exc.seconds}
         log.info("processor backs off", extra=asked)
@@ -256,7 +191,7 @@ def _run_once(
     return None
 
 
-def _release(runtime: Runtime, claim: Any) -> None:
+def _release(runtime: ProcessingRuntime, claim: Any) -> None:
     try:
         with runtime.deadline():
             runtime.idempotency.release(claim)
@@ -269,7 +204,7 @@ def _since(started: float) -> float:
 
 
 def _report(
-    runtime: Runtime,
+    runtime: ProcessingRuntime,
     delivery: Delivery,
     processor: str,
     outcome: str,

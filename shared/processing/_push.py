@@ -19,17 +19,18 @@ import flask
 from shared._delivery import PUBSUB_EVENT_TYPE
 from shared._errors import BadRequest, WebhookError
 from shared._http import error_response
+from shared.processing._process import process_event
 from shared.providers import push_auth_enabled
 
 if TYPE_CHECKING:
-    from shared.runtime._runtime import Runtime
+    from shared.processing._context import ProcessingRuntime
 
 log = logging.getLogger("runrun.process")
 
 NOT_AN_EVENT = "body is neither a CloudEvent nor a Pub/Sub push envelope"
 
 
-def process_push_with(request: flask.Request, runtime: Runtime) -> flask.Response:
+def process_push_with(request: flask.Request, runtime: ProcessingRuntime) -> flask.Response:
     """Answer one push request to the processing target, on `runtime`."""
     try:
         if push_auth_enabled():  # Pub/Sub push / Cloud Tasks OIDC token
@@ -40,7 +41,7 @@ def process_push_with(request: flask.Request, runtime: Runtime) -> flask.Respons
                 log.warning("push request refused", extra={"reason": exc.message})
                 raise
         event = parse_push(request)
-        runtime.process(event)
+        process_event(event, runtime)
     except WebhookError as exc:
         if exc.status_code >= 500 or exc.status_code == 409:
             log.warning("delivery not processed", extra={"reason": exc.message})

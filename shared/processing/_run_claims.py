@@ -31,7 +31,7 @@ from shared._errors import WebhookError
 if TYPE_CHECKING:
     from shared._delivery import Delivery
     from shared.backends.idempotency import Claim
-    from shared.runtime._runtime import Runtime
+    from shared.processing._context import ProcessingRuntime
 
 log = logging.getLogger("runrun.process")
 
@@ -52,7 +52,7 @@ _current: ContextVar[dict[str, Claim] | None] = ContextVar("runrun_batch_claims"
 
 
 @contextlib.contextmanager
-def claiming(runtime: Runtime, deliveries: list[Delivery]) -> Iterator[None]:
+def claiming(runtime: ProcessingRuntime, deliveries: list[Delivery]) -> Iterator[None]:
     """Inside the block (this thread), runs of `deliveries`' processors take the claims made
     here for the whole batch; the ones left unused are released when it ends."""
     claims = _claim_batch(runtime, deliveries)
@@ -64,7 +64,7 @@ def claiming(runtime: Runtime, deliveries: list[Delivery]) -> Iterator[None]:
         _release_unused(runtime, claims)
 
 
-def take(runtime: Runtime, key: str) -> Claim | None:
+def take(runtime: ProcessingRuntime, key: str) -> Claim | None:
     """This batch's claim of `key`, its lease renewed if much of it has passed; None when
     the batch holds none (the run claims it the ordinary way)."""
     claims = _current.get()
@@ -80,14 +80,16 @@ def take(runtime: Runtime, key: str) -> Claim | None:
         return machine.renew(claim)  # None: lost meanwhile, the ordinary path decides
 
 
-def _claim_batch(runtime: Runtime, deliveries: list[Delivery]) -> dict[str, Claim]:
+def _claim_batch(runtime: ProcessingRuntime, deliveries: list[Delivery]) -> dict[str, Claim]:
     registry = runtime.processors
     if registry is None:
         return {}
     keys: dict[str, str] = {}  # key -> payload hash, each pair once
     for delivery in deliveries:
         digest = payload_hash(delivery)
-        for registration in registry.matching(delivery, runtime.settings):
+        for registration in registry.matching(delivery):
+            if not runtime.enabled(registration):
+                continue
             if registration.delay is None:  # a delayed one may be scheduled, not run
                 keys.setdefault(pair_key(delivery, registration.name), digest)
     if not keys:
@@ -102,7 +104,7 @@ def _claim_batch(runtime: Runtime, deliveries: list[Delivery]) -> dict[str, Clai
     return {key: claim for key, claim in zip(keys, made, strict=True) if claim is not None}
 
 
-def _release_unused(runtime: Runtime, claims: dict[str, Claim]) -> None:
+def _release_unused(runtime: ProcessingRuntime, claims: dict[str, Claim]) -> None:
     for claim in claims.values():
         try:
             with runtime.deadline():

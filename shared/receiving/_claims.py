@@ -29,7 +29,7 @@ from shared.backends.idempotency import Claim, IdempotencyRecord, Replay
 
 if TYPE_CHECKING:
     from shared.backends._batching import Followup
-    from shared.runtime._runtime import Runtime
+    from shared.receiving._context import ReceivingRuntime
 
 log = logging.getLogger("runrun.receive")
 
@@ -64,7 +64,7 @@ class Chained:
 class ReceiveClaims:
     """The claims of one receiving request (one per item of a batch)."""
 
-    runtime: Runtime
+    runtime: ReceivingRuntime
     target: str
     deadline: float
     lease_until: datetime = field(init=False)

@@ -19,7 +19,7 @@ from shared.receiving._claims import CLEANUP_BUDGET_SECONDS, Chained, ReceiveCla
 
 if TYPE_CHECKING:
     from shared.backends._batching import Followup
-    from shared.runtime._runtime import Runtime
+    from shared.receiving._context import ReceivingRuntime
 
 log = logging.getLogger("runrun.receive")
 
@@ -38,7 +38,7 @@ def delivery_of(
 
 
 def hand_off(
-    runtime: Runtime,
+    runtime: ReceivingRuntime,
     claim: Claim | None,
     provider: Provider,
     key: str,
@@ -66,7 +66,7 @@ def hand_off(
 
 
 def publish_followup(
-    runtime: Runtime,
+    runtime: ReceivingRuntime,
     provider: Provider,
     key: str,
     event_type: str,
@@ -101,7 +101,7 @@ def claim_after(
 
 
 def chained_hand_off(
-    runtime: Runtime, claims: ReceiveClaims, chained: Chained, reply: tuple[int, str, str]
+    runtime: ReceivingRuntime, claims: ReceiveClaims, chained: Chained, reply: tuple[int, str, str]
 ) -> None:
     """After `ReceiveClaims.chain` made the claim: as `hand_off` and the completion would."""
     claim = chained.claim
@@ -116,7 +116,7 @@ def chained_hand_off(
         claims.complete(claim, reply)
 
 
-def _release_quietly(runtime: Runtime, claim: Claim) -> None:
+def _release_quietly(runtime: ReceivingRuntime, claim: Claim) -> None:
     """Give the key back; if even that fails, the lease expiry lets the retry through."""
     try:
         # A budget of its own: the publish may have used up the request's deadline.

@@ -4,7 +4,7 @@
            -> claim (idempotency) -> publish (handoff) -> complete -> 200
 
 On the embedded backends (store and queue in one SQLite file) the claim, the publish and the
-completion are one transaction (`Runtime.intake_for`, shared/_intake.py), with the same
+completion are one transaction (`ReceivingRuntime.intake_for`, shared/_intake.py), with the same
 outcomes; a key another attempt holds, or a failed transaction, takes the three steps.
 
 A 2xx is sent only after the queue acknowledged the message: the queue is where a delivery
@@ -56,7 +56,7 @@ from shared.receiving._hand_off import (
 from shared.settings._env import ConfigError, positive_int_env
 
 if TYPE_CHECKING:
-    from shared.runtime._runtime import Runtime
+    from shared.receiving._context import ReceivingRuntime
 
 log = logging.getLogger("runrun.receive")
 
@@ -64,7 +64,9 @@ log = logging.getLogger("runrun.receive")
 MAX_KEY_CHARS = 512
 
 
-def receive_with(request: flask.Request, provider: Provider, runtime: Runtime) -> flask.Response:
+def receive_with(
+    request: flask.Request, provider: Provider, runtime: ReceivingRuntime
+) -> flask.Response:
     """Run `request` through the pipeline for `provider` on `runtime`, and return the answer."""
     started = time.perf_counter()
     details: dict[str, Any] = {}
@@ -158,7 +160,7 @@ def _parse(body: bytes, body_format: str) -> tuple[dict[str, Any], list[tuple[st
 
 
 def _receive(
-    runtime: Runtime, request: flask.Request, provider: Provider, details: dict[str, Any]
+    runtime: ReceivingRuntime, request: flask.Request, provider: Provider, details: dict[str, Any]
 ) -> flask.Response:
     settings = runtime.settings
     if request.method not in provider.methods:

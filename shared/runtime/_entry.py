@@ -9,7 +9,8 @@ from shared.dialogflow import Fulfilment, FulfilmentRegistry, fulfil_with
 from shared.processing import process_push_with
 from shared.providers import Provider
 from shared.receiving import receive_with
-from shared.runtime._runtime import Runtime, current_runtime
+from shared.runtime._current import current_runtime
+from shared.runtime._runtime import Runtime
 
 
 def receive(

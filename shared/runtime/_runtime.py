@@ -9,10 +9,10 @@ from the settings and passed to the pipelines (they reach for nothing else).
     ├── intake_for(target)  claim + message + completion in one transaction, when the
     │                  store and the queue are one SQLite file (shared/_intake.py)
     ├── processors     the ProcessorRegistry that `process` runs (RUNRUN_PROCESSORS)
+    ├── processor_context(registration)  what one processor sees: its settings block,
+    │                  its client (built on first use, closed at stop), deadline, documents
     ├── observers      who hears each outcome (runrun's inspector records through one)
     ├── certificates   Google's token certificates, cached for their max-age
-    ├── firebase_app, bigquery   the notify and bigquery processors' clients (when configured)
-    ├── cloudbuild     the Cloud Build client deploy-staging triggers builds with
     ├── fulfilment_pool  the threads Dialogflow fulfilment handlers run on, within a budget
     └── firestore, pubsub, documents(name)   the clients and collections behind them
 
@@ -23,18 +23,17 @@ is one more lazily built field here, not a module-level singleton.
 `runrun` builds the runtime in each worker, starts and warms it before serving and stops
 it at SIGTERM. Under plain `functions-framework --target X` (no start-up hook)
 `current_runtime()` builds and starts it on first use, and `warm_start_in_background()`
-(called by the functions package, see shared/_warm.py) warms it beside the first requests.
+(shared/_warm.py) warms it beside the first requests. The pipelines see the runtime only
+through their own Protocols (`ReceivingRuntime`, `ProcessingRuntime`, `FulfilmentRuntime`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
@@ -44,33 +43,33 @@ from shared._deadline import deadline_scope
 from shared._errors import WebhookError
 from shared._lazy import Lazy
 from shared._observe import Observer, Observers
-from shared.backends._clients import (
+from shared.backends import (
     EMULATOR_PROJECT,
+    DocumentCollection,
+    EmbeddedIntake,
+    FirestoreCollection,
+    SqliteCollection,
+    intake_for,
+)
+from shared.backends._clients import (
     default_project,
-    make_cloudbuild,
     make_firestore,
     make_publisher_client,
     make_tasks_client,
 )
-from shared.backends._documents import DocumentCollection, FirestoreCollection, SqliteCollection
-from shared.backends._intake import EmbeddedIntake, intake_for
 from shared.backends.handoff import LocalQueue, LocalWorker, Publisher
-from shared.backends.handoff._local import exponential_backoff
 from shared.backends.idempotency import Idempotency, IdempotencyStore, make_store
 from shared.backends.idempotency._sqlite import SqliteStore
+from shared.processing import ProcessorContext, ProcessorRegistry, Registration, process_event
 from shared.processing._run_claims import claiming
 from shared.providers import CertificateCache, verify_google_oidc
-from shared.settings._env import ConfigError
-from shared.settings._secrets import Secrets
-from shared.settings._settings import Settings, get_settings
+from shared.runtime._contexts import ProcessorContexts
+from shared.runtime._publishers import make_publisher
+from shared.runtime._registry import check_scheduling, import_registry
+from shared.settings import Secrets, Settings
 
 if TYPE_CHECKING:
-    from firebase_admin import App
-    from google.cloud.devtools.cloudbuild_v1 import CloudBuildClient
-
     from shared._delivery import Delivery
-    from shared.processing._process import ProcessorRegistry
-    from shared.processors.bigquery import TableWriter
 
 log = logging.getLogger("runrun.runtime")
 # Per backend: a worker waits this long at most for a backend that does not answer.
@@ -103,14 +102,10 @@ class Runtime:
         self._pubsub: Lazy[Any] = Lazy(make_publisher_client)
         self._tasks: Lazy[Any] = Lazy(lambda: make_tasks_client(settings.tasks_emulator))
         self._certificates: Lazy[CertificateCache] = Lazy(CertificateCache)
-        self._cloudbuild: Lazy[CloudBuildClient] = Lazy(
-            lambda: make_cloudbuild(settings.cloudbuild_endpoint)
-        )
         self._fulfilment_pool: Lazy[ThreadPoolExecutor] = Lazy(_fulfilment_pool)
         self._idempotency: Lazy[Idempotency] = Lazy(lambda: self._build_idempotency(store))
         self._publisher: Lazy[Publisher] = Lazy(lambda: self._build_publisher(publisher))
-        self._firebase_app: Lazy[App] = Lazy(self._build_firebase_app)
-        self._bigquery: Lazy[TableWriter] = Lazy(self._build_bigquery)
+        self._contexts = ProcessorContexts(self)
         # Where Cloud Tasks mode sends messages that are not deliveries (deploy commands).
         self._command_publisher: Lazy[Publisher] = Lazy(partial(self._make_publisher, "pubsub"))
         # The queues some targets use besides the default one (RUNRUN_TARGET_QUEUES).
@@ -152,11 +147,6 @@ class Runtime:
     @property
     def certificates(self) -> CertificateCache:
         return self._certificates.get()
-
-    @property
-    def cloudbuild(self) -> CloudBuildClient:
-        """The Cloud Build client (REST transport), built on first use."""
-        return self._cloudbuild.get()
 
     @property
     def fulfilment_pool(self) -> ThreadPoolExecutor:
@@ -208,58 +198,14 @@ class Runtime:
             self._start_worker(publisher)
         return publisher
 
-    @property
-    def firebase_app(self) -> App:
-        """The notify processor's Firebase app (firebase-admin is imported on first use)."""
-        return self._firebase_app.get()
-
-    @property
-    def bigquery(self) -> TableWriter:
-        """The bigquery processor's table writer (its client library imported on first use)."""
-        return self._bigquery.get()
-
-    def _build_firebase_app(self) -> App:
-        from shared.processors.notify import make_firebase_app
-
-        return make_firebase_app(self.settings)
-
-    def _build_bigquery(self) -> TableWriter:
-        from shared.processors.bigquery import TableWriter
-
-        return TableWriter(self.settings)
-
     def _make_publisher(self, kind: str) -> Publisher:
-        settings = self.settings
-        if kind == "pubsub":
-            from shared.backends.handoff._pubsub import PubSubPublisher
-
-            return PubSubPublisher(
-                lambda: self.pubsub,
-                lambda: self.project,
-                create_topics=bool(settings.pubsub_emulator),
-            )
-        if kind == "tasks":
-            from shared.backends.handoff._tasks import CloudTasksPublisher
-
-            assert settings.tasks_queue and settings.tasks_url  # checked by the settings
-            return CloudTasksPublisher(
-                lambda: self.tasks,
-                queue=settings.tasks_queue,
-                url=settings.tasks_url,
-                service_account=settings.push_service_account,
-                audience=settings.push_audience,
-                topic=settings.topic,
-                others=self._command_publisher.get,
-                dispatch_deadline_seconds=settings.tasks_dispatch_deadline_seconds,
-                create_queue=bool(settings.tasks_emulator),
-            )
-        low, high = settings.queue_min_backoff_seconds, settings.queue_max_backoff_seconds
-        return LocalQueue(
-            settings.state_dir / "queue.sqlite3",
-            max_attempts=settings.queue_max_attempts,
-            project=settings.project or "local",
-            backoff=lambda attempts: exponential_backoff(attempts, low, high),
-            rate=settings.queue_rate,
+        return make_publisher(
+            kind,
+            self.settings,
+            pubsub=lambda: self.pubsub,
+            tasks=lambda: self.tasks,
+            project=lambda: self.project,
+            commands=self._command_publisher.get,
         )
 
     def documents(self, name: str) -> DocumentCollection:
@@ -279,8 +225,16 @@ class Runtime:
     def processors(self) -> ProcessorRegistry | None:
         """The registry that `process` runs: given, or imported from RUNRUN_PROCESSORS."""
         if self._processors is None:
-            self._processors = _import_registry(self.settings.processors)
+            self._processors = import_registry(self.settings.processors)
         return self._processors
+
+    def processor_context(self, registration: Registration) -> ProcessorContext[Any, Any]:
+        """What `registration`'s processor sees of this runtime (built once per processor)."""
+        return self._contexts.get(registration)
+
+    def enabled(self, registration: Registration) -> bool:
+        """Whether `registration` runs in this process (asked of its own settings block)."""
+        return self._contexts.get(registration).enabled
 
     # --- what the pipelines call -------------------------------------------------------
 
@@ -319,8 +273,6 @@ class Runtime:
 
     def process(self, event: Any) -> None:
         """Run the processors on one messagePublished CloudEvent (the local queue's consumer)."""
-        from shared.processing._process import process_event
-
         process_event(event, self)
 
     def claiming(self, deliveries: list[Delivery]) -> contextlib.AbstractContextManager[object]:
@@ -413,132 +365,8 @@ class Runtime:
         store = self._idempotency.peek()
         if store is not None:
             store.store.close()
-        app = self._firebase_app.peek()
-        if app is not None:
-            from shared.processors.notify import delete_firebase_app
-
-            delete_firebase_app(app)
-        writer = self._bigquery.peek()
-        if writer is not None:
-            writer.close()
+        self._contexts.close()
 
 
 def _fulfilment_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=FULFILMENT_THREADS, thread_name_prefix="fulfil")
-
-
-def check_scheduling(settings: Settings, registry: ProcessorRegistry | None) -> None:
-    """Refuse, at start, a delayed processor whose deliveries may come through Pub/Sub:
-    Pub/Sub cannot hold a message back, so the delay could not be kept.
-
-    Raises:
-        ConfigError: naming the processor and the queue to choose instead.
-    """
-    if registry is None:
-        return
-    for registration in registry.registrations:
-        if registration.delay is None:
-            continue
-        if registration.source == "*":
-            queues = settings.queues_used
-        else:
-            queues = {settings.queue_for(registration.source)}
-        if "pubsub" in queues:
-            raise ConfigError(
-                f"processor {registration.name!r} runs {registration.delay:g} s after its "
-                "delivery, but Pub/Sub cannot schedule: choose RUNRUN_QUEUE=tasks or local "
-                f"(or RUNRUN_TARGET_QUEUES={registration.source}=tasks)"
-            )
-
-
-def _import_registry(spec: str) -> ProcessorRegistry | None:
-    from shared.processing._process import ProcessorRegistry
-
-    module_name, _, attribute = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        if exc.name != module_name:
-            raise  # the module exists but is broken: that must not pass silently
-        log.warning("no processors: the local queue keeps its messages", extra={"module": spec})
-        return None
-    registry = getattr(module, attribute or "registry", None)
-    if not isinstance(registry, ProcessorRegistry):
-        raise TypeError(f"RUNRUN_PROCESSORS={spec!r} names no ProcessorRegistry")
-    return registry
-
-
-class _ProcessRuntime:
-    """This process's runtime: installed by runrun's worker start, or built on first use.
-
-    Keyed by pid, so a forked child never uses its parent's (threads do not survive a fork).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._runtime: Runtime | None = None
-        self._pid = 0
-
-    def get(self) -> Runtime:
-        runtime, pid = self._runtime, self._pid
-        if runtime is not None and pid == os.getpid():
-            return runtime
-        with self._lock:
-            if self._runtime is None or self._pid != os.getpid():
-                self._runtime = Runtime(get_settings()).start()
-                self._pid = os.getpid()
-            return self._runtime
-
-    def install(self, runtime: Runtime) -> Runtime:
-        with self._lock:
-            previous = self._runtime if self._pid == os.getpid() else None
-            self._runtime, self._pid = runtime, os.getpid()
-        if previous is not None and previous is not runtime:
-            previous.stop()
-        return runtime
-
-    def remove(self, timeout: float = 5.0) -> Runtime | None:
-        with self._lock:
-            runtime = self._runtime if self._pid == os.getpid() else None
-            self._runtime, self._pid = None, 0
-        if runtime is not None:
-            runtime.stop(timeout)
-        return runtime
-
-
-_process = _ProcessRuntime()
-
-
-def current_runtime() -> Runtime:
-    """This process's runtime, built and started from the settings on first use."""
-    return _process.get()
-
-
-def install_runtime(runtime: Runtime) -> Runtime:
-    """Make `runtime` this process's runtime (the one before it is stopped)."""
-    return _process.install(runtime)
-
-
-def stop_runtime(timeout: float = 5.0) -> Runtime | None:
-    """Stop and forget this process's runtime; the next use builds a fresh one."""
-    return _process.remove(timeout)
-
-
-@contextlib.contextmanager
-def using_runtime(runtime: Runtime) -> Iterator[Runtime]:
-    """Run the block with `runtime` installed and started; stopped afterwards (tests)."""
-    install_runtime(runtime.start())
-    try:
-        yield runtime
-    finally:
-        stop_runtime()
-
-
-def announce_backends() -> None:
-    """Log, once at start, which store and queue this process will use (and fail early on
-    a bad setting rather than on the first delivery)."""
-    settings = get_settings()
-    log.info(
-        "backends selected",
-        extra={"store": settings.store, "queue": settings.queue, "topic": settings.topic},
-    )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shared.processors.notify._routes import NotifyRoute
+    from shared.settings._notify_routes import NotifyRoute
 
 _OFF = ("0", "false", "off", "no")
 _ON = ("1", "true", "on", "yes")
@@ -144,7 +144,7 @@ def env_budget(name: str, default: float) -> float:
 
 def env_notify_routes() -> tuple[NotifyRoute, ...]:
     """The FCM routing table, inline or from a file; empty (notify off) when neither is set."""
-    from shared.processors.notify._routes import (  # no SDK: only the table's checks
+    from shared.settings._notify_routes import (  # no SDK: only the table's checks
         RouteError,
         parse_routes,
     )

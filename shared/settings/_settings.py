@@ -37,7 +37,7 @@ from shared.settings._env import (
 )
 
 if TYPE_CHECKING:
-    from shared.processors.notify._routes import NotifyRoute
+    from shared.settings._notify_routes import NotifyRoute
 
 STORES = ("firestore", "sqlite", "memory")
 QUEUES = ("pubsub", "local", "tasks")

@@ -15,12 +15,13 @@ past the deadline the processor fails and the queue redelivers with its own back
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared._delivery import Delivery
 from shared._errors import PermanentFailure
 from shared.processors.bigquery._rows import SCHEMA, row_for
-from shared.settings._settings import Settings
+from shared.settings import Settings
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -29,16 +30,35 @@ if TYPE_CHECKING:
 _TRANSIENT_REASONS = {"backendError", "internalError", "timeout", "stopped", "rateLimitExceeded"}
 
 
-class TableWriter:
-    """The table of RUNRUN_BIGQUERY_TABLE and its client (built on first use by
-    `Runtime.bigquery`, closed when the runtime stops)."""
+@dataclass(frozen=True)
+class BigQuerySettings:
+    table: str | None  # RUNRUN_BIGQUERY_TABLE: [project.]dataset.table; None: off
+    events: tuple[tuple[str, str], ...]  # RUNRUN_BIGQUERY_EVENTS: target:event pairs, or all
+    timeout_seconds: float  # RUNRUN_BIGQUERY_TIMEOUT_SECONDS
+    emulator_host: str | None  # BIGQUERY_EMULATOR_HOST
+    project: str | None  # the client's project (default: the dataset's, or ADC's)
 
-    def __init__(self, settings: Settings) -> None:
-        if settings.bigquery_table is None:
+    @classmethod
+    def of(cls, settings: Settings) -> BigQuerySettings:
+        return cls(
+            table=settings.bigquery_table,
+            events=settings.bigquery_events,
+            timeout_seconds=settings.bigquery_timeout_seconds,
+            emulator_host=settings.bigquery_emulator_host,
+            project=settings.project,
+        )
+
+
+class TableWriter:
+    """The table of RUNRUN_BIGQUERY_TABLE and its client (the processor's client: built on
+    first use, closed when the runtime stops)."""
+
+    def __init__(self, settings: BigQuerySettings) -> None:
+        if settings.table is None:
             raise ValueError("RUNRUN_BIGQUERY_TABLE is not set")  # the processor is off then
-        self.timeout = settings.bigquery_timeout_seconds
-        self.client = _client(settings.bigquery_emulator_host, settings.project)
-        parts = settings.bigquery_table.split(".")
+        self.timeout = settings.timeout_seconds
+        self.client = _client(settings.emulator_host, settings.project)
+        parts = settings.table.split(".")
         if len(parts) == 2:
             parts.insert(0, self.client.project)
         self.table_id = ".".join(parts)

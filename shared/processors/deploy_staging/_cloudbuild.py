@@ -16,7 +16,7 @@ that only a worker stalled past its lease opens that window.
 
 The official client runs over its REST transport: one HTTP/1.1 dependency (requests)
 instead of a gRPC channel per process, and the transport the contract tests exercise. The
-runtime builds it on first use (`runtime.cloudbuild`), like every other client.
+processor declares it as its client: built on first use, like every other client.
 """
 
 from __future__ import annotations
@@ -24,13 +24,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from shared._errors import NotConfigured, PermanentFailure
+from shared.processing import ProcessorContext
+from shared.settings import Settings
 
 if TYPE_CHECKING:
-    from shared.runtime._runtime import Runtime
+    from google.cloud.devtools.cloudbuild_v1 import CloudBuildClient
 
 log = logging.getLogger("runrun.cloudbuild")
 
@@ -38,6 +41,32 @@ DELIVERY_SUBSTITUTION = "_RUNRUN_DELIVERY"
 # Cloud Build's rule for a build tag.
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _ZERO_SHA = "0" * 40
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    via: str  # RUNRUN_DEPLOY_VIA: "cloudbuild", or "topic" for a deployer of the team's own
+    triggers: Mapping[str, str]  # RUNRUN_CLOUDBUILD_TRIGGERS: repository -> trigger id
+    project: str | None  # RUNRUN_CLOUDBUILD_PROJECT (default: the service's project)
+    region: str  # RUNRUN_CLOUDBUILD_REGION
+    endpoint: str | None  # RUNRUN_CLOUDBUILD_ENDPOINT: a stand-in in tests
+    timeout_seconds: float  # RUNRUN_CLOUDBUILD_TIMEOUT_SECONDS
+    command_topic: str  # RUNRUN_COMMAND_TOPIC, where "topic" publishes its commands
+
+    @classmethod
+    def of(cls, settings: Settings) -> DeploySettings:
+        return cls(
+            via=settings.deploy_via,
+            triggers=settings.cloudbuild_triggers,
+            project=settings.cloudbuild_project,
+            region=settings.cloudbuild_region,
+            endpoint=settings.cloudbuild_endpoint,
+            timeout_seconds=settings.cloudbuild_timeout_seconds,
+            command_topic=settings.command_topic,
+        )
+
+
+DeployContext: TypeAlias = "ProcessorContext[DeploySettings, CloudBuildClient]"
 
 
 @dataclass(frozen=True)
@@ -78,8 +107,8 @@ def delivery_tag(delivery_id: str) -> str:
     return "delivery-" + hashlib.sha256(delivery_id.encode()).hexdigest()[:40]
 
 
-def _project(runtime: Runtime) -> str:
-    project = runtime.settings.cloudbuild_project or runtime.project
+def _project(context: DeployContext) -> str:
+    project = context.settings.project or context.project
     if not project:
         raise NotConfigured("no project for Cloud Build: set RUNRUN_CLOUDBUILD_PROJECT")
     return project
@@ -101,14 +130,14 @@ def _permanent(exc: Exception, what: str) -> PermanentFailure | None:
     return None
 
 
-def existing_build(runtime: Runtime, tag: str) -> str | None:
+def existing_build(context: DeployContext, tag: str) -> str | None:
     """The id of a build already carrying `tag`, or None."""
-    settings = runtime.settings
-    project = _project(runtime)
+    settings = context.settings
+    project = _project(context)
     from google.cloud.devtools.cloudbuild_v1 import ListBuildsRequest
 
     request = ListBuildsRequest(
-        parent=f"projects/{project}/locations/{settings.cloudbuild_region}",
+        parent=f"projects/{project}/locations/{settings.region}",
         project_id=project,
         filter=f'tags="{tag}"',
         page_size=1,
@@ -116,8 +145,8 @@ def existing_build(runtime: Runtime, tag: str) -> str | None:
     try:
         # retry=None: a failure goes back to the queue, which retries with its own backoff
         # (the client's default retry would hold the worker for minutes).
-        pages = runtime.cloudbuild.list_builds(
-            request=request, retry=None, timeout=settings.cloudbuild_timeout_seconds
+        pages = context.client.list_builds(
+            request=request, retry=None, timeout=settings.timeout_seconds
         )
         for build in pages.builds:  # the first page only: one match is enough
             return str(build.id)
@@ -129,13 +158,13 @@ def existing_build(runtime: Runtime, tag: str) -> str | None:
     return None
 
 
-def run_trigger(runtime: Runtime, trigger: str, push: Push, tag: str) -> str:
+def run_trigger(context: DeployContext, trigger: str, push: Push, tag: str) -> str:
     """Run `trigger` on the pushed commit, tagged `tag`; the queued build's id."""
-    settings = runtime.settings
-    project = _project(runtime)
+    settings = context.settings
+    project = _project(context)
     from google.cloud.devtools.cloudbuild_v1 import RepoSource, RunBuildTriggerRequest
 
-    location = f"projects/{project}/locations/{settings.cloudbuild_region}"
+    location = f"projects/{project}/locations/{settings.region}"
     request = RunBuildTriggerRequest(
         name=f"{location}/triggers/{trigger}",
         project_id=project,
@@ -147,8 +176,8 @@ def run_trigger(runtime: Runtime, trigger: str, push: Push, tag: str) -> str:
         ),
     )
     try:
-        operation = runtime.cloudbuild.run_build_trigger(
-            request=request, retry=None, timeout=settings.cloudbuild_timeout_seconds
+        operation = context.client.run_build_trigger(
+            request=request, retry=None, timeout=settings.timeout_seconds
         )
     except Exception as exc:
         permanent = _permanent(exc, f"trigger {trigger} in {location}")
@@ -163,22 +192,22 @@ def run_trigger(runtime: Runtime, trigger: str, push: Push, tag: str) -> str:
     return build_id or operation.operation.name
 
 
-def deploy_push(runtime: Runtime, push: Push, delivery_id: str) -> str | None:
+def deploy_push(context: DeployContext, push: Push, delivery_id: str) -> str | None:
     """Queue the staging build of `push` unless this delivery already has one; its id, or
     None when no trigger deploys the repository."""
-    trigger = runtime.settings.cloudbuild_triggers.get(push.repository)
+    trigger = context.settings.triggers.get(push.repository)
     if trigger is None:
         log.info("no Cloud Build trigger for this repository", extra={"repo": push.repository})
         return None
     tag = delivery_tag(delivery_id)
-    found = existing_build(runtime, tag)
+    found = existing_build(context, tag)
     if found is not None:
         log.info(
             "staging build already queued for this delivery",
             extra={"build_id": found, "delivery_id": delivery_id, "trigger": trigger},
         )
         return found
-    build_id = run_trigger(runtime, trigger, push, tag)
+    build_id = run_trigger(context, trigger, push, tag)
     log.info(
         "staging build queued",
         extra={

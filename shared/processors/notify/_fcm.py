@@ -17,27 +17,44 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared._delivery import Delivery
 from shared._errors import PermanentFailure
-from shared.processors.notify._routes import MissingField, NotifyRoute
-from shared.settings._settings import Settings
+from shared.processing import ProcessorContext
+from shared.settings import Settings
+from shared.settings._notify_routes import MissingField, NotifyRoute
 
 if TYPE_CHECKING:
     from firebase_admin import App
 
-    from shared.runtime._runtime import Runtime
-
 log = logging.getLogger("runrun.notify")
 
 
-def make_firebase_app(settings: Settings) -> App:
-    """The runtime's own Firebase app (built on first use by `Runtime.firebase_app`)."""
+@dataclass(frozen=True)
+class NotifySettings:
+    routes: tuple[NotifyRoute, ...]  # RUNRUN_NOTIFY_ROUTES(_FILE); empty: off
+    dry_run: bool  # RUNRUN_NOTIFY_DRY_RUN: FCM validates the messages, sends none
+    timeout_seconds: float  # RUNRUN_FCM_TIMEOUT_SECONDS
+    project: str | None
+
+    @classmethod
+    def of(cls, settings: Settings) -> NotifySettings:
+        return cls(
+            routes=settings.notify_routes,
+            dry_run=settings.notify_dry_run,
+            timeout_seconds=settings.fcm_timeout_seconds,
+            project=settings.project,
+        )
+
+
+def make_firebase_app(settings: NotifySettings) -> App:
+    """The processor's own Firebase app (its client: built on first use)."""
     # firebase-admin is heavy to import: only a process with a routing table pays for it.
     import firebase_admin
 
-    options: dict[str, Any] = {"httpTimeout": settings.fcm_timeout_seconds}
+    options: dict[str, Any] = {"httpTimeout": settings.timeout_seconds}
     if settings.project:
         options["projectId"] = settings.project
     # A name of its own, so that a user's default Firebase app (and another runtime's app in
@@ -85,14 +102,16 @@ def _permanent(exc: Exception) -> bool:
     )
 
 
-def send_notification(route: NotifyRoute, delivery: Delivery, runtime: Runtime) -> None:
-    """Send the route's message(s) for `delivery` with the runtime's Firebase app; see the
+def send_notification(
+    route: NotifyRoute, delivery: Delivery, context: ProcessorContext[NotifySettings, App]
+) -> None:
+    """Send the route's message(s) for `delivery` with the processor's Firebase app; see the
     module docstring for outcomes."""
     from firebase_admin import messaging
 
     messages = build_messages(route, delivery)
-    app = runtime.firebase_app
-    dry_run = runtime.settings.notify_dry_run
+    app = context.client
+    dry_run = context.settings.dry_run
     try:
         if len(messages) == 1:
             responses = [_single(messaging.send, messages[0], dry_run, app)]

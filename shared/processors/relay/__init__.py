@@ -5,20 +5,25 @@ The receiving side sees `Idempotency-Key: <delivery id>`, so a relay retried aft
 timeout can be deduplicated there as well.
 """
 
-from shared import Delivery, Runtime, Settings
+from __future__ import annotations
 
-from . import registry
+from dataclasses import dataclass
+from typing import Any
+
+from shared._delivery import Delivery
+from shared.processing import ProcessorContext, Registration
+from shared.settings import Settings
 
 RELAY_TIMEOUT_SECONDS = 10
 
 
-def _configured(settings: Settings) -> bool:
-    return settings.relay_url is not None
+@dataclass(frozen=True)
+class RelaySettings:
+    url: str | None  # RUNRUN_RELAY_URL
 
 
-@registry.register(name="relay", enabled=_configured)
-def relay(delivery: Delivery, runtime: Runtime) -> None:
-    url = runtime.settings.relay_url
+def relay(delivery: Delivery, context: ProcessorContext[RelaySettings, Any]) -> None:
+    url = context.settings.url
     assert url is not None  # `enabled` keeps unconfigured relays from running
     import requests  # only a configured relay needs it: kept off every cold start
 
@@ -35,3 +40,20 @@ def relay(delivery: Delivery, runtime: Runtime) -> None:
     )
     # Any non-2xx raises, so the delivery is retried rather than dropped.
     response.raise_for_status()
+
+
+def _settings(settings: Settings) -> RelaySettings:
+    return RelaySettings(url=settings.relay_url)
+
+
+def _configured(block: RelaySettings) -> bool:
+    return block.url is not None
+
+
+PROCESSOR = Registration("relay", relay, settings=_settings, enabled=_configured)
+
+__all__ = [
+    "PROCESSOR",
+    "RelaySettings",
+    "relay",
+]
