@@ -1,4 +1,4 @@
-"""The pieces `Batcher` (shared/_batching.py) moves its callers' items with: the signal a
+"""The pieces `Batcher` (_batching.py) moves its callers' items with: the signal a
 waiting caller sleeps on, a caller's entry as it goes from one batcher to the next, the
 followups that chain those batchers, and the counts of what was sent."""
 
@@ -7,10 +7,24 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from shared.backends._batching import Batcher
+
+class BatcherLike(Protocol):
+    """What an entry or a followup needs of the batcher it is queued on: `Batcher`, which
+    is written in terms of these pieces (so they name it only through this Protocol)."""
+
+    name: str
+    _mutex: threading.Lock
+    _queued: list[Entry]
+
+    def submit(self, item: Any) -> Any: ...
+
+    def submit_chain(self, item: Any, then: Next) -> list[Any]: ...
+
+    def _send_batch(self, leader: Entry) -> None: ...
+
+    def _adopt(self, entries: list[Entry], current: Entry) -> None: ...
 
 
 class Signal:
@@ -50,7 +64,7 @@ class Followup:
     read the thread's context (its deadline). `end`: this call's own deadline
     (time.monotonic()), instead of the one before's."""
 
-    batcher: Batcher[Any, Any]
+    batcher: BatcherLike
     item: Any
     then: Next | None = None
     end: float | None = None
@@ -83,7 +97,7 @@ class Entry:
         "earlier",
     )
 
-    def __init__(self, item: Any, end: float, batcher: Batcher[Any, Any], then: Any) -> None:
+    def __init__(self, item: Any, end: float, batcher: BatcherLike, then: Any) -> None:
         self.item = item
         self.end = end  # time.monotonic() at which the caller's deadline passes
         self.batcher = batcher  # where the item is queued or in flight now

@@ -33,7 +33,7 @@ from typing import Any, Generic, TypeVar
 
 from shared._deadline import remaining
 from shared._errors import BackendUnavailable
-from shared.backends._batch_parts import BatchStats, Entry, Next, Signal
+from shared.backends._batch_parts import BatcherLike, BatchStats, Entry, Next, Signal
 from shared.backends._batch_parts import Followup as Followup  # part of this module's interface
 from shared.backends._batch_sizes import record as record_batch
 
@@ -213,7 +213,7 @@ class Batcher(Generic[Item, Result]):
                     following.wake.set()
                 else:
                     self._leading = False
-            onward: dict[int, tuple[Batcher[Any, Any], list[Entry]]] = {}
+            onward: dict[int, tuple[BatcherLike, list[Entry]]] = {}
             for entry in batch:
                 entry.lead = False
                 step = self._next(entry)

@@ -48,7 +48,7 @@ from shared.providers.dialogflow._verify import BASIC_ENV, SECRET_ENV
 from shared.receiving._body import read_body
 
 if TYPE_CHECKING:
-    from shared.dialogflow._context import FulfilmentRuntime
+    from shared.dialogflow._host import FulfilmentRuntime
 
 log = logging.getLogger("runrun.fulfil")
 

@@ -2,8 +2,8 @@
 claimed run per (delivery, processor), completed or released; each processor sees only
 its narrow context."""
 
-from shared.processing._context import ProcessingRuntime as ProcessingRuntime
 from shared.processing._context import ProcessorContext as ProcessorContext
+from shared.processing._host import ProcessingRuntime as ProcessingRuntime
 from shared.processing._process import process_event as process_event
 from shared.processing._push import process_push_with as process_push_with
 from shared.processing._registry import ANY as ANY

@@ -27,7 +27,7 @@ from shared._errors import WebhookError
 
 if TYPE_CHECKING:
     from shared.backends.idempotency import Claim
-    from shared.processing._context import ProcessingRuntime
+    from shared.processing._host import ProcessingRuntime
 
 log = logging.getLogger("runrun.process")
 

@@ -1,25 +1,16 @@
-"""What the processing side needs of the process it runs in, and the narrow context each
-processor gets: its own settings, the client it declared, a deadline, documents, the queue.
-
-The runtime satisfies `ProcessingRuntime`; a processor never sees the runtime itself (no
-start, stop, claims or other processors' clients).
-"""
+"""The narrow context each processor gets: its own settings, the client it declared, a
+deadline, documents, the queue. A processor never sees the runtime itself (no start, stop,
+claims or other processors' clients)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from shared._delivery import Delivery
-from shared._observe import Observers
 from shared.backends import DocumentCollection
-from shared.backends.idempotency import Idempotency
-from shared.settings import Settings
-
-if TYPE_CHECKING:
-    from shared.processing._registry import ProcessorRegistry, Registration
 
 SettingsT = TypeVar("SettingsT", covariant=True)
 ClientT = TypeVar("ClientT", covariant=True)
@@ -58,29 +49,3 @@ class ProcessorContext(Protocol[SettingsT, ClientT]):
     def publish(self, topic: str, data: bytes, attributes: Mapping[str, str]) -> str:
         """Publish a message of the processor's own (a command) on `topic`."""
         ...
-
-
-class ProcessingRuntime(Protocol):
-    @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def observers(self) -> Observers: ...
-
-    @property
-    def idempotency(self) -> Idempotency: ...
-
-    @property
-    def processors(self) -> ProcessorRegistry | None: ...
-
-    def deadline(self, seconds: float | None = None) -> contextlib.AbstractContextManager[None]: ...
-
-    def verify_push(self, headers: Mapping[str, str]) -> Mapping[str, Any]: ...
-
-    def schedule(
-        self, delivery: Delivery, *, delay: float | None = None, at: float | datetime | None = None
-    ) -> str: ...
-
-    def processor_context(self, registration: Registration) -> ProcessorContext[Any, Any]: ...
-
-    def enabled(self, registration: Registration) -> bool: ...

@@ -46,7 +46,7 @@ from shared.processing._run_claims import (
 from shared.processing._run_claims import pair_key, payload_hash, take
 
 if TYPE_CHECKING:
-    from shared.processing._context import ProcessingRuntime
+    from shared.processing._host import ProcessingRuntime
     from shared.processing._registry import Registration
 
 log = logging.getLogger("runrun.process")

@@ -23,7 +23,7 @@ from shared.processing._process import process_event
 from shared.providers import push_auth_enabled
 
 if TYPE_CHECKING:
-    from shared.processing._context import ProcessingRuntime
+    from shared.processing._host import ProcessingRuntime
 
 log = logging.getLogger("runrun.process")
 

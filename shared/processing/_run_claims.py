@@ -31,7 +31,7 @@ from shared._errors import WebhookError
 if TYPE_CHECKING:
     from shared._delivery import Delivery
     from shared.backends.idempotency import Claim
-    from shared.processing._context import ProcessingRuntime
+    from shared.processing._host import ProcessingRuntime
 
 log = logging.getLogger("runrun.process")
 

@@ -29,7 +29,7 @@ from shared.backends.idempotency import Claim, IdempotencyRecord, Replay
 
 if TYPE_CHECKING:
     from shared.backends._batching import Followup
-    from shared.receiving._context import ReceivingRuntime
+    from shared.receiving._host import ReceivingRuntime
 
 log = logging.getLogger("runrun.receive")
 

@@ -19,7 +19,7 @@ from shared.receiving._claims import CLEANUP_BUDGET_SECONDS, Chained, ReceiveCla
 
 if TYPE_CHECKING:
     from shared.backends._batching import Followup
-    from shared.receiving._context import ReceivingRuntime
+    from shared.receiving._host import ReceivingRuntime
 
 log = logging.getLogger("runrun.receive")
 

@@ -56,7 +56,7 @@ from shared.receiving._hand_off import (
 from shared.settings._env import ConfigError, positive_int_env
 
 if TYPE_CHECKING:
-    from shared.receiving._context import ReceivingRuntime
+    from shared.receiving._host import ReceivingRuntime
 
 log = logging.getLogger("runrun.receive")
 

@@ -9,24 +9,44 @@ import logging
 import threading
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from shared._delivery import Delivery
 from shared._errors import NotConfigured
 from shared._lazy import Lazy
 from shared.backends import DocumentCollection
+from shared.backends.handoff import Publisher
 from shared.processing import Registration
-
-if TYPE_CHECKING:
-    from shared.runtime._runtime import Runtime
+from shared.settings import Settings
 
 log = logging.getLogger("runrun.runtime")
+
+
+class _Host(Protocol):
+    """What a context passes on to the runtime (`Runtime` satisfies it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def project(self) -> str | None: ...
+
+    @property
+    def publisher(self) -> Publisher: ...
+
+    def deadline(self, seconds: float | None = None) -> contextlib.AbstractContextManager[None]: ...
+
+    def documents(self, name: str) -> DocumentCollection: ...
+
+    def schedule(
+        self, delivery: Delivery, *, delay: float | None = None, at: float | datetime | None = None
+    ) -> str: ...
 
 
 class _Context:
     """One processor's view of the runtime (a `ProcessorContext`)."""
 
-    def __init__(self, runtime: Runtime, registration: Registration) -> None:
+    def __init__(self, runtime: _Host, registration: Registration) -> None:
         self._runtime = runtime
         self.registration = registration
         self.settings: Any = registration.settings(runtime.settings)
@@ -77,7 +97,7 @@ class _Context:
 class ProcessorContexts:
     """The contexts of one runtime, one per registration, built on first use."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: _Host) -> None:
         self._runtime = runtime
         self._lock = threading.Lock()
         self._contexts: dict[str, _Context] = {}

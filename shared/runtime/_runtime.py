@@ -61,6 +61,7 @@ from shared.backends.handoff import LocalQueue, LocalWorker, Publisher
 from shared.backends.idempotency import Idempotency, IdempotencyStore, make_store
 from shared.backends.idempotency._sqlite import SqliteStore
 from shared.processing import ProcessorContext, ProcessorRegistry, Registration, process_event
+from shared.processing._completions import deferring
 from shared.processing._run_claims import claiming
 from shared.providers import CertificateCache, verify_google_oidc
 from shared.runtime._contexts import ProcessorContexts
@@ -336,7 +337,11 @@ class Runtime:
         with self._lock:
             if self._worker is None and not self._stopped:
                 self._worker = LocalWorker(
-                    queue, self.settings.topic, self.process, claims=self.claiming
+                    queue,
+                    self.settings.topic,
+                    self.process,
+                    claims=self.claiming,
+                    completions=deferring,
                 )
                 self._worker.start()
 

@@ -8,17 +8,37 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from shared._delivery import Delivery, message_published_event
 from shared._errors import BackendUnavailable, ProcessorsDeferred
 from shared.backends.handoff._local import WORKER_BATCH, Consumer, LocalQueue, QueuedMessage
-from shared.processing._completions import PendingCompletions, deferring
 
 log = logging.getLogger("runrun.queue")
 
-# Claims a batch's processor runs at once for the block (shared/_batch_claims.py).
+# Claims a batch's processor runs at once for the block (shared/processing/_run_claims.py).
 BatchClaims = Callable[[list[Delivery]], contextlib.AbstractContextManager[object]]
+
+
+class Completions(Protocol):
+    """The completions of a batch's runs, kept back until `flush` writes them at once."""
+
+    def flush(self) -> None: ...
+
+
+# Opens a batch's deferred completions (shared/processing/_completions.py `deferring`).
+DeferCompletions = Callable[[], contextlib.AbstractContextManager[Completions]]
+
+
+class _NotDeferred:
+    def flush(self) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def _not_deferred() -> Iterator[Completions]:
+    yield _NotDeferred()
 
 
 class LocalWorker(threading.Thread):
@@ -36,15 +56,17 @@ class LocalWorker(threading.Thread):
         *,
         batch: int = WORKER_BATCH,
         claims: BatchClaims | None = None,
+        completions: DeferCompletions = _not_deferred,
     ) -> None:
         super().__init__(name="runrun-local-queue", daemon=True)
         self.queue, self.topic, self.consumer = queue, topic, consumer
         self.batch = batch
         self.claims = claims
+        self.completions = completions
         self.stopping = threading.Event()
         self.idle = threading.Event()
         self._handed_over = float("-inf")  # the queue clock at the last hand-over
-        self._pending: PendingCompletions | None = None  # while a batch runs
+        self._pending: Completions | None = None  # while a batch runs
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -72,7 +94,7 @@ class LocalWorker(threading.Thread):
         # The processors' claims are made for the whole batch at once (`claims`), and their
         # completions written for it at once (shared/_completions.py), before the messages
         # that ran are deleted.
-        with claimed, deferring() as self._pending:
+        with claimed, self.completions() as self._pending:
             try:
                 for index, message in enumerate(leased):
                     if not self._wait_turn(message):

@@ -19,13 +19,13 @@ never holds two writes to one document (BatchWrite refuses them); reads stay sin
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from shared._deadline import remaining
 from shared._errors import BackendUnavailable
 from shared.backends._batching import Batcher, Followup
 from shared.backends._clients import backend_errors
+from shared.backends.idempotency._firestore_write import StoreWrite
 from shared.backends.idempotency._store import IdempotencyRecord, IdempotencyStore, Version
 
 # BatchWrite takes at most 500 writes.
@@ -33,14 +33,6 @@ _MAX_WRITES = 500
 # Per-write statuses (google.rpc.Code) meaning "someone else changed the document first":
 # NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, ABORTED (as `_is_conflict` below).
 _CONFLICT_CODES = frozenset({5, 6, 9, 10})
-
-
-@dataclass(frozen=True)
-class _Write:
-    action: Literal["create", "update", "delete"]
-    doc_id: str
-    fields: dict[str, Any] | None = None
-    expected: Version | None = None  # the update time the document must still have
 
 
 # A write's outcome: its new update time (True for a delete), or None when its
@@ -52,7 +44,7 @@ class FirestoreStore(IdempotencyStore):
     def __init__(self, client: Callable[[], Any], collection: str) -> None:
         self._client = client  # the runtime's Firestore client, built on first use
         self.collection = collection
-        self._writes: Batcher[_Write, _Outcome] = Batcher(
+        self._writes: Batcher[StoreWrite, _Outcome] = Batcher(
             "idempotency store", self._write_batch, max_items=_MAX_WRITES, key=_doc_key
         )
 
@@ -60,7 +52,7 @@ class FirestoreStore(IdempotencyStore):
         """BatchWrite RPCs and writes sent so far."""
         return self._writes.stats()
 
-    def _write_batch(self, writes: list[_Write], timeout: float) -> list[_Outcome]:
+    def _write_batch(self, writes: list[StoreWrite], timeout: float) -> list[_Outcome]:
         """One BatchWrite RPC: per write, its update time, None (conflict) or its failure."""
         from shared.backends.idempotency._firestore_protos import (
             batch_write,  # the client's modules, on first use
@@ -124,7 +116,7 @@ class FirestoreStore(IdempotencyStore):
 
     def create(self, record: IdempotencyRecord) -> Version | None:
         version: Version | None = self._writes.submit(
-            _Write("create", record.doc_id, self._fields(record))
+            StoreWrite("create", record.doc_id, self._fields(record))
         )
         return version
 
@@ -150,25 +142,25 @@ class FirestoreStore(IdempotencyStore):
 
     def replace(self, record: IdempotencyRecord, expected: Version) -> Version | None:
         version: Version | None = self._writes.submit(
-            _Write("update", record.doc_id, self._fields(record), expected)
+            StoreWrite("update", record.doc_id, self._fields(record), expected)
         )
         return version
 
     def create_followup(self, record: IdempotencyRecord) -> Followup:
         """The same write as `create`, its outcome the version or None (it existed)."""
-        return Followup(self._writes, _Write("create", record.doc_id, self._fields(record)))
+        return Followup(self._writes, StoreWrite("create", record.doc_id, self._fields(record)))
 
     def replace_followup(self, record: IdempotencyRecord, expected: Version) -> Followup:
         """The same write as `replace`, its outcome the new version or None (conflict)."""
         return Followup(
-            self._writes, _Write("update", record.doc_id, self._fields(record), expected)
+            self._writes, StoreWrite("update", record.doc_id, self._fields(record), expected)
         )
 
     def delete(self, doc_id: str, expected: Version) -> bool:
-        return self._writes.submit(_Write("delete", doc_id, None, expected)) is not None
+        return self._writes.submit(StoreWrite("delete", doc_id, None, expected)) is not None
 
 
-def _doc_key(write: _Write) -> str:
+def _doc_key(write: StoreWrite) -> str:
     return write.doc_id
 
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from google.cloud.firestore_v1.types import common, firestore, write
 from google.protobuf.timestamp_pb2 import Timestamp
 
-if TYPE_CHECKING:
-    from shared.backends.idempotency._firestore import _Write
+from shared.backends.idempotency._firestore_write import StoreWrite
 
 _BatchWriteRequest: Any = firestore.BatchWriteRequest
 _WritePb: Any = write.Write.pb()
@@ -64,7 +63,7 @@ def _set_value(target: Any, value: Any) -> None:
         raise TypeError(f"cannot store a {type(value).__name__} in an idempotency record")
 
 
-def _write(prefix: str, item: _Write) -> Any:
+def _write(prefix: str, item: StoreWrite) -> Any:
     name = f"{prefix}/{item.doc_id}"
     if item.action == "delete":
         return _WritePb(delete=name, current_document=_precondition(item))
@@ -81,7 +80,7 @@ def _write(prefix: str, item: _Write) -> Any:
     return pb
 
 
-def _precondition(item: _Write) -> Any:
+def _precondition(item: StoreWrite) -> Any:
     if item.action == "create":
         return _Precondition(exists=False)
     if item.expected is None:
@@ -89,7 +88,7 @@ def _precondition(item: _Write) -> Any:
     return _Precondition(update_time=timestamp(item.expected))
 
 
-def batch_write(client: Any, collection: str, items: Sequence[_Write], timeout: float) -> Any:
+def batch_write(client: Any, collection: str, items: Sequence[StoreWrite], timeout: float) -> Any:
     """Send `items` in one BatchWrite on `client` (a firestore.Client); the raw response,
     whose `status` and `write_results` line up with `items`."""
     database = client._database_string
