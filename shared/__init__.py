@@ -63,6 +63,7 @@ from shared.runtime import process_push as process_push
 from shared.runtime import receive as receive
 from shared.runtime import stop_runtime as stop_runtime
 from shared.runtime import using_runtime as using_runtime
+from shared.runtime import webhook_target as webhook_target
 from shared.settings import ConfigError as ConfigError
 from shared.settings import Settings as Settings
 from shared.settings import get_settings as get_settings
@@ -120,6 +121,7 @@ __all__ = [
     "text_of",
     "using_runtime",
     "warm_start_in_background",
+    "webhook_target",
     "x_crc",
     "zoom_url_validation",
 ]

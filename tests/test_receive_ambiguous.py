@@ -245,7 +245,7 @@ def test_deadlines_follow_each_providers_answer_window(monkeypatch: pytest.Monke
     }
     for name, expected in windows.items():
         module, _, constant = name.partition(".")
-        provider = getattr(importlib.import_module(f"functions.{module}"), constant)
+        provider = getattr(importlib.import_module(f"shared.providers.{module}"), constant)
         deadline = settings.deadline_for(provider.target, provider.answer_window_seconds)
         assert deadline == expected, name
 

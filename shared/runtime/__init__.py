@@ -9,6 +9,7 @@ from shared.runtime._current import using_runtime as using_runtime
 from shared.runtime._entry import fulfil as fulfil
 from shared.runtime._entry import process_push as process_push
 from shared.runtime._entry import receive as receive
+from shared.runtime._entry import webhook_target as webhook_target
 from shared.runtime._registry import check_scheduling as check_scheduling
 from shared.runtime._runtime import Runtime as Runtime
 
@@ -23,4 +24,5 @@ __all__ = [
     "receive",
     "stop_runtime",
     "using_runtime",
+    "webhook_target",
 ]

@@ -3,16 +3,16 @@
 https://learn.microsoft.com/graph/change-notifications-delivery-webhooks
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
 
-import flask
-import functions_framework
-
-from shared import Inbound, Provider, query_echo, receive, text_of
-from shared.providers import verify_graph
+from shared.providers._handshake import query_echo
+from shared.providers._provider import Inbound, Provider, text_of
+from shared.providers.graph._verify import verify_graph
 
 
 def _notifications(inbound: Inbound) -> list[dict[str, Any]]:
@@ -49,8 +49,3 @@ GRAPH = Provider(
     answer=_accepted,
     answer_window_seconds=3,  # Graph: 3 s, then 202 and queue the work
 )
-
-
-@functions_framework.http
-def graph_webhook(request: flask.Request) -> flask.Response:
-    return receive(request, GRAPH)

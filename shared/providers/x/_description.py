@@ -3,13 +3,13 @@
 https://docs.x.com/x-api/webhooks/introduction
 """
 
+from __future__ import annotations
+
 import hashlib
 
-import flask
-import functions_framework
-
-from shared import Inbound, Provider, receive, text_of, x_crc
-from shared.providers import verify_x
+from shared.providers._handshake import x_crc
+from shared.providers._provider import Inbound, Provider, text_of
+from shared.providers.x._verify import verify_x
 
 SECRET_ENV = "X_CONSUMER_SECRET"
 
@@ -47,8 +47,3 @@ X = Provider(
     handshake=x_crc(SECRET_ENV),
     methods=("GET", "POST"),
 )
-
-
-@functions_framework.http
-def x_webhook(request: flask.Request) -> flask.Response:
-    return receive(request, X)

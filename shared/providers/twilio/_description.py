@@ -7,13 +7,13 @@ secret (header X-Twilio-Webhooks-Signature-Settings); either variable alone is e
 https://www.twilio.com/docs/usage/webhooks
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 
-import flask
-import functions_framework
-
-from shared import Inbound, Provider, receive, text_of
-from shared.providers import SignedRequest, verify_twilio
+from shared.providers._core import SignedRequest
+from shared.providers._provider import Inbound, Provider, text_of
+from shared.providers.twilio._verify import verify_twilio
 
 AUTH_TOKEN_ENV = "TWILIO_AUTH_TOKEN"
 SHARED_KEY_ENV = "TWILIO_SHARED_KEY_SECRET"
@@ -73,8 +73,3 @@ TWILIO = Provider(
     answer=_twiml,
     answer_window_seconds=15,  # Twilio: about 15 s
 )
-
-
-@functions_framework.http
-def twilio_webhook(request: flask.Request) -> flask.Response:
-    return receive(request, TWILIO)

@@ -3,13 +3,13 @@
 Authorized by env WEBHOOK_SECRET sent as header `Secret` or `Authorization: Bearer`.
 """
 
+from __future__ import annotations
+
 import hashlib
 
-import flask
-import functions_framework
-
-from shared import Inbound, Provider, echo_challenge, receive, text_of
-from shared.providers import verify_shared_secret
+from shared.providers._handshake import echo_challenge
+from shared.providers._provider import Inbound, Provider, text_of
+from shared.providers._secret import verify_shared_secret
 
 
 def _delivery_id(inbound: Inbound) -> str | None:
@@ -32,8 +32,3 @@ GENERIC = Provider(
     event_type=lambda inbound: text_of(inbound.field("type")) or "event",
     challenge=echo_challenge,
 )
-
-
-@functions_framework.http
-def generic_webhook(request: flask.Request) -> flask.Response:
-    return receive(request, GENERIC)

@@ -3,14 +3,14 @@
 https://developers.facebook.com/docs/graph-api/webhooks/getting-started
 """
 
+from __future__ import annotations
+
 import hashlib
 from typing import Any
 
-import flask
-import functions_framework
-
-from shared import Inbound, Provider, meta_subscribe, receive, text_of
-from shared.providers import verify_meta
+from shared.providers._handshake import meta_subscribe
+from shared.providers._provider import Inbound, Provider, text_of
+from shared.providers.meta._verify import verify_meta
 
 
 def _items(inbound: Inbound) -> list[dict[str, Any]]:
@@ -70,8 +70,3 @@ META = Provider(
     methods=("GET", "POST"),
     split=_items,
 )
-
-
-@functions_framework.http
-def meta_webhook(request: flask.Request) -> flask.Response:
-    return receive(request, META)

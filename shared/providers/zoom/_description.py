@@ -3,14 +3,14 @@
 https://developers.zoom.us/docs/api/webhooks/
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 
-import flask
-import functions_framework
-
-from shared import Inbound, Provider, receive, text_of, zoom_url_validation
-from shared.providers import verify_zoom
+from shared.providers._handshake import zoom_url_validation
+from shared.providers._provider import Inbound, Provider, text_of
+from shared.providers.zoom._verify import verify_zoom
 
 SECRET_ENV = "ZOOM_WEBHOOK_SECRET_TOKEN"
 
@@ -37,8 +37,3 @@ ZOOM = Provider(
     tolerance_env="ZOOM_TIMESTAMP_TOLERANCE_SECONDS",
     answer_window_seconds=3,  # Zoom: 3 s
 )
-
-
-@functions_framework.http
-def zoom_webhook(request: flask.Request) -> flask.Response:
-    return receive(request, ZOOM)

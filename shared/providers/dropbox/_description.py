@@ -3,13 +3,13 @@
 https://www.dropbox.com/developers/reference/webhooks
 """
 
+from __future__ import annotations
+
 import uuid
 
-import flask
-import functions_framework
-
-from shared import Provider, query_echo, receive
-from shared.providers import verify_dropbox
+from shared.providers._handshake import query_echo
+from shared.providers._provider import Provider
+from shared.providers.dropbox._verify import verify_dropbox
 
 DROPBOX = Provider(
     target="dropbox_webhook",
@@ -25,8 +25,3 @@ DROPBOX = Provider(
     handshake=query_echo("GET", "challenge"),
     methods=("GET", "POST"),
 )
-
-
-@functions_framework.http
-def dropbox_webhook(request: flask.Request) -> flask.Response:
-    return receive(request, DROPBOX)

@@ -3,11 +3,10 @@
 https://docs.stripe.com/webhooks
 """
 
-import flask
-import functions_framework
+from __future__ import annotations
 
-from shared import Provider, receive, text_of
-from shared.providers import verify_stripe
+from shared.providers._provider import Provider, text_of
+from shared.providers.stripe._verify import verify_stripe
 
 STRIPE = Provider(
     target="stripe_webhook",
@@ -17,8 +16,3 @@ STRIPE = Provider(
     delivery_id_source="body id",
     event_type=lambda inbound: text_of(inbound.field("type")) or "",
 )
-
-
-@functions_framework.http
-def stripe_webhook(request: flask.Request) -> flask.Response:
-    return receive(request, STRIPE)

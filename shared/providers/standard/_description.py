@@ -5,11 +5,11 @@ default `svix-id`/`svix-timestamp`/`svix-signature` headers are read as well as 
 https://www.standardwebhooks.com/
 """
 
-import flask
-import functions_framework
+from __future__ import annotations
 
-from shared import Provider, receive, text_of
-from shared.providers import standard_message_id, verify_standard
+from shared.providers._provider import Provider, text_of
+from shared.providers.standard._verify import message_id as standard_message_id
+from shared.providers.standard._verify import verify_standard
 
 STANDARD = Provider(
     target="standard_webhook",
@@ -22,8 +22,3 @@ STANDARD = Provider(
     tolerance_env="STANDARD_WEBHOOK_TOLERANCE_SECONDS",
     answer_window_seconds=15,  # Standard Webhooks: 15-30 s; the shorter end
 )
-
-
-@functions_framework.http
-def standard_webhook(request: flask.Request) -> flask.Response:
-    return receive(request, STANDARD)

@@ -3,11 +3,10 @@
 https://shopify.dev/docs/apps/build/webhooks
 """
 
-import flask
-import functions_framework
+from __future__ import annotations
 
-from shared import Provider, receive
-from shared.providers import verify_shopify
+from shared.providers._provider import Provider
+from shared.providers.shopify._verify import verify_shopify
 
 SHOPIFY = Provider(
     target="shopify_webhook",
@@ -19,8 +18,3 @@ SHOPIFY = Provider(
     event_type=lambda inbound: inbound.headers.get("x-shopify-topic", "").strip(),
     answer_window_seconds=5,  # Shopify: about 5 s
 )
-
-
-@functions_framework.http
-def shopify_webhook(request: flask.Request) -> flask.Response:
-    return receive(request, SHOPIFY)

@@ -3,11 +3,11 @@
 https://api.slack.com/apis/events-api
 """
 
-import flask
-import functions_framework
+from __future__ import annotations
 
-from shared import Provider, receive, slack_url_verification, text_of
-from shared.providers import verify_slack
+from shared.providers._handshake import slack_url_verification
+from shared.providers._provider import Provider, text_of
+from shared.providers.slack._verify import verify_slack
 
 SLACK = Provider(
     target="slack_events",
@@ -20,8 +20,3 @@ SLACK = Provider(
     challenge=slack_url_verification,
     answer_window_seconds=3,  # Slack: 3 s
 )
-
-
-@functions_framework.http
-def slack_events(request: flask.Request) -> flask.Response:
-    return receive(request, SLACK)

@@ -3,11 +3,10 @@
 https://docs.github.com/en/webhooks/webhook-events-and-payloads#delivery-headers
 """
 
-import flask
-import functions_framework
+from __future__ import annotations
 
-from shared import Inbound, Provider, receive
-from shared.providers import verify_github
+from shared.providers._provider import Inbound, Provider
+from shared.providers.github._verify import verify_github
 
 
 def _event(inbound: Inbound) -> str:
@@ -25,8 +24,3 @@ GITHUB = Provider(
     ignore=lambda inbound: _event(inbound) == "ping",
     answer_window_seconds=10,  # GitHub: 10 s
 )
-
-
-@functions_framework.http
-def github_webhook(request: flask.Request) -> flask.Response:
-    return receive(request, GITHUB)
