@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared._observe import Observers
-from shared.backends import EmbeddedIntake
-from shared.backends.handoff import Publisher
 from shared.backends.idempotency import Idempotency
 from shared.settings import Secrets, Settings
+
+if TYPE_CHECKING:
+    from shared.receiving._route import Route
 
 
 class ReceivingRuntime(Protocol):
@@ -30,9 +31,9 @@ class ReceivingRuntime(Protocol):
     @property
     def idempotency(self) -> Idempotency: ...
 
-    def publisher_for(self, target: str) -> Publisher: ...
-
-    def intake_for(self, target: str) -> EmbeddedIntake | None: ...
+    def route_for(self, target: str) -> Route:
+        """Where `target`'s deliveries go, and how (decided once per target)."""
+        ...
 
     def deadline(self, seconds: float | None = None) -> contextlib.AbstractContextManager[None]: ...
 

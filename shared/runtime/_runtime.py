@@ -64,6 +64,7 @@ from shared.processing import ProcessorContext, ProcessorRegistry, Registration,
 from shared.processing._completions import deferring
 from shared.processing._run_claims import claiming
 from shared.providers import CertificateCache, verify_google_oidc
+from shared.receiving import Route
 from shared.runtime._contexts import ProcessorContexts
 from shared.runtime._publishers import make_publisher
 from shared.runtime._registry import check_scheduling, import_registry
@@ -116,6 +117,7 @@ class Runtime:
         }
         self._documents: dict[str, DocumentCollection] = {}
         self._intakes: dict[int, EmbeddedIntake | None] = {}  # by publisher
+        self._routes: dict[str, Route] = {}  # by target
         self._lock = threading.Lock()
         self._worker: LocalWorker | None = None
         self._stopped = False
@@ -176,6 +178,15 @@ class Runtime:
             if id(publisher) not in self._intakes:
                 self._intakes[id(publisher)] = intake_for(self.idempotency, publisher)
             return self._intakes[id(publisher)]
+
+    def route_for(self, target: str) -> Route:
+        """Where `target`'s deliveries go, and how: decided on the first delivery of each
+        target, then read without a lock (a race builds the same route twice)."""
+        route = self._routes.get(target)
+        if route is None:
+            route = Route.of(self.publisher_for(target), self.intake_for(target))
+            self._routes[target] = route
+        return route
 
     def built_publisher(self) -> Publisher | None:
         """The publisher if it was built already (shutdown must not build one)."""
