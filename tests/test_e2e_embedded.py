@@ -137,7 +137,8 @@ def test_always_failing_processor_is_dead_lettered(
     github: flask.Flask, embedded: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RUNRUN_QUEUE_MAX_ATTEMPTS", "3")
-    monkeypatch.setattr(_local, "_MAX_BACKOFF_SECONDS", 0.01)
+    monkeypatch.setenv("RUNRUN_QUEUE_MIN_BACKOFF_SECONDS", "0.01")
+    monkeypatch.setenv("RUNRUN_QUEUE_MAX_BACKOFF_SECONDS", "0.01")
     reload_settings()
     runs = register(monkeypatch, Runs(fail=True))
     delivery_id = str(uuid.uuid4())

@@ -24,7 +24,7 @@ import pytest
 from shared import BackendUnavailable, Runtime, deadline_scope, install_runtime, reload_settings
 from shared.backends._intake import Accepted, EmbeddedIntake, Intake
 from shared.backends.handoff import LocalQueue, LocalWorker
-from shared.backends.handoff._local import WORKER_BATCH
+from shared.backends.handoff._outbox import WORKER_BATCH
 from shared.backends.idempotency import Idempotency, IdempotencyRecord, Replay, document_id
 from shared.backends.idempotency._sqlite import SqliteStore
 from tests.pubsub_util import wait_for

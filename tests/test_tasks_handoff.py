@@ -35,8 +35,8 @@ from shared import (
 )
 from shared._delivery import delivery_from_event, rfc3339_now
 from shared.backends.handoff import LocalQueue
-from shared.backends.handoff._local import QueuedMessage
 from shared.backends.handoff._local_worker import LocalWorker
+from shared.backends.handoff._outbox import QueuedMessage
 from shared.backends.handoff._pubsub import PubSubPublisher
 from shared.backends.handoff._tasks import STRUCTURED, CloudTasksPublisher, task_id
 from shared.backends.idempotency import MemoryStore

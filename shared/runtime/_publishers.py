@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.backends.handoff import LocalQueue, Publisher
-from shared.backends.handoff._local import exponential_backoff
+from shared.backends.handoff._outbox import exponential_backoff
 from shared.settings import Settings
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,14 +34,12 @@ from shared.settings._env import (
     env_text,
     env_triggers,
 )
+from shared.settings._queue import QUEUES, queue_settings
 
 if TYPE_CHECKING:
     from shared.settings._notify_routes import NotifyRoute
 
 STORES = ("firestore", "sqlite", "memory")
-QUEUES = ("pubsub", "local", "tasks")
-# A Cloud Tasks queue's full name, as create_task wants it.
-_TASKS_QUEUE = re.compile(r"projects/[^/]+/locations/[^/]+/queues/[A-Za-z0-9-]{1,100}")
 DEADLINE_PREFIX = "RUNRUN_DEADLINE_SECONDS_"
 DEPLOY_VIA = ("cloudbuild", "topic")
 
@@ -148,38 +145,15 @@ class Settings:
             queue_max_attempts=env_int("RUNRUN_QUEUE_MAX_ATTEMPTS", 5, minimum=1),
             events_collection=env.get("RUNRUN_EVENTS_COLLECTION") or "webhook_events",
             relay_url=env.get("RUNRUN_RELAY_URL") or None,
-            deploy_via=env_choice("RUNRUN_DEPLOY_VIA", DEPLOY_VIA, "cloudbuild"),
-            cloudbuild_triggers=env_triggers("RUNRUN_CLOUDBUILD_TRIGGERS"),
-            cloudbuild_project=env.get("RUNRUN_CLOUDBUILD_PROJECT") or None,
-            cloudbuild_region=env.get("RUNRUN_CLOUDBUILD_REGION") or "global",
-            cloudbuild_endpoint=env.get("RUNRUN_CLOUDBUILD_ENDPOINT") or None,
-            cloudbuild_service_account=env_text("RUNRUN_CLOUDBUILD_SERVICE_ACCOUNT") or None,
-            # Below the claim's lease: a trigger call still in flight when the lease ends is
-            # the one window in which a redelivery could start a second build.
-            cloudbuild_timeout_seconds=env_float("RUNRUN_CLOUDBUILD_TIMEOUT_SECONDS", 20.0),
-            dialogflow_secret_header=(
-                env.get("RUNRUN_DIALOGFLOW_SECRET_HEADER") or "x-dialogflow-secret"
-            ).lower(),
-            dialogflow_audiences=env_list("DIALOGFLOW_AUDIENCE"),
-            dialogflow_service_agents=env_list("DIALOGFLOW_SERVICE_AGENT"),
-            # The agent waits 5 s by default: what is left covers auth, store and network.
-            dialogflow_budget_seconds=env_budget("RUNRUN_DIALOGFLOW_BUDGET_SECONDS", 4.0),
-            dialogflow_fallback_text=env.get("RUNRUN_DIALOGFLOW_FALLBACK_TEXT")
-            or "Sorry, I could not get that done in time. Please try again in a moment.",
+            **_deploy_and_dialogflow(),
             firestore_emulator=firestore_emulator,
             pubsub_emulator=pubsub_emulator,
             processors=env_text("RUNRUN_PROCESSORS") or "functions.processors:registry",
             inspect=env_switch("RUNRUN_INSPECT"),
             inspect_token=env_text("RUNRUN_INSPECT_TOKEN") or None,
-            notify_routes=env_notify_routes(),
-            notify_dry_run=bool(env_switch("RUNRUN_NOTIFY_DRY_RUN")),
-            fcm_timeout_seconds=env_float("RUNRUN_FCM_TIMEOUT_SECONDS", 10.0),
-            bigquery_table=env_bigquery_table(),
-            bigquery_events=env_pairs("RUNRUN_BIGQUERY_EVENTS"),
-            bigquery_timeout_seconds=env_float("RUNRUN_BIGQUERY_TIMEOUT_SECONDS", 10.0),
-            bigquery_emulator_host=env_text("BIGQUERY_EMULATOR_HOST") or None,
+            **_notify_and_bigquery(),
             batch_sizes_dir=env_text("RUNRUN_BATCH_SIZES_DIR") or None,
-            **_queue_settings(),
+            **queue_settings(),
             deadline_overrides={
                 name[len(DEADLINE_PREFIX) :].lower(): env_float(name, 1.0)
                 for name in sorted(env)
@@ -237,57 +211,41 @@ class Settings:
         return self.state_dir / "dev-secrets.json"
 
 
-def _target_queues() -> dict[str, str]:
-    raw = env_text("RUNRUN_TARGET_QUEUES")
-    found: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in raw.split(","))):
-        target, sep, queue = (x.strip() for x in part.partition("="))
-        if not sep or not target.isidentifier() or queue not in QUEUES:
-            raise ConfigError(
-                f"RUNRUN_TARGET_QUEUES must read target=queue,... with a queue among "
-                f"{', '.join(QUEUES)}; got {part!r}"
-            )
-        found[target] = queue
-    return found
-
-
-def _queue_settings() -> dict[str, Any]:
-    """The Cloud Tasks and queue-limit settings, checked together: a queue that is used
-    but cannot work is refused at start, not at the first delivery."""
-    queue = env_choice("RUNRUN_QUEUE", QUEUES, "")
-    target_queues = _target_queues()
-    tasks_queue = env_text("RUNRUN_TASKS_QUEUE") or None
-    tasks_url = env_text("RUNRUN_TASKS_URL") or None
-    if "tasks" in (queue, *target_queues.values()):
-        if tasks_queue is None or not _TASKS_QUEUE.fullmatch(tasks_queue):
-            raise ConfigError(
-                "the Cloud Tasks queue needs RUNRUN_TASKS_QUEUE=projects/P/locations/L/queues/Q"
-                f", got {tasks_queue!r}"
-            )
-        if tasks_url is None or not tasks_url.startswith(("https://", "http://")):
-            raise ConfigError(
-                "the Cloud Tasks queue needs RUNRUN_TASKS_URL, the http(s) URL of "
-                f"process_delivery, got {tasks_url!r}"
-            )
-    min_backoff = env_float("RUNRUN_QUEUE_MIN_BACKOFF_SECONDS", 0.5)
-    max_backoff = env_float("RUNRUN_QUEUE_MAX_BACKOFF_SECONDS", 60.0)
-    if max_backoff < min_backoff:
-        raise ConfigError("RUNRUN_QUEUE_MAX_BACKOFF_SECONDS is below the minimum backoff")
-    deadline = env_int("RUNRUN_TASKS_DISPATCH_DEADLINE_SECONDS", 600, minimum=15)
-    if deadline > 1800:  # Cloud Tasks' own bounds for HTTP targets: 15 s to 30 min
-        raise ConfigError(f"RUNRUN_TASKS_DISPATCH_DEADLINE_SECONDS must be <= 1800, got {deadline}")
+def _deploy_and_dialogflow() -> dict[str, Any]:
+    """Deploy to staging's settings and Dialogflow CX fulfilment's."""
+    env = os.environ
     return {
-        "target_queues": target_queues,
-        "tasks_queue": tasks_queue,
-        "tasks_url": tasks_url,
-        "tasks_emulator": env_text("CLOUD_TASKS_EMULATOR_HOST") or None,
-        "push_service_account": env_text("PUSH_SERVICE_ACCOUNT") or None,
-        "push_audience": env_text("PUSH_AUDIENCE").split(",")[0].strip() or None,
-        "queue_rate": env_float("RUNRUN_QUEUE_RATE", 500.0),
-        "queue_max_concurrent": env_int("RUNRUN_QUEUE_MAX_CONCURRENT", 1000, minimum=1),
-        "queue_min_backoff_seconds": min_backoff,
-        "queue_max_backoff_seconds": max_backoff,
-        "tasks_dispatch_deadline_seconds": deadline,
+        "deploy_via": env_choice("RUNRUN_DEPLOY_VIA", DEPLOY_VIA, "cloudbuild"),
+        "cloudbuild_triggers": env_triggers("RUNRUN_CLOUDBUILD_TRIGGERS"),
+        "cloudbuild_project": env.get("RUNRUN_CLOUDBUILD_PROJECT") or None,
+        "cloudbuild_region": env.get("RUNRUN_CLOUDBUILD_REGION") or "global",
+        "cloudbuild_endpoint": env.get("RUNRUN_CLOUDBUILD_ENDPOINT") or None,
+        "cloudbuild_service_account": env_text("RUNRUN_CLOUDBUILD_SERVICE_ACCOUNT") or None,
+        # Below the claim's lease: a trigger call still in flight when the lease ends is
+        # the one window in which a redelivery could start a second build.
+        "cloudbuild_timeout_seconds": env_float("RUNRUN_CLOUDBUILD_TIMEOUT_SECONDS", 20.0),
+        "dialogflow_secret_header": (
+            env.get("RUNRUN_DIALOGFLOW_SECRET_HEADER") or "x-dialogflow-secret"
+        ).lower(),
+        "dialogflow_audiences": env_list("DIALOGFLOW_AUDIENCE"),
+        "dialogflow_service_agents": env_list("DIALOGFLOW_SERVICE_AGENT"),
+        # The agent waits 5 s by default: what is left covers auth, store and network.
+        "dialogflow_budget_seconds": env_budget("RUNRUN_DIALOGFLOW_BUDGET_SECONDS", 4.0),
+        "dialogflow_fallback_text": env.get("RUNRUN_DIALOGFLOW_FALLBACK_TEXT")
+        or "Sorry, I could not get that done in time. Please try again in a moment.",
+    }
+
+
+def _notify_and_bigquery() -> dict[str, Any]:
+    """The notify and bigquery processors' settings (each off until configured)."""
+    return {
+        "notify_routes": env_notify_routes(),
+        "notify_dry_run": bool(env_switch("RUNRUN_NOTIFY_DRY_RUN")),
+        "fcm_timeout_seconds": env_float("RUNRUN_FCM_TIMEOUT_SECONDS", 10.0),
+        "bigquery_table": env_bigquery_table(),
+        "bigquery_events": env_pairs("RUNRUN_BIGQUERY_EVENTS"),
+        "bigquery_timeout_seconds": env_float("RUNRUN_BIGQUERY_TIMEOUT_SECONDS", 10.0),
+        "bigquery_emulator_host": env_text("BIGQUERY_EMULATOR_HOST") or None,
     }
 
 

@@ -13,7 +13,8 @@ from typing import Protocol
 
 from shared._delivery import Delivery, message_published_event
 from shared._errors import BackendUnavailable, ProcessorsDeferred
-from shared.backends.handoff._local import WORKER_BATCH, Consumer, LocalQueue, QueuedMessage
+from shared.backends.handoff._local import Consumer, LocalQueue
+from shared.backends.handoff._outbox import WORKER_BATCH, QueuedMessage
 
 log = logging.getLogger("runrun.queue")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shared.backends.idempotency._machine import Claim as Claim
 from shared.backends.idempotency._machine import Idempotency as Idempotency
-from shared.backends.idempotency._machine import Replay as Replay
 from shared.backends.idempotency._memory import MemoryStore as MemoryStore
+from shared.backends.idempotency._outcomes import Claim as Claim
+from shared.backends.idempotency._outcomes import Replay as Replay
 from shared.backends.idempotency._store import IdempotencyRecord as IdempotencyRecord
 from shared.backends.idempotency._store import IdempotencyStore as IdempotencyStore
 from shared.backends.idempotency._store import document_id as document_id

@@ -18,16 +18,16 @@ import math
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from shared._deadline import time_left
 from shared._errors import BackendUnavailable, ClaimInProgress, PayloadMismatch
+from shared.backends.idempotency._outcomes import Claim, Replay
 from shared.backends.idempotency._store import (
     IdempotencyRecord,
     IdempotencyStore,
-    Version,
     document_id,
 )
 
@@ -37,23 +37,6 @@ if TYPE_CHECKING:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """This attempt owns the key until `record.lease_expires_at`."""
-
-    record: IdempotencyRecord
-    version: Version
-
-
-@dataclass(frozen=True)
-class Replay:
-    """The key was completed before: answer what was answered then."""
-
-    status: int
-    body: str
-    content_type: str
 
 
 class Idempotency:
@@ -96,13 +79,10 @@ class Idempotency:
     ) -> Claim | Replay:
         """Claim `target:key` for this attempt, or explain why not.
 
-        `lease_until` ends the lease at a fixed time instead of the default lease from now (a
-        receiving request: the end of its deadline); `token` names this attempt's record.
-        With `wait`, a key another attempt holds is polled for as long as the current
-        deadline allows: its completion is replayed, its release or the end of its lease
-        lets this attempt claim it. Only a first attempt still running when the wait is
-        over is a ClaimInProgress. `taken`: this attempt's create was made already (a
-        chained one, see `creation`) and found the key taken: go on from there.
+        `lease_until`: a fixed end of lease (a receiving request's deadline); `token` names
+        this attempt's record. `wait`: poll a key another attempt holds while the deadline
+        allows (its completion replays, its release or lapsed lease lets this attempt in).
+        `taken`: this attempt's chained create (`creation`) found the key taken already.
 
         Raises:
             ClaimInProgress: another attempt holds a live lease (409).
@@ -126,9 +106,7 @@ class Idempotency:
                 create, rounds = True, rounds + 1
                 continue  # released or expired between our create and get: try again
             existing, existing_version = found
-            if existing.expire_at <= now or (
-                existing.status == "in_progress" and existing.lease_expires_at <= now
-            ):
+            if _lapsed(existing, now):
                 if existing.expire_at > now and existing.payload_hash != payload_hash:
                     raise _mismatch(key)
                 took = self.store.replace(fresh, existing_version)
@@ -144,18 +122,29 @@ class Idempotency:
                     body=existing.response_body or "",
                     content_type=existing.response_content_type or "application/json",
                 )
-            lease_left = (existing.lease_expires_at - now).total_seconds()
-            budget = time_left()
-            # Keep a little of the budget: the hand-off still has to fit in after the wait.
-            if not wait or budget is None or budget <= self._FIRST_POLL * 2:
-                raise ClaimInProgress(
-                    f"delivery {key!r} is already being processed",
-                    retry_after=math.ceil(lease_left),
-                )
-            time.sleep(max(0.001, min(poll, lease_left, budget - self._FIRST_POLL)))
-            poll = min(poll * 2, self._LAST_POLL)
+            poll = self._wait_for(key, existing, now, poll, wait)
             create = False
         raise BackendUnavailable(f"could not settle the claim for {key!r}", retry_after=1)
+
+    def _wait_for(
+        self, key: str, existing: IdempotencyRecord, now: datetime, poll: float, wait: bool
+    ) -> float:
+        """Sleep a poll's length while another attempt holds the key (the next poll's
+        length), or refuse at once when this claim may not wait, or no longer can.
+
+        Raises:
+            ClaimInProgress: the other attempt's lease is live and this claim cannot wait.
+        """
+        lease_left = (existing.lease_expires_at - now).total_seconds()
+        budget = time_left()
+        # Keep a little of the budget: the hand-off still has to fit in after the wait.
+        if not wait or budget is None or budget <= self._FIRST_POLL * 2:
+            raise ClaimInProgress(
+                f"delivery {key!r} is already being processed",
+                retry_after=math.ceil(lease_left),
+            )
+        time.sleep(max(0.001, min(poll, lease_left, budget - self._FIRST_POLL)))
+        return min(poll * 2, self._LAST_POLL)
 
     def fresh(
         self,
@@ -289,3 +278,10 @@ def _completed(claim: Claim, status: int, body: str, content_type: str) -> Idemp
 
 def _mismatch(key: str) -> PayloadMismatch:
     return PayloadMismatch(f"idempotency key {key!r} was already used with a different payload")
+
+
+def _lapsed(record: IdempotencyRecord, now: datetime) -> bool:
+    """Whether `record` no longer holds its key: expired, or its lease ended in progress."""
+    return record.expire_at <= now or (
+        record.status == "in_progress" and record.lease_expires_at <= now
+    )
