@@ -2,6 +2,7 @@
 claimed run per (delivery, processor), completed or released; each processor sees only
 its narrow context."""
 
+from shared._delivery import Delivery as Delivery
 from shared.processing._context import ProcessorContext as ProcessorContext
 from shared.processing._host import ProcessingRuntime as ProcessingRuntime
 from shared.processing._process import process_event as process_event
@@ -13,6 +14,7 @@ from shared.processing._registry import Registration as Registration
 
 __all__ = [
     "ANY",
+    "Delivery",
     "ProcessingRuntime",
     "Processor",
     "ProcessorContext",

@@ -6,6 +6,7 @@ some of them need live in `_handshake`."""
 
 from shared.providers._core import SignedRequest as SignedRequest
 from shared.providers._core import hmac_matches as hmac_matches
+from shared.providers._core import verify_body_hmac as verify_body_hmac
 from shared.providers._handshake import echo_challenge as echo_challenge
 from shared.providers._handshake import meta_subscribe as meta_subscribe
 from shared.providers._handshake import query_echo as query_echo
@@ -76,6 +77,7 @@ __all__ = [
     "standard_message_id",
     "text_answer",
     "text_of",
+    "verify_body_hmac",
     "verify_dialogflow",
     "verify_dropbox",
     "verify_github",

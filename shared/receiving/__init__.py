@@ -5,4 +5,8 @@ from shared.receiving._host import ReceivingRuntime as ReceivingRuntime
 from shared.receiving._pipeline import receive_with as receive_with
 from shared.receiving._route import Route as Route
 
-__all__ = ["ReceivingRuntime", "Route", "receive_with"]
+__all__ = [
+    "ReceivingRuntime",
+    "Route",
+    "receive_with",
+]
