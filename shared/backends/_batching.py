@@ -19,8 +19,8 @@ flight the next one gathers; nobody waits for a batch to fill.
   succeeded (a delivery's claim, publish and completion). The leader of each batch queues
   its callers' next calls in their batchers for them, so each caller is woken once, with
   every outcome, instead of waking to queue each call itself: each wake-up is a thread
-  taking the GIL back, and with 80 request threads those hand-offs were a fifth of a
-  receiving worker's Python time (py-spy, README "Benchmarks"). A followup keeps the
+  taking the GIL back, costly with 80 request threads (the benchmarks' document measures
+  it). A followup keeps the
   caller's deadline unless it brings its own.
 """
 

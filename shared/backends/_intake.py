@@ -2,14 +2,14 @@
 
 On the embedded backends a delivery would otherwise cost three writes, each a turn on the
 file's write lock: the claim, the outbox row, the completion. With the idempotency records
-beside the outbox (shared/idempotency/__init__.py puts them there) the three are one unit of
-work: inside one transaction the key is looked at and, if it is free, its completed record
-and the message are written together. Nobody can observe the claim between them, so the
+beside the outbox (`make_store` puts them there) the three are one unit of work: inside
+one transaction the key is looked at and, if it is free, its completed record and the
+message are written together. Nobody can observe the claim between them, so the
 outcomes are the claim's own: the earlier answer replayed, 422 for another payload, or
 accepted. A key another attempt holds (an in-progress record: a processor run of an older
 layout, or a receiver on another path) is left to the general path, which waits for it.
 
-Concurrent deliveries are group-committed (shared/_batching.py): one durable transaction
+Concurrent deliveries are group-committed (shared/backends/_batching.py): one durable transaction
 for the batch, each delivery in a savepoint of its own, so a failing delivery rolls back its
 own writes alone; a failed commit fails the whole batch, none of which was written.
 """

@@ -1,20 +1,20 @@
 """Processor claims made per batch of queue messages instead of one write each.
 
 The embedded queue's worker runs a leased batch of messages one after another, and every
-processor run first claims its (delivery, processor) pair (shared/_process.py). On the
-embedded store each claim was a turn of its own on the state file's write lock, shared with
-the receivers' durable commits, and the claims were about a quarter of the worker's Python
-time (py-spy, README "Benchmarks"). Inside `claiming(runtime, deliveries)` the worker claims
+processor run first claims its (delivery, processor) pair (`_process.py`). On the embedded
+store each claim alone would be a turn of its own on the state file's write lock, shared
+with the receivers' durable commits: a large share of the worker's time (the benchmarks'
+document measures it). Inside `claiming(runtime, deliveries)` the worker claims
 every pair of the batch that runs now in one write (`Idempotency.claim_all`), and each run
 takes its claim from there (`take`).
 
 What each claim guarantees is unchanged: a batch claim is the same create-if-absent a run
 would make. A pair whose record exists (completed by an earlier attempt, or held by another)
 gets no batch claim, and its run takes the ordinary path, which replays, waits, takes over
-or refuses as it always did. A run that starts late in a slow batch renews its claim's lease
-first (one conditional write), so that it holds a full lease from its start, as before.
+or refuses. A run that starts late in a slow batch renews its claim's lease first (one
+conditional write), so that it holds a full lease from its start.
 Claims the batch did not use (the worker stopped, a message was unreadable) are released
-when the block ends; a crash leaves them to their lease, as a crash during a run always did.
+when the block ends; a crash leaves them to their lease, as a crash during a run does.
 """
 
 from __future__ import annotations

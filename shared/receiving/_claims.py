@@ -120,7 +120,7 @@ class ReceiveClaims:
     ) -> Chained | None:
         """The claim's create, then (once it is made) `publish`, then the completion, all
         made for this request by the batches' leaders, so that its thread is woken once
-        (shared/_batching.py). The create keeps the claim's share of the deadline, the
+        (shared/backends/_batching.py). The create keeps the claim's share of the deadline, the
         publish and the completion the request's. None when the store's writes are not
         batched (then `claim`, publish and `complete`, one after another)."""
         idempotency = self.runtime.idempotency

@@ -131,7 +131,7 @@ class Runtime(Backends):
 
     def claiming(self, deliveries: list[Delivery]) -> contextlib.AbstractContextManager[object]:
         """For the block, the processors' claims of `deliveries` made in one write (the
-        local queue's worker runs a batch of messages inside it: shared/_batch_claims.py),
+        local queue's worker runs a batch of messages inside it: shared/processing/_run_claims.py),
         where the store makes them in one transaction; elsewhere each run claims its own."""
         try:
             batches = isinstance(self.idempotency.store, SqliteStore)

@@ -2,7 +2,7 @@
 
 A durable SQLite commit costs an fsync, and commits to one file happen one at a time; with
 80 requests in flight, each waiting for its own fsync, the fsyncs alone cap the rate. The
-shared `Batcher` (shared/_batching.py) does the grouping: a writer still queued when its
+shared `Batcher` (shared/backends/_batching.py) does the grouping: a writer still queued when its
 deadline passes withdraws its row, which is then never written; once its row is taken into
 a batch it waits for that batch, which takes milliseconds, so no row is written behind an
 answer that said it was not.

@@ -82,7 +82,7 @@ class LocalQueue(Publisher):
 
     def durable_writer(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """The process's writer that fsyncs each commit, as the file's only writer for the
-        block (for a caller's own transaction that writes messages: shared/_intake.py)."""
+        block (for a caller's own transaction that writes messages: shared/backends/_intake.py)."""
         return self._connections.write(durable=True)
 
     @staticmethod

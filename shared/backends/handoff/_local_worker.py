@@ -93,8 +93,8 @@ class LocalWorker(threading.Thread):
         if self.claims:
             claimed = self.claims([self._delivery(message) for message in leased])
         # The processors' claims are made for the whole batch at once (`claims`), and their
-        # completions written for it at once (shared/_completions.py), before the messages
-        # that ran are deleted.
+        # completions written for it at once (`completions`), before the messages that ran
+        # are deleted.
         with claimed, self.completions() as self._pending:
             try:
                 for index, message in enumerate(leased):

@@ -6,7 +6,7 @@ caller gave up, so a request answered 503 could still publish, and the provider'
 would then publish again. One synchronous RPC with the request's remaining deadline either
 is acknowledged before we answer 2xx, or is cancelled with the call.
 
-Concurrent publishes to one topic still share that RPC (shared/_batching.py): the caller
+Concurrent publishes to one topic still share that RPC (shared/backends/_batching.py): the caller
 that arrives first sends every message queued so far in one `Publish`, on its own thread,
 while the next batch gathers. Each caller gets its own message id back before it answers;
 a failed RPC fails exactly the callers whose messages it carried, and nothing is retried.
@@ -106,7 +106,7 @@ class PubSubPublisher(Publisher):
         self, topic: str, data: bytes, attributes: dict[str, str], then: Followup
     ) -> tuple[str, Any]:
         """The publish's batch makes `then` for its callers once their messages are
-        acknowledged, so each caller is woken once for both (shared/_batching.py)."""
+        acknowledged, so each caller is woken once for both (shared/backends/_batching.py)."""
         message = _raw_types()[1](data=data, attributes=attributes)
         return self._batcher(self._ready_path(topic)).submit_then(message, then)
 

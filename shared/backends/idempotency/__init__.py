@@ -27,7 +27,7 @@ def make_store(settings: Settings, firestore: Callable[[], Any]) -> IdempotencyS
         legacy = settings.state_dir / "idempotency.sqlite3"
         if "local" in settings.queues_used:
             # Beside the local queue's outbox, so that a delivery's claim, message and
-            # completion are one transaction (shared/_intake.py); earlier records move in.
+            # completion are one transaction (shared/backends/_intake.py); earlier records move in.
             return SqliteStore(settings.state_dir / "queue.sqlite3", legacy=legacy)
         return SqliteStore(legacy)
     return MemoryStore()

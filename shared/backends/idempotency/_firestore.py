@@ -7,7 +7,7 @@ state machine also checks it, because TTL deletion can lag by a day.
 Every call carries what is left of the request's deadline and no automatic retry: a call
 retried after its deadline would act after the caller already answered 503.
 
-Writes from concurrent requests share one round trip (shared/_batching.py): one BatchWrite
+Writes from concurrent requests share one round trip (shared/backends/_batching.py): one BatchWrite
 RPC (built in `_firestore_protos`), each write with its own precondition (exists =
 false for a claim, the update time for the rest) and its own status in the answer, so a
 conflict on one key fails that caller alone. BatchWrite applies writes independently,

@@ -1,8 +1,8 @@
 """One BatchWrite RPC for a batch of idempotency writes, built as plain protobuf messages.
 
 The client's own builders (`BulkWriteBatch.create/update/delete`) walk every field through
-its generic document extractor and proto-plus wrappers: on the emulator path that was 42%
-of the receiving workers' Python time (py-spy, README "Benchmarks"). The records here are
+its generic document extractor and proto-plus wrappers, the largest cost of a receiving
+worker on the emulator path (the benchmarks' document measures it). The records here are
 flat (strings, integers, timestamps, nulls), so each write is assembled directly as the
 `Write` message those builders produce: a create has the precondition `exists = false`, an
 update the record's fields with their names as the update mask and the update-time

@@ -2,7 +2,7 @@
 
 Each statement is atomic on its own (INSERT OR IGNORE, UPDATE/DELETE ... WHERE version = ?)
 and reports by its row count whether its condition held; WAL lets readers proceed while a
-writer commits. Writes from concurrent requests are group-committed (shared/_batching.py):
+writer commits. Writes from concurrent requests are group-committed (shared/backends/_batching.py):
 one transaction runs each caller's statement in turn, so the writers of a batch take the
 file's write lock once instead of taking turns for it one by one.
 """
@@ -204,7 +204,7 @@ class SqliteStore(IdempotencyStore):
 
     def create_all(self, records: list[IdempotencyRecord]) -> list[Version | None]:
         """Every create in one transaction of this thread's own (the local queue's worker
-        claims a batch's processor runs at once: shared/_batch_claims.py)."""
+        claims a batch's processor runs at once: shared/processing/_run_claims.py)."""
         versions = [_new_version() for _ in records]
         statements = [
             (self._CREATE, (record.doc_id, *self._row(record), version))
@@ -221,7 +221,7 @@ class SqliteStore(IdempotencyStore):
         return _record(rows[0]), rows[0][10]
 
     def get_with(self, conn: sqlite3.Connection, doc_id: str) -> IdempotencyRecord | None:
-        """The record as the transaction open on `conn` sees it (shared/_intake.py)."""
+        """The record as the transaction open on `conn` sees it (shared/backends/_intake.py)."""
         row = conn.execute(
             f"SELECT {_COLUMNS} FROM idempotency_keys WHERE doc_id = ?", (doc_id,)
         ).fetchone()
