@@ -142,9 +142,17 @@ class Runtime(Backends):
     # --- life cycle ----------------------------------------------------------------------
 
     def start(self) -> Runtime:
-        """Build what must run before the first request: the local queue's worker drains
-        what an earlier run left without waiting for a delivery."""
-        check_scheduling(self.settings, self.processors)
+        """Check the processors' settings, and build what must run before the first
+        request: the local queue's worker drains what an earlier run left without waiting
+        for a delivery.
+
+        Raises:
+            ConfigError: a processor's settings (or its schedule) cannot work.
+        """
+        registry = self.processors
+        check_scheduling(self.settings, registry)
+        for registration in registry.registrations if registry is not None else ():
+            self._contexts.get(registration)  # reads and checks its settings block now
         if self.settings.queue == "local" or isinstance(self._publisher.peek(), LocalQueue):
             try:
                 self.publisher  # noqa: B018 - building it starts the worker
