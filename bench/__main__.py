@@ -163,7 +163,7 @@ def merge_counts(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def read_batch_sizes(directory: Path) -> dict[str, dict[str, int]]:
-    """What the workers' stores and publishers recorded (`shared._batch_sizes`), summed."""
+    """What the workers' stores and publishers recorded (`shared.backends._batch_sizes`), summed."""
     total: dict[str, dict[str, int]] = {}
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
         for kind, sizes in json.loads(path.read_text()).items():

@@ -100,9 +100,12 @@ def _run(count: int, bigquery_host: str | None) -> dict[str, Any]:
     runtime = Runtime(get_settings(), processors=registry, publisher=MemoryPublisher())
     per_processor: dict[str, list[float]] = {}
     for i in range(count + 1):  # the first round builds the clients: not counted
-        for registration in registry.matching(delivery(i, "direct"), runtime.settings):
+        for registration in registry.matching(delivery(i, "direct")):
+            if not runtime.enabled(registration):
+                continue
+            context = runtime.processor_context(registration)
             started = time.perf_counter()
-            registration.run(delivery(i, "direct"), runtime)
+            registration.run(delivery(i, "direct"), context)
             if i:
                 per_processor.setdefault(registration.name, []).append(
                     time.perf_counter() - started

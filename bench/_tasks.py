@@ -18,7 +18,7 @@ def tasks_env() -> tuple[Any, dict[str, str]] | None:
     sys.path.insert(0, str(ROOT))
     from google.cloud import tasks_v2
 
-    from shared._clients import make_tasks_client
+    from shared.backends._clients import make_tasks_client
     from tests.tasks_emulator import TasksEmulator
 
     emulator = TasksEmulator(Path(tempfile.mkdtemp()))

@@ -9,7 +9,8 @@ token (DIALOGFLOW_AUDIENCE + DIALOGFLOW_SERVICE_AGENT).
 import flask
 import functions_framework
 
-from shared.dialogflow import Fulfilment, fulfil
+from shared import fulfil
+from shared.dialogflow import Fulfilment
 
 from .fulfilment import handlers
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from shared import ConfigError, Runtime, check_scheduling
-from shared._config import override_env
 from shared._serve_env import ServeDefaults
+from shared.settings._settings import override_env
 
 from ._discover import Target, discover
 from ._errors import RunrunError

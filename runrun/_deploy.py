@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared._process import PROCESS_TARGET
+from shared.processing._process import PROCESS_TARGET
 
 from ._deploy_project import dead_letter_policy, dead_letter_topic, foundation
 from ._deploy_settings import (

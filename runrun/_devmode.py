@@ -13,8 +13,8 @@ import sys
 from collections.abc import Iterable
 
 from shared import Provider, Settings, secrets_from_env
-from shared._secrets import ensure_dev_secrets
 from shared.dialogflow import Fulfilment
+from shared.settings._secrets import ensure_dev_secrets
 
 from ._discover import Target
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from shared import Runtime, Settings, current_runtime, get_settings
-from shared._env import secret_like_values
+from shared.settings._env import secret_like_values
 
 from ._activity import ActivityRecorder
 from ._discover import Target

@@ -19,7 +19,7 @@ from shared import (
     runtime_managed_by_server,
     stop_runtime,
 )
-from shared._batch_sizes import write_out as write_batch_sizes
+from shared.backends._batch_sizes import write_out as write_batch_sizes
 
 log = logging.getLogger("runrun.server")
 

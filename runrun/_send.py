@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from shared import get_settings, secrets_from_env
-from shared._secrets import load_dev_secrets
 from shared._serve_env import ServeDefaults
+from shared.settings._secrets import load_dev_secrets
 
 from . import _samples
 from ._deliveries import SENDERS, Answer, Draft, Outgoing, Sender, sender_for

@@ -1,7 +1,7 @@
 """How each provider signs a delivery, written from the providers' documentation with
 hmac/hashlib/base64 alone.
 
-Deliberately independent of `shared.verify`: `runrun send` exercises those verifiers, and a
+Deliberately independent of `shared.providers`: `runrun send` exercises those verifiers, and a
 mistake shared by both sides would cancel itself out. The tests hold these functions to the
 providers' published example vectors instead.
 """

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from functions_framework import request_timeout as _request_timeout
 
-from shared._env import ConfigError
 from shared._serve_env import FrameworkEnv
+from shared.settings._env import ConfigError
 
 from ._errors import ConfigurationError
 

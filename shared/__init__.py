@@ -2,88 +2,73 @@
 
 A target is a functions-framework function that describes its provider and calls `receive`;
 the processor target calls `process_push`. Both run on this process's `Runtime`, which
-owns every backend (see `shared._runtime`).
+owns every backend (see `shared.runtime`).
+
+    shared
+    ├── _errors, _deadline, _delivery, _log, _observe, _http   the kit every layer uses
+    ├── settings      read from the environment once, passed down as values
+    ├── backends      idempotency store, queues (handoff), documents, Google clients
+    ├── providers     each provider's description and verifier
+    ├── receiving     request -> verified, claimed, handed off -> 2xx
+    ├── processing    push envelope -> one claimed run per (delivery, processor)
+    ├── dialogflow    Dialogflow CX fulfilment: answered in the call
+    ├── processors    the shipped processors, one package each
+    └── runtime       the composition root, and the entry points targets call
 """
 
-from ._config import Settings as Settings
-from ._config import get_settings as get_settings
-from ._config import reload_settings as reload_settings
-from ._deadline import deadline_scope as deadline_scope
-from ._delivery import Delivery as Delivery
-from ._env import ConfigError as ConfigError
-from ._env import secrets_from_env as secrets_from_env
-from ._errors import (
-    BackendUnavailable as BackendUnavailable,
-)
-from ._errors import (
-    BadRequest as BadRequest,
-)
-from ._errors import (
-    ClaimInProgress as ClaimInProgress,
-)
-from ._errors import (
-    Forbidden as Forbidden,
-)
-from ._errors import (
-    MethodNotAllowed as MethodNotAllowed,
-)
-from ._errors import (
-    NotConfigured as NotConfigured,
-)
-from ._errors import (
-    PayloadMismatch as PayloadMismatch,
-)
-from ._errors import (
-    PayloadTooLarge as PayloadTooLarge,
-)
-from ._errors import (
-    ProcessorsDeferred as ProcessorsDeferred,
-)
-from ._errors import (
-    ProcessorsFailed as ProcessorsFailed,
-)
-from ._errors import (
-    RetryLater as RetryLater,
-)
-from ._errors import (
-    UnsupportedMediaType as UnsupportedMediaType,
-)
-from ._errors import (
-    VerificationFailed as VerificationFailed,
-)
-from ._errors import (
-    WebhookError as WebhookError,
-)
-from ._handshake import echo_challenge as echo_challenge
-from ._handshake import meta_subscribe as meta_subscribe
-from ._handshake import query_echo as query_echo
-from ._handshake import slack_url_verification as slack_url_verification
-from ._handshake import text as text_answer
-from ._handshake import x_crc as x_crc
-from ._handshake import zoom_url_validation as zoom_url_validation
-from ._log import announce_backends as announce_backends
-from ._log import configure_logging as configure_logging
-from ._observe import DeliveryReport as DeliveryReport
-from ._observe import Observer as Observer
-from ._observe import RunReport as RunReport
-from ._process import PermanentFailure as PermanentFailure
-from ._process import ProcessorRegistry as ProcessorRegistry
-from ._process import process_event as process_event
-from ._provider import Handshake as Handshake
-from ._provider import Inbound as Inbound
-from ._provider import Provider as Provider
-from ._provider import text_of as text_of
-from ._push import process_push as process_push
-from ._receive import receive as receive
-from ._runtime import Runtime as Runtime
-from ._runtime import check_scheduling as check_scheduling
-from ._runtime import current_runtime as current_runtime
-from ._runtime import install_runtime as install_runtime
-from ._runtime import stop_runtime as stop_runtime
-from ._runtime import using_runtime as using_runtime
-from ._warm import runtime_managed_by_server as runtime_managed_by_server
-from ._warm import warm_start_in_background as warm_start_in_background
-from .handoff import MemoryPublisher as MemoryPublisher
+from shared._deadline import deadline_scope as deadline_scope
+from shared._delivery import Delivery as Delivery
+from shared._errors import BackendUnavailable as BackendUnavailable
+from shared._errors import BadRequest as BadRequest
+from shared._errors import ClaimInProgress as ClaimInProgress
+from shared._errors import Forbidden as Forbidden
+from shared._errors import MethodNotAllowed as MethodNotAllowed
+from shared._errors import NotConfigured as NotConfigured
+from shared._errors import PayloadMismatch as PayloadMismatch
+from shared._errors import PayloadTooLarge as PayloadTooLarge
+from shared._errors import PermanentFailure as PermanentFailure
+from shared._errors import ProcessorsDeferred as ProcessorsDeferred
+from shared._errors import ProcessorsFailed as ProcessorsFailed
+from shared._errors import RetryLater as RetryLater
+from shared._errors import UnsupportedMediaType as UnsupportedMediaType
+from shared._errors import VerificationFailed as VerificationFailed
+from shared._errors import WebhookError as WebhookError
+from shared._log import configure_logging as configure_logging
+from shared._observe import DeliveryReport as DeliveryReport
+from shared._observe import Observer as Observer
+from shared._observe import RunReport as RunReport
+from shared._warm import runtime_managed_by_server as runtime_managed_by_server
+from shared._warm import warm_start_in_background as warm_start_in_background
+from shared.backends.handoff import MemoryPublisher as MemoryPublisher
+from shared.processing import ProcessorRegistry as ProcessorRegistry
+from shared.processing import process_event as process_event
+from shared.providers import Handshake as Handshake
+from shared.providers import Inbound as Inbound
+from shared.providers import Provider as Provider
+from shared.providers import echo_challenge as echo_challenge
+from shared.providers import meta_subscribe as meta_subscribe
+from shared.providers import query_echo as query_echo
+from shared.providers import slack_url_verification as slack_url_verification
+from shared.providers import text_answer as text_answer
+from shared.providers import text_of as text_of
+from shared.providers import x_crc as x_crc
+from shared.providers import zoom_url_validation as zoom_url_validation
+from shared.runtime import Runtime as Runtime
+from shared.runtime import announce_backends as announce_backends
+from shared.runtime import check_scheduling as check_scheduling
+from shared.runtime import current_runtime as current_runtime
+from shared.runtime import fulfil as fulfil
+from shared.runtime import install_runtime as install_runtime
+from shared.runtime import process_push as process_push
+from shared.runtime import receive as receive
+from shared.runtime import stop_runtime as stop_runtime
+from shared.runtime import using_runtime as using_runtime
+from shared.runtime import webhook_target as webhook_target
+from shared.settings import ConfigError as ConfigError
+from shared.settings import Settings as Settings
+from shared.settings import get_settings as get_settings
+from shared.settings import reload_settings as reload_settings
+from shared.settings import secrets_from_env as secrets_from_env
 
 __all__ = [
     "BackendUnavailable",
@@ -119,6 +104,7 @@ __all__ = [
     "current_runtime",
     "deadline_scope",
     "echo_challenge",
+    "fulfil",
     "get_settings",
     "install_runtime",
     "meta_subscribe",
@@ -135,6 +121,7 @@ __all__ = [
     "text_of",
     "using_runtime",
     "warm_start_in_background",
+    "webhook_target",
     "x_crc",
     "zoom_url_validation",
 ]

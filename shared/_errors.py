@@ -14,9 +14,14 @@
     ├── ProcessorsDeferred (503, carries Retry-After: a processor raised RetryLater)
     └── BackendUnavailable (503, carries Retry-After)
 
-RetryLater is not an answer but what a processor raises to back off (a partner API said
-429, say): the process pipeline turns it into ProcessorsDeferred, which each queue honours
-in its own way (Cloud Tasks: 503 + Retry-After; local queue: that delay; Pub/Sub: a nack).
+    PermanentFailure   raised by a processor: no retry can help (reported, completed)
+    RetryLater         raised by a processor: run me again in N seconds
+
+The last two are not answers but what a processor raises. PermanentFailure (a permission
+refused, a trigger that does not exist, a payload FCM refuses) is reported as failed and
+its run completed, so it is never retried. RetryLater (a partner API said 429, say) is
+turned into ProcessorsDeferred, which each queue honours in its own way (Cloud Tasks:
+503 + Retry-After; local queue: that delay; Pub/Sub: a nack).
 
 Messages are shown to the caller, so they name the problem and never carry a secret,
 a signature or a token.
@@ -139,3 +144,9 @@ class RetryLater(Exception):  # noqa: N818 - named for what the processor asks
             raise ValueError(f"RetryLater needs a delay > 0 seconds, got {seconds!r}")
         super().__init__(reason or f"retry in {seconds:g} s")
         self.seconds = float(seconds)
+
+
+class PermanentFailure(Exception):
+    """Raised by a processor when retrying the delivery can never succeed.
+
+    The message is logged and must name the problem without carrying a secret."""

@@ -85,15 +85,3 @@ def configure_logging() -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
-
-
-def announce_backends() -> None:
-    """Log, once at start, which store and queue this process will use (and fail early on
-    a bad setting rather than on the first delivery)."""
-    from ._config import get_settings
-
-    settings = get_settings()
-    logging.getLogger("runrun").info(
-        "backends selected",
-        extra={"store": settings.store, "queue": settings.queue, "topic": settings.topic},
-    )

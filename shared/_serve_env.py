@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._env import env_choice, env_int, env_text
+from shared.settings._env import env_choice, env_int, env_text
 
 SERVERS = ("granian", "gunicorn")
 

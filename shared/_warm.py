@@ -72,7 +72,7 @@ def _thread(run: Callable[[], None]) -> None:
 
 
 def _warm() -> None:
-    from ._runtime import current_runtime
+    from shared.runtime import current_runtime
 
     try:
         current_runtime().warm()

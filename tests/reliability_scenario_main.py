@@ -12,7 +12,7 @@ from typing import Any
 
 from main import *  # noqa: F403 - the same targets, re-exported
 from main import __all__ as _targets
-from shared.handoff import _pubsub
+from shared.backends.handoff import _pubsub
 
 __all__ = list(_targets)
 

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from shared import Delivery, ProcessorRegistry, Runtime, reload_settings
-from shared.handoff._local import LocalQueue
-from shared.handoff._local_worker import LocalWorker
-from shared.idempotency import document_id
-from shared.idempotency._sqlite import SqliteStore
+from shared.backends.handoff._local import LocalQueue
+from shared.backends.handoff._local_worker import LocalWorker
+from shared.backends.idempotency import document_id
+from shared.backends.idempotency._sqlite import SqliteStore
+from shared.processing._completions import deferring
 
 from .helpers import publish_push
 
@@ -68,7 +69,9 @@ def _record(store: SqliteStore, delivery_id: str, processor: str) -> Any:
 
 
 def _run(runtime: Runtime, queue: LocalQueue, *, stopping: bool = False) -> None:
-    worker = LocalWorker(queue, TOPIC, runtime.process, claims=runtime.claiming)
+    worker = LocalWorker(
+        queue, TOPIC, runtime.process, claims=runtime.claiming, completions=deferring
+    )
     if stopping:
         worker.stopping.set()
     leased = queue.lease_batch(TOPIC, 16)

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from shared import BackendUnavailable, Delivery, ProcessorRegistry, Runtime, reload_settings
-from shared.handoff._local import LocalQueue
-from shared.handoff._local_worker import LocalWorker
-from shared.idempotency import document_id
-from shared.idempotency._sqlite import SqliteStore
+from shared.backends.handoff._local import LocalQueue
+from shared.backends.handoff._local_worker import LocalWorker
+from shared.backends.idempotency import document_id
+from shared.backends.idempotency._sqlite import SqliteStore
+from shared.processing._completions import deferring
 
 from .helpers import publish_push
 
@@ -75,7 +76,7 @@ def test_a_batch_completes_its_claims_in_one_write_and_a_retry_runs_only_the_fai
     runtime, queue, store, state = setup
     for delivery_id in ("d1", "d2", "d3"):
         publish_push(queue, TOPIC, delivery_id)
-    worker = LocalWorker(queue, TOPIC, runtime.process)  # driven here, not started
+    worker = LocalWorker(queue, TOPIC, runtime.process, completions=deferring)  # driven here
     leased = queue.lease_batch(TOPIC, 16)
     assert isinstance(leased, list) and len(leased) == 3
     worker._run_batch(leased)
@@ -112,7 +113,7 @@ def test_completions_that_cannot_be_written_leave_the_messages_deleted_and_the_w
         raise BackendUnavailable("store is down", retry_after=1)
 
     store.replace_all = down  # type: ignore[method-assign]
-    worker = LocalWorker(queue, TOPIC, runtime.process)
+    worker = LocalWorker(queue, TOPIC, runtime.process, completions=deferring)
     leased = queue.lease_batch(TOPIC, 16)
     assert isinstance(leased, list)
     worker._run_batch(leased)

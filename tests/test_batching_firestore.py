@@ -25,8 +25,8 @@ from shared import (
     current_runtime,
     deadline_scope,
 )
-from shared.idempotency import Claim, Idempotency, IdempotencyRecord
-from shared.idempotency._firestore import FirestoreStore
+from shared.backends.idempotency import Claim, Idempotency, IdempotencyRecord
+from shared.backends.idempotency._firestore import FirestoreStore
 from tests.emulators import Emulators
 from tests.pubsub_util import wait_for, warm_up
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from shared import BackendUnavailable, deadline_scope
-from shared._batching import Batcher, Followup
+from shared.backends._batching import Batcher, Followup
 
 
 class Backend:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from shared import BackendUnavailable, current_runtime, deadline_scope
-from shared.handoff._pubsub import PubSubPublisher
+from shared.backends.handoff._pubsub import PubSubPublisher
 from tests.emulators import Emulators
 from tests.pubsub_util import PROJECT, PubSub, wait_for, warm_up
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from shared import BackendUnavailable, deadline_scope, reload_settings
-from shared.idempotency._sqlite import SqliteStore
+from shared.backends.idempotency._sqlite import SqliteStore
 from tests.pubsub_util import wait_for
 from tests.test_batching_firestore import record, run_all
 

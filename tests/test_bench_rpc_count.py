@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bench._rpc_proxy import CountingProxy
-from shared import _batch_sizes, reload_settings
+from shared import reload_settings
+from shared.backends import _batch_sizes
 from tests.emulators import Emulators
 
 COMMIT = "/google.firestore.v1.Firestore/Commit"

@@ -17,8 +17,8 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from functions.processors import registry
-from shared import ConfigError, current_runtime, reload_settings, stop_runtime
-from shared.bigquery import SCHEMA, TableWriter, row_for
+from shared import ConfigError, Runtime, current_runtime, reload_settings, stop_runtime
+from shared.processors.bigquery import SCHEMA, TableWriter, row_for
 from tests.bqemulator import PROJECT
 from tests.test_notify_fcm import delivery, invoice, process
 
@@ -34,8 +34,10 @@ def client(host: str) -> bigquery.Client:
 
 
 def writer() -> TableWriter:
-    """The runtime's table writer (the one the processor uses)."""
-    return current_runtime().bigquery
+    """The runtime's table writer (the client the processor uses)."""
+    bigquery = next(r for r in registry.registrations if r.name == "bigquery")
+    writer: TableWriter = current_runtime().processor_context(bigquery).client
+    return writer
 
 
 def restart() -> None:
@@ -149,7 +151,7 @@ def test_bad_types_give_500_and_fail_within_the_retry_deadline_quirk(
     monkeypatch.setenv("RUNRUN_BIGQUERY_TIMEOUT_SECONDS", "1")
     restart()
     bad = {**row_for(delivery("stripe_webhook", "invoice.paid", invoice())), "stripe_amount": "x"}
-    monkeypatch.setattr("shared.bigquery._writer.row_for", lambda item: bad)
+    monkeypatch.setattr("shared.processors.bigquery._writer.row_for", lambda item: bad)
     with pytest.raises((InternalServerError, RetryError)):
         writer().insert(delivery("stripe_webhook", "invoice.paid", invoice()))
 
@@ -168,8 +170,8 @@ def test_only_the_selected_events_are_stored(
 
 def test_bigquery_is_off_until_a_table_is_set() -> None:
     item = delivery("stripe_webhook", "invoice.paid", invoice())
-    matching = registry.matching(item, reload_settings())
-    assert "bigquery" not in [r.name for r in matching]
+    runtime = Runtime(reload_settings(), processors=registry)
+    assert "bigquery" not in [r.name for r in registry.matching(item) if runtime.enabled(r)]
 
 
 @pytest.mark.parametrize(

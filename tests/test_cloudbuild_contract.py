@@ -27,9 +27,9 @@ from shared import (
     reload_settings,
 )
 from shared._delivery import message_published_event
-from shared.cloudbuild import default_branch_push, delivery_tag
-from shared.idempotency import IdempotencyRecord, IdempotencyStore, MemoryStore
-from shared.idempotency._store import Version
+from shared.backends.idempotency import IdempotencyRecord, IdempotencyStore, MemoryStore
+from shared.backends.idempotency._store import Version
+from shared.processors.deploy_staging._cloudbuild import default_branch_push, delivery_tag
 from tests.cloudbuild_standin import CloudBuildStandIn
 
 PROJECT = "runrun-staging"

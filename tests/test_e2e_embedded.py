@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 
 from functions.processors import registry
 from shared import Delivery, Runtime, current_runtime, get_settings, reload_settings
-from shared.handoff import _local, _local_worker
+from shared.backends.handoff import _local, _local_worker
 from tests.pubsub_util import ROOT, SECRET, github_headers, make_app, push_body, wait_for
 
 WORKER_THREAD = "runrun-local-queue"
@@ -137,7 +137,8 @@ def test_always_failing_processor_is_dead_lettered(
     github: flask.Flask, embedded: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RUNRUN_QUEUE_MAX_ATTEMPTS", "3")
-    monkeypatch.setattr(_local, "_MAX_BACKOFF_SECONDS", 0.01)
+    monkeypatch.setenv("RUNRUN_QUEUE_MIN_BACKOFF_SECONDS", "0.01")
+    monkeypatch.setenv("RUNRUN_QUEUE_MAX_BACKOFF_SECONDS", "0.01")
     reload_settings()
     runs = register(monkeypatch, Runs(fail=True))
     delivery_id = str(uuid.uuid4())

@@ -29,7 +29,7 @@ import requests
 
 from functions.processors import registry
 from shared import Delivery, Runtime, current_runtime, get_settings, reload_settings, stop_runtime
-from shared.idempotency import document_id
+from shared.backends.idempotency import document_id
 from tests.emulators import Emulators, free_port
 from tests.pubsub_util import (
     ROOT,

@@ -22,11 +22,11 @@ import functions_framework
 import pytest
 
 from shared import BackendUnavailable, Runtime, deadline_scope, install_runtime, reload_settings
-from shared._intake import Accepted, EmbeddedIntake, Intake
-from shared.handoff import LocalQueue, LocalWorker
-from shared.handoff._local import WORKER_BATCH
-from shared.idempotency import Idempotency, IdempotencyRecord, Replay, document_id
-from shared.idempotency._sqlite import SqliteStore
+from shared.backends._intake import Accepted, EmbeddedIntake, Intake
+from shared.backends.handoff import LocalQueue, LocalWorker
+from shared.backends.handoff._outbox import WORKER_BATCH
+from shared.backends.idempotency import Idempotency, IdempotencyRecord, Replay, document_id
+from shared.backends.idempotency._sqlite import SqliteStore
 from tests.pubsub_util import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,10 +9,26 @@ import types
 import pytest
 
 import shared
+import shared.backends
 import shared.catchup
-import shared.verify
+import shared.dialogflow
+import shared.processing
+import shared.providers
+import shared.receiving
+import shared.runtime
+import shared.settings
 
-PACKAGES = [shared, shared.catchup, shared.verify]
+PACKAGES = [
+    shared,
+    shared.backends,
+    shared.catchup,
+    shared.dialogflow,
+    shared.processing,
+    shared.providers,
+    shared.receiving,
+    shared.runtime,
+    shared.settings,
+]
 
 
 def public_names(module: types.ModuleType) -> set[str]:

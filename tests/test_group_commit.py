@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from shared import BackendUnavailable, deadline_scope
-from shared.handoff._group_commit import GroupCommit
+from shared.backends.handoff._group_commit import GroupCommit
 
 
 def test_concurrent_writers_share_batches_and_each_row_is_written_once() -> None:

@@ -27,7 +27,7 @@ from shared import (
     reload_settings,
     stop_runtime,
 )
-from shared.handoff import LocalQueue
+from shared.backends.handoff import LocalQueue
 from tests.pubsub_util import SECRET, github_headers, push_body
 from tests.runrun_scenarios import corpus
 

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from shared import Delivery, Runtime, current_runtime, get_settings, reload_settings
-from shared.handoff import _local
 from tests.failing_proxy import Outage, failing_proxy
 from tests.fcm_standin import FcmStandIn, fcm_error
 from tests.pubsub_util import wait_for
@@ -54,7 +53,7 @@ def test_outages_lose_nothing_and_double_nothing(
         monkeypatch.setenv("RUNRUN_STORE", "sqlite")
         monkeypatch.setenv("RUNRUN_QUEUE", "local")
         monkeypatch.setenv("RUNRUN_QUEUE_MAX_ATTEMPTS", "100")  # outages must not dead-letter
-        monkeypatch.setattr(_local, "_MAX_BACKOFF_SECONDS", 1.0)
+        monkeypatch.setenv("RUNRUN_QUEUE_MAX_BACKOFF_SECONDS", "1")
         settings = reload_settings()
         fcm.answer = lambda n, body: (
             fcm_error(503, "UNAVAILABLE", "UNAVAILABLE") if n < FCM_FAILURES else None

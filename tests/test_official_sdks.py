@@ -26,7 +26,7 @@ from slack_sdk.signature import SignatureVerifier
 from twilio.request_validator import HMAC_SHA256, SIGNATURE_SETTINGS_HEADER, RequestValidator
 
 from shared import VerificationFailed
-from shared.verify import SignedRequest, verify_twilio
+from shared.providers import SignedRequest, verify_twilio
 from tests.runrun_scenarios.processes import Server, base_env, runrun
 from tests.test_providers_kit import clear_provider_env, make_app
 
@@ -394,7 +394,7 @@ def test_twilio_each_scheme_takes_its_own_secret_only(monkeypatch: pytest.Monkey
 def test_twilio_port_variants_keep_ipv6_brackets_and_the_host_as_sent() -> None:
     # Twilio's validator cuts the netloc at its first ":", which breaks IPv6 literals; ours
     # removes the port only.
-    from shared.verify._twilio import _url_variants
+    from shared.providers.twilio._verify import _url_variants
 
     assert _url_variants("http://[::1]:8080/sms") == ["http://[::1]:8080/sms", "http://[::1]/sms"]
     assert _url_variants("https://u@Example.com/sms") == [

@@ -20,8 +20,10 @@ from shared import (
     process_push,
     reload_settings,
 )
-from shared.handoff import PublishedMessage
-from shared.idempotency import MemoryStore
+from shared.backends.handoff import PublishedMessage
+from shared.backends.idempotency import MemoryStore
+from shared.processing import Registration
+from shared.settings import ConfigError, Settings
 
 
 def _delivery_event(delivery_id: str) -> dict[str, object]:
@@ -122,3 +124,18 @@ def test_the_memory_publisher_keeps_what_was_published_or_plays_a_queue_that_is_
     with pytest.raises(BackendUnavailable):
         failing.publish("t", b"{}", {})
     assert failing.attempts == 1 and failing.published == []
+
+
+def test_a_processors_own_settings_are_checked_at_start() -> None:
+    """A processor's settings block is read when the runtime starts, not at its first run."""
+
+    def unreadable(settings: Settings) -> None:
+        raise ConfigError("RUNRUN_PARTNER_TIMEOUT must be a number, got 'soon'")
+
+    registry = ProcessorRegistry([Registration("partner", lambda d, c: None, settings=unreadable)])
+    runtime = Runtime(
+        reload_settings(), processors=registry, publisher=MemoryPublisher(), store=MemoryStore()
+    )
+    with pytest.raises(ConfigError, match="RUNRUN_PARTNER_TIMEOUT"):
+        runtime.start()
+    runtime.stop()

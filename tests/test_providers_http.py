@@ -106,7 +106,7 @@ def test_rotation_accepts_old_and_new_secret(target: str, monkeypatch: pytest.Mo
 
 def test_standard_webhooks_reference_vector(monkeypatch: pytest.MonkeyPatch) -> None:
     """The vector published with the Standard Webhooks reference libraries."""
-    from shared.verify import SignedRequest, verify_standard
+    from shared.providers import SignedRequest, verify_standard
 
     body = b'{"test": 2432232314}'
     headers = {
@@ -521,9 +521,7 @@ def test_main_reexports_every_provider_target_and_its_env_vars() -> None:
     import main
 
     assert set(TARGETS) <= set(main.__all__)
-    from functions.meta import META
-    from functions.standard import STANDARD
-    from functions.twilio import TWILIO
+    from shared.providers import META, STANDARD, TWILIO
 
     assert META.env_names == ("META_APP_SECRET", "META_VERIFY_TOKEN")
     assert TWILIO.env_names == ("TWILIO_AUTH_TOKEN", "TWILIO_SHARED_KEY_SECRET")

@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
 
 from shared import Provider, receive, text_of
-from shared.verify import verify_shared_secret
+from shared.providers import verify_shared_secret
 from tests.test_providers_kit import clear_provider_env, make_app
 
 AUDIENCE = "https://runrun-abc.a.run.app/process_delivery"

@@ -29,8 +29,8 @@ from shared import (
     stop_runtime,
 )
 from shared._observe import DeliveryReport
-from shared.idempotency import IdempotencyRecord, MemoryStore
-from shared.idempotency._store import Version
+from shared.backends.idempotency import IdempotencyRecord, MemoryStore
+from shared.backends.idempotency._store import Version
 from tests.pubsub_util import SECRET, github_headers, push_body
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,7 +245,7 @@ def test_deadlines_follow_each_providers_answer_window(monkeypatch: pytest.Monke
     }
     for name, expected in windows.items():
         module, _, constant = name.partition(".")
-        provider = getattr(importlib.import_module(f"functions.{module}"), constant)
+        provider = getattr(importlib.import_module(f"shared.providers.{module}"), constant)
         deadline = settings.deadline_for(provider.target, provider.answer_window_seconds)
         assert deadline == expected, name
 

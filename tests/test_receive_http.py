@@ -31,8 +31,8 @@ from shared import (
     stop_runtime,
 )
 from shared._log import CloudLoggingFormatter
-from shared.handoff import LocalQueue, PublishedMessage
-from shared.idempotency import document_id
+from shared.backends.handoff import LocalQueue, PublishedMessage
+from shared.backends.idempotency import document_id
 from tests.helpers import hex_hmac
 
 ROOT = Path(__file__).resolve().parent.parent

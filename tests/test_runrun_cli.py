@@ -29,7 +29,7 @@ from runrun import (
 )
 from runrun._server import ServeOptions
 from shared import reload_settings
-from shared.handoff import LocalQueue
+from shared.backends.handoff import LocalQueue
 from tests.runrun_scenarios import corpus
 from tests.runrun_scenarios.processes import base_env
 from tests.runrun_scenarios.processes import runrun as start_runrun

@@ -32,7 +32,7 @@ def providers() -> dict[str, str]:
     """target -> secret envs, read independently of runrun: every Provider object loaded."""
     found: dict[str, tuple[str, ...]] = {}
     for module in list(sys.modules.values()):
-        if getattr(module, "__name__", "").startswith("functions."):
+        if getattr(module, "__name__", "").startswith(("functions.", "shared.providers.")):
             for value in vars(module).values():
                 if isinstance(value, Provider):
                     found[value.target] = (

@@ -25,7 +25,7 @@ from runrun._cli import main as cli
 from runrun._deliveries import SENDERS, Sender
 from shared import Provider
 from shared.dialogflow import Fulfilment
-from shared.verify import (
+from shared.providers import (
     SignedRequest,
     verify_dropbox,
     verify_github,
@@ -158,8 +158,12 @@ VALUES: dict[str, str | int] = {
 
 
 def _provider(sender: Sender) -> Provider | Fulfilment:
-    module = importlib.import_module(f"functions.{sender.provider}")
-    found = [v for v in vars(module).values() if isinstance(v, Provider | Fulfilment)]
+    # A provider's description lives in its package; Dialogflow's fulfilment in functions/.
+    package = importlib.import_module(f"shared.providers.{sender.provider}")
+    found = [v for v in vars(package).values() if isinstance(v, Provider)]
+    if not found:
+        module = importlib.import_module(f"functions.{sender.provider}")
+        found = [v for v in vars(module).values() if isinstance(v, Fulfilment)]
     assert len(found) == 1, sender.provider
     return found[0]
 

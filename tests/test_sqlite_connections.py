@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from shared import BackendUnavailable, deadline_scope, reload_settings
-from shared._sqlite import READERS, connections
-from shared.handoff import LocalQueue
-from shared.idempotency._sqlite import SqliteStore
+from shared.backends._sqlite import READERS, connections
+from shared.backends.handoff import LocalQueue
+from shared.backends.idempotency._sqlite import SqliteStore
 from tests.test_batching_firestore import record
 
 

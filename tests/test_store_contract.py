@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from shared import ClaimInProgress, PayloadMismatch, deadline_scope
-from shared.idempotency import (
+from shared.backends.idempotency import (
     Claim,
     Idempotency,
     IdempotencyRecord,
@@ -47,14 +47,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Idempotenc
     if kind == "memory":
         built = MemoryStore()
     elif kind == "sqlite":
-        from shared.idempotency._sqlite import SqliteStore
+        from shared.backends.idempotency._sqlite import SqliteStore
 
         built = SqliteStore(tmp_path / "contract.sqlite3")
     else:
         emulators: Emulators = request.getfixturevalue("on_emulators")
         warm_up(emulators)
         from shared import current_runtime, get_settings
-        from shared.idempotency._firestore import FirestoreStore
+        from shared.backends.idempotency._firestore import FirestoreStore
 
         runtime = current_runtime()
         built = FirestoreStore(lambda: runtime.firestore, get_settings().idempotency_collection)
@@ -311,7 +311,7 @@ def test_settle_keeps_a_completed_answer(machine: Idempotency) -> None:
 
 
 def test_sqlite_file_without_claim_tokens_gets_the_column(tmp_path: Path) -> None:
-    from shared.idempotency._sqlite import SqliteStore
+    from shared.backends.idempotency._sqlite import SqliteStore
 
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as old:

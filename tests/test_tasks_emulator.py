@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from google.cloud import tasks_v2
 
-from shared._clients import make_tasks_client
+from shared.backends._clients import make_tasks_client
 from tests.emulators import Emulators, free_port
 from tests.pubsub_util import warm_up
 from tests.reliability_kit import (

@@ -34,13 +34,13 @@ from shared import (
     reload_settings,
 )
 from shared._delivery import delivery_from_event, rfc3339_now
-from shared._push import parse_push
-from shared.handoff import LocalQueue
-from shared.handoff._local import QueuedMessage
-from shared.handoff._local_worker import LocalWorker
-from shared.handoff._pubsub import PubSubPublisher
-from shared.handoff._tasks import STRUCTURED, CloudTasksPublisher, task_id
-from shared.idempotency import MemoryStore
+from shared.backends.handoff import LocalQueue
+from shared.backends.handoff._local_worker import LocalWorker
+from shared.backends.handoff._outbox import QueuedMessage
+from shared.backends.handoff._pubsub import PubSubPublisher
+from shared.backends.handoff._tasks import STRUCTURED, CloudTasksPublisher, task_id
+from shared.backends.idempotency import MemoryStore
+from shared.processing._push import parse_push
 from tests.pubsub_util import SECRET, github_headers, make_app, push_body
 from tests.tasks_standin import CloudTasksStandIn
 

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from twilio.request_validator import HMAC_SHA256, RequestValidator
 
 from shared import VerificationFailed
-from shared.verify import (
+from shared.providers import (
     SignedRequest,
     verify_github,
     verify_shared_secret,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import pytest
 
 from shared import VerificationFailed, secrets_from_env
-from shared.verify import (
+from shared.providers import (
     SignedRequest,
     hmac_matches,
     verify_github,

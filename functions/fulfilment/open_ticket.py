@@ -7,15 +7,15 @@ from there, exactly once, while the end user already has the answer.
 
 import json
 
-from shared import Delivery, Runtime
+from shared import Delivery
 from shared._delivery import rfc3339_now
-from shared.dialogflow import FulfilmentRequest, Reply
+from shared.dialogflow import FulfilmentRequest, FulfilmentRuntime, Reply
 
 from . import handlers
 
 
 @handlers.handler("open-ticket")
-def open_ticket(call: FulfilmentRequest, runtime: Runtime) -> Reply:
+def open_ticket(call: FulfilmentRequest, runtime: FulfilmentRuntime) -> Reply:
     ticket = {
         "session": call.session,
         "summary": call.parameters.get("issue") or call.text,

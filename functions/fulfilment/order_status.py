@@ -8,8 +8,7 @@ id (`pi_...`, `in_...`), Shopify orders by number (`1001`, `#1001`) or id.
 
 from typing import Any
 
-from shared import Runtime
-from shared.dialogflow import FulfilmentRequest, Reply
+from shared.dialogflow import FulfilmentRequest, FulfilmentRuntime, Reply
 
 from . import handlers
 
@@ -48,7 +47,7 @@ def _status(document: dict[str, Any]) -> str:
 
 
 @handlers.handler("order-status")
-def order_status(call: FulfilmentRequest, runtime: Runtime) -> Reply:
+def order_status(call: FulfilmentRequest, runtime: FulfilmentRuntime) -> Reply:
     said = _said_id(call)
     if not said:
         return Reply(messages=["Which order? Tell me its number or payment id."])

@@ -1,11 +1,6 @@
-"""The processors `process_delivery` runs, registered per (source target, event type).
+"""The processors `process_delivery` runs (RUNRUN_PROCESSORS names this `registry`): the
+ones the bundle ships, from one explicit list (shared/processors/)."""
 
-Add one: a module here with a function decorated by `registry.register(source, event_type)`,
-imported below.
-"""
+from shared.processors import shipped_registry
 
-from shared import ProcessorRegistry
-
-registry = ProcessorRegistry()
-
-from . import bigquery, notify, relay, store, trigger  # noqa: E402,F401 - importing registers them
+registry = shipped_registry()

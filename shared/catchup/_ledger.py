@@ -30,15 +30,10 @@ import enum
 from collections.abc import Callable
 from datetime import datetime
 
-from .. import (
-    BackendUnavailable,
-    ClaimInProgress,
-    ConfigError,
-    PayloadMismatch,
-    Runtime,
-    get_settings,
-)
-from ..idempotency import Claim, Idempotency, IdempotencyRecord, document_id
+from .._errors import BackendUnavailable, ClaimInProgress, PayloadMismatch
+from ..backends.idempotency import Claim, Idempotency, IdempotencyRecord, document_id
+from ..runtime import Runtime
+from ..settings import ConfigError, get_settings
 from ._errors import StoreUnavailable, UsageError
 
 

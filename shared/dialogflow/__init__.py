@@ -1,20 +1,22 @@
 """Dialogflow CX fulfilment: handlers registered per fulfillment tag, run inside the
 agent's webhook call within a budget below its timeout."""
 
-from ._fulfil import Fulfilment as Fulfilment
-from ._fulfil import FulfilmentRegistry as FulfilmentRegistry
-from ._fulfil import fulfil as fulfil
-from ._messages import FulfilmentRequest as FulfilmentRequest
-from ._messages import Reply as Reply
-from ._messages import parse_request as parse_request
-from ._messages import response_json as response_json
+from shared.dialogflow._fulfil import Fulfilment as Fulfilment
+from shared.dialogflow._fulfil import FulfilmentRegistry as FulfilmentRegistry
+from shared.dialogflow._fulfil import fulfil_with as fulfil_with
+from shared.dialogflow._host import FulfilmentRuntime as FulfilmentRuntime
+from shared.dialogflow._messages import FulfilmentRequest as FulfilmentRequest
+from shared.dialogflow._messages import Reply as Reply
+from shared.dialogflow._messages import parse_request as parse_request
+from shared.dialogflow._messages import response_json as response_json
 
 __all__ = [
     "Fulfilment",
     "FulfilmentRegistry",
     "FulfilmentRequest",
+    "FulfilmentRuntime",
     "Reply",
-    "fulfil",
+    "fulfil_with",
     "parse_request",
     "response_json",
 ]

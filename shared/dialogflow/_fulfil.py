@@ -28,9 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import flask
 
-from .._body import read_body
-from .._deadline import deadline_scope
-from .._errors import (
+from shared._deadline import deadline_scope
+from shared._errors import (
     BackendUnavailable,
     BadRequest,
     ClaimInProgress,
@@ -39,21 +38,22 @@ from .._errors import (
     UnsupportedMediaType,
     WebhookError,
 )
-from .._log import log_context
-from .._observe import DeliveryReport
-from .._receive import error_response
-from ..idempotency import Claim, Idempotency, Replay
-from ..verify import DialogflowAuth, verify_dialogflow
-from ..verify._dialogflow import BASIC_ENV, SECRET_ENV
-from ._messages import FulfilmentRequest, Reply, parse_request, response_json
+from shared._http import error_response
+from shared._log import log_context
+from shared._observe import DeliveryReport
+from shared.backends.idempotency import Claim, Idempotency, Replay
+from shared.dialogflow._messages import FulfilmentRequest, Reply, parse_request, response_json
+from shared.providers import DialogflowAuth, verify_dialogflow
+from shared.providers.dialogflow._verify import BASIC_ENV, SECRET_ENV
+from shared.receiving._body import read_body
 
 if TYPE_CHECKING:
-    from .._runtime import Runtime
+    from shared.dialogflow._host import FulfilmentRuntime
 
 log = logging.getLogger("runrun.fulfil")
 
 # A handler gets the agent's call and the runtime (its documents, publisher, settings).
-Handler = Callable[[FulfilmentRequest, "Runtime"], Reply]
+Handler = Callable[[FulfilmentRequest, "FulfilmentRuntime"], Reply]
 JSON = "application/json"
 _WAIT_STEP_SECONDS = 0.05  # how often a retry looks for the first call's answer
 _STORE_BUDGET_SECONDS = 0.5  # the claim's completion, after the handler
@@ -100,22 +100,18 @@ def _answer(body: str, status: int = 200) -> flask.Response:
     return flask.Response(body, status=status, content_type=JSON)
 
 
-def _fallback(runtime: Runtime) -> str:
+def _fallback(runtime: FulfilmentRuntime) -> str:
     return response_json(Reply(messages=[runtime.settings.dialogflow_fallback_text]))
 
 
-def fulfil(
+def fulfil_with(
     request: flask.Request,
     target: Fulfilment,
     registry: FulfilmentRegistry,
-    runtime: Runtime | None = None,
+    runtime: FulfilmentRuntime,
 ) -> flask.Response:
-    """Answer one webhook call of the agent; `runtime` defaults to this process's."""
+    """Answer one webhook call of the agent, on `runtime`."""
     started = time.monotonic()
-    if runtime is None:
-        from .._runtime import current_runtime
-
-        runtime = current_runtime()
     details: dict[str, Any] = {}
     with log_context(target=target.target):
         try:
@@ -135,7 +131,7 @@ def fulfil(
     return response
 
 
-def _auth(runtime: Runtime, target: Fulfilment) -> DialogflowAuth:
+def _auth(runtime: FulfilmentRuntime, target: Fulfilment) -> DialogflowAuth:
     settings = runtime.settings
     return DialogflowAuth(
         secrets=runtime.secrets.values(target.secret_env),
@@ -148,7 +144,7 @@ def _auth(runtime: Runtime, target: Fulfilment) -> DialogflowAuth:
 
 
 def _fulfil(
-    runtime: Runtime,
+    runtime: FulfilmentRuntime,
     request: flask.Request,
     target: Fulfilment,
     registry: FulfilmentRegistry,
@@ -213,7 +209,7 @@ def _claim(
 
 
 def _run(
-    runtime: Runtime,
+    runtime: FulfilmentRuntime,
     handler: Handler,
     call: FulfilmentRequest,
     claim: Claim | None,

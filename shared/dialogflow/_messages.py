@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._errors import BadRequest
+from shared._errors import BadRequest
 
 # The WebhookRequest's fields (proto JSON names) and the JSON type each one must have.
 _OBJECT_FIELDS = (

@@ -1,0 +1,66 @@
+"""The local queue's outbox table: its schema, a leased message, and the timing of leases,
+batches and retries (`_local.py` is the queue over it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL UNIQUE,
+    topic TEXT NOT NULL,
+    data BLOB NOT NULL,
+    attributes TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    leased_until REAL NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+-- The worker takes the oldest due message: walking this index in id order finds it after
+-- the few rows in flight or in backoff. An index led by next_attempt_at made SQLite sort the
+-- whole backlog on every lease (11 ms per lease at 20,000 pending messages).
+DROP INDEX IF EXISTS outbox_due;
+CREATE INDEX IF NOT EXISTS outbox_next ON outbox (topic, status, id);
+-- The rate limit: the earliest time the next message of a topic may be handed over, shared
+-- by every process draining this outbox.
+CREATE TABLE IF NOT EXISTS pace (topic TEXT PRIMARY KEY, next_at REAL NOT NULL);
+"""
+
+_INSERT = (
+    "INSERT INTO outbox (message_id, topic, data, attributes, published_at, next_attempt_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+# How long a worker may hold a message before another process may run it.
+_LEASE_SECONDS = 300.0
+_MAX_BACKOFF_SECONDS = 60.0
+# Messages a worker leases at once and deletes at once when they have run: two writes per
+# batch instead of two per message. Small, so that a crashed worker strands few messages
+# until their lease expires.
+WORKER_BATCH = 16
+# Under a rate limit a batch reserves its messages' turns at once, for at most this span:
+# short, so that several processes draining one outbox still interleave.
+_TURNS_SPAN_SECONDS = 0.1
+
+
+def exponential_backoff(
+    attempts: int, minimum: float = 0.5, maximum: float = _MAX_BACKOFF_SECONDS
+) -> float:
+    """Seconds before attempt `attempts + 1`: 0.5, 1, 2, ... up to a minute by default."""
+    return float(min(maximum, minimum * 2 ** (attempts - 1)))
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    row_id: int
+    message_id: str
+    topic: str
+    data: bytes
+    attributes: dict[str, str]
+    published_at: str
+    attempts: int
+    # Under a rate limit: the queue clock's time from which this message may be handed over.
+    turn: float = 0.0

@@ -1,7 +1,0 @@
-"""Every delivery (or the selected ones) as one row of a BigQuery table."""
-
-from ._rows import SCHEMA as SCHEMA
-from ._rows import row_for as row_for
-from ._writer import TableWriter as TableWriter
-
-__all__ = ["SCHEMA", "TableWriter", "row_for"]
