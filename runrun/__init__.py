@@ -8,10 +8,8 @@
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
-    from ._cloudbuild import cloudbuild_yaml as cloudbuild_yaml
-    from ._deploy import PlanSettings as PlanSettings
-    from ._deploy import plan as plan
-    from ._deploy import secrets_table as secrets_table
+    from .deploy import PlanSettings as PlanSettings
+    from .deploy import cloudbuild_yaml as cloudbuild_yaml
     from ._discover import Discovery as Discovery
     from ._discover import Target as Target
     from ._discover import discover as discover
@@ -31,10 +29,8 @@ if _typing.TYPE_CHECKING:
 # imports, and a serving container never imports deploy planning at all (README,
 # "Benchmarks": cold start).
 _LAZY = {
-    "PlanSettings": "._deploy",
-    "plan": "._deploy",
-    "secrets_table": "._deploy",
-    "cloudbuild_yaml": "._cloudbuild",
+    "PlanSettings": ".deploy",
+    "cloudbuild_yaml": ".deploy",
     "Discovery": "._discover",
     "Target": "._discover",
     "discover": "._discover",
@@ -77,8 +73,6 @@ __all__ = [
     "build_app",
     "cloudbuild_yaml",
     "discover",
-    "plan",
-    "secrets_table",
     "serve",
     "target_app",
 ]
