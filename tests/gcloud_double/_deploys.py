@@ -4,7 +4,6 @@ triggers and Cloud Build builds (whose steps run here, as the build's account)."
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +169,9 @@ class Steps:
 
 
 def builds_submit(call: Any) -> Steps:
+    import sys
+
+    sys.path.append(os.environ["GCLOUD_DOUBLE_SITE"])  # the double runs as `python -S`
     import yaml
 
     state = call.state
@@ -213,4 +215,3 @@ HANDLERS: dict[tuple[str, ...], Any] = {
     ("eventarc", "triggers", "create"): trigger_create,
     ("builds", "submit"): builds_submit,
 }
-__all__ = ["HANDLERS", "os", "subprocess"]

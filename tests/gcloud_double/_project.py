@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,7 @@ class ModelProject:
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "GCLOUD_DOUBLE_STATE": str(self.path),
             "GCLOUD_DOUBLE_PYTHON": sys.executable,
+            "GCLOUD_DOUBLE_SITE": sysconfig.get_paths()["purelib"],  # yaml, under `python -S`
             "PYTHONPATH": str(ROOT),
             "CLOUDSDK_CORE_ACCOUNT": account,
             "RUNRUN_RETRY_DELAY": "0",  # the retries are modelled, not the minute they wait
