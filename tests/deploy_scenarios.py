@@ -11,9 +11,10 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runrun._discover import Target, discover
-from runrun.deploy import PlanSettings, cloudbuild_yaml, deploy_by_hand, setup_plan
+from runrun.deploy import PlanSettings, cloudbuild_yaml, deploy_by_hand, deploy_step, setup_plan
 from runrun.deploy._bundle import bundle_needs
 from runrun.deploy._plans import script
 from shared import reload_settings
@@ -67,12 +68,21 @@ class Plans:
     setup: str
     deploy: str
     cloudbuild: str
+    step: list[str]  # the per-commit deploy step's lines (cloudbuild.yaml's, unescaped)
+
+    @property
+    def lines(self) -> list[str]:
+        """Both plans' lines: the setup, then what every commit deploys."""
+        return [*self.setup.splitlines(), *self.step]
 
 
-def make_plans(mode: str, source: Path, env: Mapping[str, str], **overrides: object) -> Plans:
-    with environment(env):
+def make_plans(
+    mode: str, source: Path, env: Mapping[str, str] | None = None, **overrides: Any
+) -> Plans:
+    with environment(env or {}):
         targets = discover(source).targets
-        base = PlanSettings(project=PROJECT, region=REGION, pyproject=source.parent / "pyproject.toml", **overrides)  # type: ignore[arg-type]
+        values = {"project": PROJECT, "region": REGION, "pyproject": source.parent / "pyproject.toml"}
+        base = PlanSettings(**{**values, **overrides})
         settings = dataclasses.replace(base, needs=bundle_needs(targets, PROJECT, REGION))
         return Plans(
             mode,
@@ -81,6 +91,7 @@ def make_plans(mode: str, source: Path, env: Mapping[str, str], **overrides: obj
             "\n".join(script(setup_plan(mode, targets, settings))) + "\n",
             "\n".join(script(deploy_by_hand(mode, settings))) + "\n",
             cloudbuild_yaml(targets),
+            deploy_step(mode, targets, settings),
         )
 
 
@@ -103,3 +114,30 @@ def run_scenario(folder: Path, plans: Plans, *, setup: str | None = None, cloudb
     setups += [model.run(text), model.run(text)]
     deploys = [model.run(plans.deploy), model.run(plans.deploy)]
     return Outcome(model, setups, deploys)
+
+
+SCENARIOS = {
+    "run": ("run", ROOT / "main.py", {**EVERYTHING, **TASKS}),
+    "functions": ("functions", ROOT / "main.py", EVERYTHING),
+    "run-events": ("run", EVENTS / "events_main.py", {}),
+    "functions-events": ("functions", EVENTS / "events_main.py", {}),
+}
+_outcomes: dict[str, tuple[Plans, Outcome]] = {}
+
+
+def scenario(name: str, folder: Path) -> tuple[Plans, Outcome]:
+    """A scenario's plans and outcome, run once per session (`folder`: where, the first time)."""
+    if name not in _outcomes:
+        mode, source, env = SCENARIOS[name]
+        plans = make_plans(mode, source, env)
+        _outcomes[name] = (plans, run_scenario(folder, plans))
+    return _outcomes[name]
+
+
+def copy_of(model: ModelProject, folder: Path) -> ModelProject:
+    """Another model project in the same state, in `folder` (with the same cloudbuild.yaml)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = ModelProject(folder)
+    copy.path.write_text(model.path.read_text())
+    (folder / "cloudbuild.yaml").write_text((model.folder / "cloudbuild.yaml").read_text())
+    return copy

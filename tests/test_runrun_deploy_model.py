@@ -7,42 +7,18 @@ and expiry, the queue's retry policy, who holds which role."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from runrun.deploy._build_roles import FORBIDDEN
-from tests.deploy_scenarios import (
-    EVENTS,
-    EVERYTHING,
-    PROJECT,
-    ROOT,
-    TASKS,
-    TRIGGER_ACCOUNT,
-    Outcome,
-    make_plans,
-    run_scenario,
-)
+from tests.deploy_scenarios import EVERYTHING, PROJECT, TASKS, TRIGGER_ACCOUNT, Outcome, scenario
 
 BUILD = f"serviceAccount:runrun-build@{PROJECT}.iam.gserviceaccount.com"
 RUNTIME = f"serviceAccount:runrun-runtime@{PROJECT}.iam.gserviceaccount.com"
 PUSH = f"runrun-push@{PROJECT}.iam.gserviceaccount.com"
-SCENARIOS = {
-    "run": ("run", ROOT / "main.py", {**EVERYTHING, **TASKS}),
-    "functions": ("functions", ROOT / "main.py", EVERYTHING),
-    "run-events": ("run", EVENTS / "events_main.py", {}),
-    "functions-events": ("functions", EVENTS / "events_main.py", {}),
-}
-_outcomes: dict[str, Outcome] = {}
-
-
 @pytest.fixture
 def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
-    name = request.param
-    if name not in _outcomes:  # each scenario runs once per session
-        mode, source, env = SCENARIOS[name]
-        _outcomes[name] = run_scenario(tmp_path_factory.mktemp(name), make_plans(mode, source, env))
-    return _outcomes[name]
+    # Each scenario runs once per session, whichever test asks first.
+    return scenario(request.param, tmp_path_factory.mktemp(request.param))[1]
 
 
 def scenarios(*names: str) -> pytest.MarkDecorator:
@@ -98,7 +74,7 @@ def test_every_subscription_is_dead_lettered_never_expires_and_is_watched(outcom
         assert sub["expiration-period"] == "never", name
         if name.endswith("-dead-letters"):
             assert sub["message-retention-duration"] == "31d", name
-            title = f"runrun dead letters in {name}"
+            title = f"runrun:{name}"
             assert title in state["policies"], name
             assert f'subscription_id="{name}"' in state["policies"][title]["filter"]
         else:
@@ -160,5 +136,3 @@ def test_eventarc_triggers_are_made_after_the_service_and_retried_once(outcome: 
     second = outcome.setups[0]
     assert "attempt 1 failed; retrying" in second.stderr + outcome.setups[1].stderr
 
-
-__all__ = ["Path"]

@@ -22,8 +22,11 @@ from .._errors import RunrunError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A flag's own entry: the flag alone on its line, or followed by `=PLACEHOLDER` or `; default`
-# (a line of prose that starts with a flag goes on with a comma, a quote or more words).
-_FLAG_LINE = re.compile(r"^\s+--(\[no-\])?([a-z0-9][a-z0-9-]*)(=[A-Z\[(])?(?:;|\s*$|(?<=[\[(A-Z]))")
+# or `, -x` (its short form); a line of prose that starts with a flag goes on with a comma,
+# a quote or more words.
+_FLAG_LINE = re.compile(
+    r"^\s+--(\[no-\])?([a-z0-9][a-z0-9-]*)(=[A-Z\[(])?(?:;|,\s+-[A-Za-z]\b|\s*$|(?<=[\[(A-Z]))"
+)
 _WIDE_FLAG = re.compile(r"--([a-z0-9][a-z0-9-]*)")
 _SECTION = re.compile(r"^[A-Z][A-Z &-]+$")
 _PUNCTUATION = set("();<>|&")

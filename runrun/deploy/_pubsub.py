@@ -13,12 +13,10 @@ mode; the dead-letter policy on subscriptions Eventarc made.
 
 from __future__ import annotations
 
-import json
-
 from ._iam import PUBSUB_AGENT, grant, sa
 from ._project import topics
 from ._settings import PlanSettings
-from ._shell import converge, ensure, render
+from ._shell import converge, render
 from ._triggers import Trigger
 
 DEAD_LETTER_RETENTION = "31d"
@@ -65,14 +63,14 @@ def dead_letters(target: str, s: PlanSettings) -> list[str]:
 def alert_policy(subscription: str, s: PlanSettings) -> list[str]:
     """An alert when a dead-letter subscription holds a message: nobody reads dead letters
     unless told (Cloud Monitoring has no GA gcloud command for policies: alpha)."""
-    title = f"runrun dead letters in {subscription}"
+    title = f"runrun:{subscription}"  # no quotes or spaces: it sits inside "$(...)"
     metric = (
         'metric.type="pubsub.googleapis.com/subscription/num_undelivered_messages" '
         'AND resource.type="pubsub_subscription" '
         f'AND resource.label.subscription_id="{subscription}"'
     )
     base = ["gcloud", "alpha", "monitoring", "policies"]
-    listed = [*base, "list", _p(s), f"--filter=displayName={json.dumps(title)}", "--format=value(name)"]
+    listed = [*base, "list", _p(s), f"--filter=displayName={title}", "--format=value(name)"]
     create = [
         *base,
         "create",
@@ -140,4 +138,3 @@ def eventarc_subscription(describe: list[str], trigger: Trigger, s: PlanSettings
     return [f"SUBSCRIPTION=$({render(describe)})", *dead_letter_policy("${SUBSCRIPTION}", trigger, s)]
 
 
-__all__ = ["ensure", "dead_letters", "push_subscription", "eventarc_subscription"]
