@@ -8,8 +8,6 @@
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
-    from .deploy import PlanSettings as PlanSettings
-    from .deploy import cloudbuild_yaml as cloudbuild_yaml
     from ._discover import Discovery as Discovery
     from ._discover import Target as Target
     from ._discover import discover as discover
@@ -23,6 +21,8 @@ if _typing.TYPE_CHECKING:
     from ._mount import target_app as target_app
     from ._server import ServeOptions as ServeOptions
     from ._server import serve as serve
+    from .deploy import PlanSettings as PlanSettings
+    from .deploy import cloudbuild_yaml as cloudbuild_yaml
 
 # Every public name is imported on first use. `python -m runrun serve` imports this package
 # first: kept empty, it lets `__main__` switch the garbage collector off before the heavy

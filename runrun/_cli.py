@@ -110,8 +110,8 @@ def _parser(env: ServeDefaults, only_serve: bool = False) -> argparse.ArgumentPa
 
     if only_serve:
         return parser
-    from .deploy._cli import add_parsers as deploy_parsers
     from ._send import add_parser as send_parser
+    from .deploy._cli import add_parsers as deploy_parsers
 
     commands.add_parser("routes", parents=[source], help="list each target and its route")
     send_parser(commands)

@@ -101,7 +101,10 @@ class EventAuth:
             return self.app(environ, start_response)
         status, message = problem
         body = f"event target {self.target}: {message}\n".encode()
-        headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+        headers = [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ]
         if status.startswith("401"):
             headers.append(("WWW-Authenticate", 'Bearer realm="google-oidc"'))
         start_response(status, headers)

@@ -81,7 +81,11 @@ def make_plans(
 ) -> Plans:
     with environment(env or {}):
         targets = discover(source).targets
-        values = {"project": PROJECT, "region": REGION, "pyproject": source.parent / "pyproject.toml"}
+        values = {
+            "project": PROJECT,
+            "region": REGION,
+            "pyproject": source.parent / "pyproject.toml",
+        }
         base = PlanSettings(**{**values, **overrides})
         settings = dataclasses.replace(base, needs=bundle_needs(targets, PROJECT, REGION))
         return Plans(
@@ -102,7 +106,9 @@ class Outcome:
     deploys: list[RunResult]
 
 
-def run_scenario(folder: Path, plans: Plans, *, setup: str | None = None, cloudbuild: str | None = None) -> Outcome:
+def run_scenario(
+    folder: Path, plans: Plans, *, setup: str | None = None, cloudbuild: str | None = None
+) -> Outcome:
     """Setup until the secrets stop it, versions added, setup twice more; deploy twice."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "cloudbuild.yaml").write_text(cloudbuild or plans.cloudbuild)

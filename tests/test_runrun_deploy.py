@@ -77,7 +77,11 @@ def test_run_deploy_is_one_service_with_every_secret_and_the_push_subscription()
     assert "PUSH_AUDIENCE=runrun-push," in env_vars
     assert "PUSH_SERVICE_ACCOUNT=runrun-push@acme.iam.gserviceaccount.com" in env_vars
     assert all(s.endswith(":latest") for s in secrets.split(","))
-    push = [line for line in plans.setup.splitlines() if "subscriptions create runrun-process_delivery-push" in line]
+    push = [
+        line
+        for line in plans.setup.splitlines()
+        if "subscriptions create runrun-process_delivery-push" in line
+    ]
     assert len(push) == 1
     assert "--topic=webhook-deliveries" in push[0]
     assert "/process_delivery" in push[0] and "--push-auth-token-audience=runrun-push" in push[0]
@@ -109,7 +113,17 @@ def test_deploy_plan_command_prints_only_commands(tmp_path: Path) -> None:
     for mode in ("run", "functions"):
         for setup in ([], ["--setup"]):
             result = subprocess.run(
-                [sys.executable, "-m", "runrun", "deploy-plan", "--mode", mode, "--region", "europe-west1", *setup],
+                [
+                    sys.executable,
+                    "-m",
+                    "runrun",
+                    "deploy-plan",
+                    "--mode",
+                    mode,
+                    "--region",
+                    "europe-west1",
+                    *setup,
+                ],
                 cwd=ROOT,
                 env=env,
                 capture_output=True,
@@ -127,7 +141,9 @@ def test_deploy_plan_command_prints_only_commands(tmp_path: Path) -> None:
                         or words[:3] == ["projects", "describe", "acme"]
                         or words[:2] == ["storage", "buckets"]
                     ), line
-            syntax = subprocess.run(["bash", "-n"], input=result.stdout, capture_output=True, text=True)
+            syntax = subprocess.run(
+                ["bash", "-n"], input=result.stdout, capture_output=True, text=True
+            )
             assert syntax.returncode == 0, syntax.stderr
             if setup:
                 assert "gcloud pubsub topics create deliveries " in result.stdout

@@ -66,7 +66,9 @@ def test_finding_2_accounts_are_created_by_id_never_by_email(tmp_path: Path) -> 
         PlanSettings(region="r", push_account="runrun-push@acme.iam.gserviceaccount.com")
     model = ModelProject(tmp_path)
     model.edit(lambda s: s["apis"].append("iam.googleapis.com"))
-    result = model.run("gcloud iam service-accounts create runrun-push@acme.iam.gserviceaccount.com\n")
+    result = model.run(
+        "gcloud iam service-accounts create runrun-push@acme.iam.gserviceaccount.com\n"
+    )
     assert result.returncode == 1 and "is not a valid account id" in result.stderr
 
 
@@ -82,12 +84,16 @@ def test_finding_3_public_access_turns_the_invoker_check_off_instead_of_all_user
     plans, model = functions_case
     copy = copy_of(model, tmp_path / "copy")
     yaml = (copy.folder / "cloudbuild.yaml").read_text()
-    (copy.folder / "cloudbuild.yaml").write_text(yaml.replace(" --trigger-http ", " --trigger-http --allow-unauthenticated "))
+    (copy.folder / "cloudbuild.yaml").write_text(
+        yaml.replace(" --trigger-http ", " --trigger-http --allow-unauthenticated ")
+    )
     result = copy.run(plans.deploy)
     assert result.returncode == 1 and "allUsers is not a permitted member" in result.stderr
 
 
-def test_finding_4_agents_are_created_and_grants_retried_while_they_propagate(tmp_path: Path) -> None:
+def test_finding_4_agents_are_created_and_grants_retried_while_they_propagate(
+    tmp_path: Path,
+) -> None:
     plans = make_plans("run", EVENTS / "events_main.py", {})
     assert "beta services identity create --service=pubsub.googleapis.com" in plans.setup
     (tmp_path / "a").mkdir()
@@ -126,7 +132,9 @@ def test_finding_5_one_deploy_carries_the_cloud_tasks_settings(
 
 def test_finding_6_every_setting_the_service_reads_is_carried_or_said_why_not() -> None:
     config = (ROOT / "shared" / "_config.py").read_text()
-    read = set(re.findall(r'"((?:RUNRUN|DIALOGFLOW|PUSH|K)_[A-Z0-9_]+)"', config)) - {"RUNRUN_DEADLINE_SECONDS_"}
+    read = set(re.findall(r'"((?:RUNRUN|DIALOGFLOW|PUSH|K)_[A-Z0-9_]+)"', config)) - {
+        "RUNRUN_DEADLINE_SECONDS_"
+    }
     read -= {"RUNRUN_OIDC_CERTS_URL"}  # read by the verifiers, for tests
     assert read - set(CARRIED) - set(NOT_CARRIED) == set()
 
@@ -145,7 +153,9 @@ def test_finding_6_configured_settings_survive_the_next_deploy_and_hand_edits_do
     assert env["RUNRUN_BIGQUERY_EVENTS"] == "stripe_webhook:invoice.paid"
 
 
-def test_finding_7_the_region_is_required(run_case: tuple[Plans, ModelProject], tmp_path: Path) -> None:
+def test_finding_7_the_region_is_required(
+    run_case: tuple[Plans, ModelProject], tmp_path: Path
+) -> None:
     with pytest.raises(PlanSettingsError, match="region is required"):
         PlanSettings(project="acme")
     plans, model = run_case
@@ -172,7 +182,12 @@ def test_finding_9_cloud_tasks_retries_a_day_backing_off_to_ten_minutes() -> Non
     assert sum(waits) >= 24 * 3600 > sum(waits[:-1])
     plans = make_plans("run", ROOT / "main.py", {"RUNRUN_QUEUE": "tasks", **_tasks()})
     [queue_line] = [line for line in plans.setup.splitlines() if "tasks queues describe" in line]
-    for flag in (f"--max-attempts={attempts}", "--max-backoff=600s", "--log-sampling-ratio=1.0", "--max-retry-duration=0s"):
+    for flag in (
+        f"--max-attempts={attempts}",
+        "--max-backoff=600s",
+        "--log-sampling-ratio=1.0",
+        "--max-retry-duration=0s",
+    ):
         assert queue_line.count(flag) == 2, flag  # the update of an existing queue, or its create
 
 
@@ -184,9 +199,15 @@ def _tasks() -> dict[str, str]:
 
 
 @pytest.mark.parametrize("mode", FINDINGS_SETUP)
-def test_finding_11_and_12_subscriptions_never_expire_and_dead_letters_keep_31_days_watched(mode: str) -> None:
+def test_finding_11_and_12_subscriptions_never_expire_and_dead_letters_keep_31_days_watched(
+    mode: str,
+) -> None:
     plans = make_plans(mode, EVENTS / "events_main.py", {})
-    subscriptions = [w for w in calls(plans.setup) if w[:2] == ["pubsub", "subscriptions"] and w[2] in ("create", "update")]
+    subscriptions = [
+        w
+        for w in calls(plans.setup)
+        if w[:2] == ["pubsub", "subscriptions"] and w[2] in ("create", "update")
+    ]
     assert subscriptions
     for words in subscriptions:
         assert "--expiration-period=never" in words, words
@@ -208,7 +229,7 @@ def test_finding_14_builds_editor_only_with_cloud_build_triggers_configured() ->
 def test_finding_15_the_per_commit_deploy_needs_no_owner(mode: str) -> None:
     plans = make_plans(mode, ROOT / "main.py", {})
     needed = build_roles(deploy_step(mode, plans.targets, plans.settings))
-    granted = {w[w.index("add-iam-policy-binding") + 2:][0] for w in []}  # noqa: F841
+    granted = {w[w.index("add-iam-policy-binding") + 2 :][0] for w in []}  # noqa: F841
     build_member = "serviceAccount:runrun-build@acme.iam.gserviceaccount.com"
     grants = {
         next(x.split("=", 1)[1] for x in w if x.startswith("--role="))
@@ -223,7 +244,10 @@ def test_finding_15_the_per_commit_deploy_needs_no_owner(mode: str) -> None:
     ]  # fmt: skip
     assert not any("--role=roles/iam.serviceAccountUser" in w for w in project_grants)
     # The per-commit deploy touches nothing but the deploy itself.
-    assert {tuple(w[:2]) for w in calls(plans.cloudbuild)} <= {("run", "deploy"), ("functions", "deploy")}
+    assert {tuple(w[:2]) for w in calls(plans.cloudbuild)} <= {
+        ("run", "deploy"),
+        ("functions", "deploy"),
+    }
 
 
 def test_finding_16_no_bigquery_job_role_for_a_processor_that_runs_no_job() -> None:

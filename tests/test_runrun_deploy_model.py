@@ -15,6 +15,8 @@ from tests.deploy_scenarios import EVERYTHING, PROJECT, TASKS, TRIGGER_ACCOUNT, 
 BUILD = f"serviceAccount:runrun-build@{PROJECT}.iam.gserviceaccount.com"
 RUNTIME = f"serviceAccount:runrun-runtime@{PROJECT}.iam.gserviceaccount.com"
 PUSH = f"runrun-push@{PROJECT}.iam.gserviceaccount.com"
+
+
 @pytest.fixture
 def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     # Each scenario runs once per session, whichever test asks first.
@@ -49,7 +51,11 @@ def test_the_service_carries_every_setting(outcome: Outcome) -> None:
     assert service["invoker-iam-check"] is False  # public without allUsers
     assert "services/runrun" not in outcome.model.state["iam"]
     assert service["service-account"] == RUNTIME.split(":")[1]
-    assert (service["cpu-boost"], service["min-instances"], service["max-instances"]) == (True, "0", "100")
+    assert (service["cpu-boost"], service["min-instances"], service["max-instances"]) == (
+        True,
+        "0",
+        "100",
+    )
     assert (service["memory"], service["concurrency"]) == ("512Mi", "80")
     assert service["timeout"] == "600"  # raised to the tasks' dispatch deadline
     env = service["env"]
@@ -80,9 +86,14 @@ def test_every_subscription_is_dead_lettered_never_expires_and_is_watched(outcom
         else:
             assert sub["dead-letter-topic"].endswith("-dead-letters"), name
             assert sub["dead-letter-topic"] in state["topics"]
-            agent = f"serviceAccount:service-{state['number']}@gcp-sa-pubsub.iam.gserviceaccount.com"
+            agent = (
+                f"serviceAccount:service-{state['number']}@gcp-sa-pubsub.iam.gserviceaccount.com"
+            )
             assert agent in state["iam"][f"subscriptions/{name}"]["roles/pubsub.subscriber"]
-            assert agent in state["iam"][f"topics/{sub['dead-letter-topic']}"]["roles/pubsub.publisher"]
+            assert (
+                agent
+                in state["iam"][f"topics/{sub['dead-letter-topic']}"]["roles/pubsub.publisher"]
+            )
 
 
 @scenarios("run")
@@ -90,9 +101,17 @@ def test_the_queue_retries_for_a_day_and_logs_every_attempt(outcome: Outcome) ->
     queue = outcome.model.state["queues"]["orders"]
     assert int(queue["max-attempts"]) >= 150 and queue["max-backoff"] == "600s"
     assert queue["log-sampling-ratio"] == "1.0" and queue["max-retry-duration"] == "0s"
-    assert outcome.model.state["services"]["runrun"]["env"]["RUNRUN_QUEUE_MAX_ATTEMPTS"] == queue["max-attempts"]
+    assert (
+        outcome.model.state["services"]["runrun"]["env"]["RUNRUN_QUEUE_MAX_ATTEMPTS"]
+        == queue["max-attempts"]
+    )
     assert RUNTIME in outcome.model.state["iam"]["queues/orders"]["roles/cloudtasks.enqueuer"]
-    assert RUNTIME in outcome.model.state["iam"]["topics/process_delivery-dead-letters"]["roles/pubsub.publisher"]
+    assert (
+        RUNTIME
+        in outcome.model.state["iam"]["topics/process_delivery-dead-letters"][
+            "roles/pubsub.publisher"
+        ]
+    )
 
 
 @scenarios("run", "functions")
@@ -117,7 +136,9 @@ def test_who_holds_which_role(outcome: Outcome) -> None:
 
 
 @scenarios("run-events", "functions-events")
-def test_a_plain_functions_project_gets_its_functions_triggers_and_accounts_only(outcome: Outcome) -> None:
+def test_a_plain_functions_project_gets_its_functions_triggers_and_accounts_only(
+    outcome: Outcome,
+) -> None:
     state = outcome.model.state
     assert state["firestore"] is None and state["secrets"] == {} and state["queues"] == {}
     runtime = outcome.model.roles_of(RUNTIME)
@@ -135,4 +156,3 @@ def test_eventarc_triggers_are_made_after_the_service_and_retried_once(outcome: 
     assert trigger["serviceAccount"] == PUSH
     second = outcome.setups[0]
     assert "attempt 1 failed; retrying" in second.stderr + outcome.setups[1].stderr
-

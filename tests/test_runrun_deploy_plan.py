@@ -69,7 +69,9 @@ def test_the_guard_test_fails_without_retry_or_dead_letter_settings() -> None:
     names = {"process_delivery"}
     functions = make_plans("functions", ROOT / "main.py").lines
     without_retry = [line.replace(" --retry", "") for line in functions]
-    assert delivery_guards_missing(without_retry, names) == ["process_delivery: deployed without --retry"]
+    assert delivery_guards_missing(without_retry, names) == [
+        "process_delivery: deployed without --retry"
+    ]
     run = make_plans("run", ROOT / "main.py").lines
     without_dlq = [re.sub(r" --max-delivery-attempts=\d+", "", line) for line in run]
     assert len(delivery_guards_missing(without_dlq, names)) == 2  # create and update
@@ -98,7 +100,15 @@ def test_an_empty_project_gets_everything_in_order() -> None:
     def first(pattern: str) -> int:
         return next(i for i, line in enumerate(lines) if re.search(pattern, line))
 
-    for api in ("run", "pubsub", "firestore", "secretmanager", "cloudbuild", "artifactregistry", "iam"):
+    for api in (
+        "run",
+        "pubsub",
+        "firestore",
+        "secretmanager",
+        "cloudbuild",
+        "artifactregistry",
+        "iam",
+    ):
         assert f"{api}.googleapis.com" in lines[first(r"^gcloud services enable")]
     order = [
         "services enable",
@@ -131,7 +141,8 @@ def test_cloud_build_access_follows_the_triggers_project_and_account() -> None:
     }
     text = make_plans("run", ROOT / "main.py", env).setup
     assert re.search(
-        r"projects add-iam-policy-binding ci-acme \S+runrun-runtime@acme\S+ --role=roles/cloudbuild.builds.editor",
+        r"projects add-iam-policy-binding ci-acme \S+runrun-runtime@acme\S+ "
+        r"--role=roles/cloudbuild.builds.editor",
         text,
     )
     assert re.search(
@@ -205,7 +216,9 @@ def test_run_mode_routes_each_event_target_to_its_path() -> None:
         ('on_invoice = "invoices"', "must be a table"),
     ],
 )
-def test_bad_trigger_declarations_are_refused_by_name(tmp_path: Path, table: str, message: str) -> None:
+def test_bad_trigger_declarations_are_refused_by_name(
+    tmp_path: Path, table: str, message: str
+) -> None:
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(f"[tool.runrun.triggers]\n{table}\n")
     with pytest.raises(TriggerConfigError) as caught:
@@ -225,4 +238,3 @@ def test_build_roles_cover_every_per_commit_command_and_the_deploy_page_lists_th
     run = build_roles(make_plans("run", ROOT / "main.py").step)
     functions = build_roles(make_plans("functions", ROOT / "main.py").step)
     assert sorted(set(re.findall(r"roles/[\w.]+", section))) == sorted({*run, *functions})
-

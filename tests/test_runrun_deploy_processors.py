@@ -26,12 +26,16 @@ def grants(lines: list[str]) -> set[tuple[str, str, str]]:
     """(resource, member, role) of every add-iam-policy-binding, gcloud's and bq's."""
     found = set()
     for line in lines:
-        words = shlex.split(line.split(" >/dev/null")[0]) if "add-iam-policy-binding" in line else []
+        words = (
+            shlex.split(line.split(" >/dev/null")[0]) if "add-iam-policy-binding" in line else []
+        )
         if words:
             flags = dict(w[2:].split("=", 1) for w in words if w.startswith("--") and "=" in w)
             after = words[words.index("add-iam-policy-binding") + 1 :]
             resource = [w for w in after if not w.startswith("-")]
-            member = flags["member"].replace("${RUNTIME_EMAIL}", "runrun-runtime@acme.iam.gserviceaccount.com")
+            member = flags["member"].replace(
+                "${RUNTIME_EMAIL}", "runrun-runtime@acme.iam.gserviceaccount.com"
+            )
             found.add((resource[0], member, flags["role"]))
     return found
 
@@ -71,9 +75,14 @@ def test_functions_mode_gives_the_routing_table_to_the_processing_function_only(
         for words in (shlex.split(line) for line in configured("functions").step)
         if words[:3] == ["gcloud", "functions", "deploy"]
     }
-    with_routes = {n for n, words in deploys.items() if any("RUNRUN_NOTIFY_ROUTES=" in w for w in words)}
+    with_routes = {
+        n for n, words in deploys.items() if any("RUNRUN_NOTIFY_ROUTES=" in w for w in words)
+    }
     assert with_routes == {"process_delivery"}
-    assert all(any("RUNRUN_BIGQUERY_TABLE=webhooks.deliveries" in w for w in words) for words in deploys.values())
+    assert all(
+        any("RUNRUN_BIGQUERY_TABLE=webhooks.deliveries" in w for w in words)
+        for words in deploys.values()
+    )
 
 
 def test_a_table_in_another_project_is_granted_on_that_projects_dataset() -> None:

@@ -101,7 +101,9 @@ def test_a_service_without_the_settings_refuses_events_naming_them(
     assert "PUSH_AUDIENCE and PUSH_SERVICE_ACCOUNT" in answer.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("k_service", "switch", "wrapped"), [("", "", False), ("", "1", True), ("runrun", "0", False)])
+@pytest.mark.parametrize(
+    ("k_service", "switch", "wrapped"), [("", "", False), ("", "1", True), ("runrun", "0", False)]
+)
 def test_off_outside_cloud_run_unless_turned_on(
     on_cloud_run: None, monkeypatch: pytest.MonkeyPatch, k_service: str, switch: str, wrapped: bool
 ) -> None:

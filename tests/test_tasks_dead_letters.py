@@ -113,7 +113,9 @@ def _largest_fitting(publisher: CloudTasksPublisher) -> int:
     while low < high:
         middle = (low + high + 1) // 2
         task = publisher.build_task(TOPIC, b"x" * middle, _attributes("probe"), None)
-        low, high = (middle, high) if tasks_v2_task_size(task) <= MAX_TASK_BYTES else (low, middle - 1)
+        low, high = (
+            (middle, high) if tasks_v2_task_size(task) <= MAX_TASK_BYTES else (low, middle - 1)
+        )
     return low
 
 

@@ -29,8 +29,14 @@ def tasks_plan() -> Plans:
     return make_plans("run", ROOT / "main.py", ENV)
 
 
-def test_the_queue_is_created_with_the_settings_limits_and_a_day_of_retries(tasks_plan: Plans) -> None:
-    [queue] = [line for line in tasks_plan.setup.splitlines() if "gcloud tasks queues describe orders" in line]
+def test_the_queue_is_created_with_the_settings_limits_and_a_day_of_retries(
+    tasks_plan: Plans,
+) -> None:
+    [queue] = [
+        line
+        for line in tasks_plan.setup.splitlines()
+        if "gcloud tasks queues describe orders" in line
+    ]
     for flag in (
         "--max-dispatches-per-second=20",
         "--max-concurrent-dispatches=10",
@@ -44,7 +50,10 @@ def test_the_queue_is_created_with_the_settings_limits_and_a_day_of_retries(task
     [deploy] = [line for line in tasks_plan.step if line.startswith("gcloud run deploy")]
     assert "--timeout=1800" in deploy
     assert f"RUNRUN_TASKS_QUEUE={QUEUE}" in deploy
-    assert "RUNRUN_TASKS_URL=https://runrun-${PROJECT_NUMBER}.europe-west1.run.app/process_delivery" in deploy
+    assert (
+        "RUNRUN_TASKS_URL=https://runrun-${PROJECT_NUMBER}.europe-west1.run.app/process_delivery"
+        in deploy
+    )
     assert "RUNRUN_TARGET_QUEUES=shopify_webhook=tasks,stripe_webhook=tasks" in deploy
     assert "RUNRUN_TASKS_DISPATCH_DEADLINE_SECONDS=1800" in deploy
     assert not any("services update" in line and "env-vars" in line for line in tasks_plan.lines)

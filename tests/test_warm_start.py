@@ -109,7 +109,9 @@ def test_finding_16_a_publisher_without_topics_get_still_warms_without_a_failure
 
     def get_topic(request: GetTopicRequest, context: grpc.ServicerContext) -> Topic:
         calls.append(request.topic)
-        context.abort(grpc.StatusCode.PERMISSION_DENIED, "User not authorized to perform this action.")
+        context.abort(
+            grpc.StatusCode.PERMISSION_DENIED, "User not authorized to perform this action."
+        )
 
     server = grpc.server(ThreadPoolExecutor(max_workers=2))
     handler = grpc.unary_unary_rpc_method_handler(

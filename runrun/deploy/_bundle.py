@@ -190,7 +190,10 @@ def bigquery_setup(table: str, project: str, region: str) -> list[str]:
     ]
     return [
         f"# bigquery: rows into {table} (the table is created by the code)",
-        ensure([*bq, "show", "--dataset", dataset], [*bq, f"--location={region}", "mk", "--dataset", dataset]),
+        ensure(
+            [*bq, "show", "--dataset", dataset],
+            [*bq, f"--location={region}", "mk", "--dataset", dataset],
+        ),
         "runrun_retry " + render(editor) + " >/dev/null",
     ]
 

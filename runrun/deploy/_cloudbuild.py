@@ -47,7 +47,7 @@ _HEADER = """\
 #   .venv/bin/python -m runrun cloudbuild > cloudbuild.yaml
 # It runs as the build account the setup plan makes (docs/deploy.md): by hand,
 #   gcloud builds submit . --config=cloudbuild.yaml --ignore-file=.buildignore \\
-#     --service-account=projects/PROJECT_ID/serviceAccounts/runrun-build@PROJECT_ID.iam.gserviceaccount.com \\
+#     --service-account=projects/PROJECT_ID/serviceAccounts/BUILD_ACCOUNT_EMAIL \\
 #     --substitutions=_DEPLOY_MODE=run,_REGION=REGION   (or functions; _REGION is required)
 substitutions:
   _DEPLOY_MODE: run
@@ -63,8 +63,14 @@ steps:
     args:
       - -c
       - |
-        [ -n "${_REGION}" ] || { echo "_REGION is required: --substitutions=_REGION=<the service's region>" >&2; exit 1; }
-        case "${_DEPLOY_MODE}" in run|functions) ;; *) echo "_DEPLOY_MODE must be run or functions, got ${_DEPLOY_MODE}" >&2; exit 1 ;; esac
+        if [ -z "${_REGION}" ]; then
+          echo "_REGION is required: --substitutions=_REGION=..." >&2
+          exit 1
+        fi
+        case "${_DEPLOY_MODE}" in
+          run|functions) ;;
+          *) echo "_DEPLOY_MODE must be run or functions" >&2; exit 1 ;;
+        esac
   - id: test
     name: python:3.12-slim
     entrypoint: bash

@@ -36,7 +36,9 @@ def _trigger_flags(trigger: Trigger | None, s: PlanSettings) -> list[str]:
     return [*(f"--trigger-event-filters={k}={v}" for k, v in pairs), *location, *flags]
 
 
-def functions_deploy(targets: tuple[Target, ...], events: dict[str, Trigger], s: PlanSettings) -> list[str]:
+def functions_deploy(
+    targets: tuple[Target, ...], events: dict[str, Trigger], s: PlanSettings
+) -> list[str]:
     """The per-commit deploy: every function with every setting, each with only its own
     secrets."""
     lines = ["# One function per target"]
@@ -69,12 +71,15 @@ def functions_deploy(targets: tuple[Target, ...], events: dict[str, Trigger], s:
 
 def functions_exist(targets: tuple[Target, ...], s: PlanSettings) -> list[str]:
     return [
-        render(["gcloud", "functions", "describe", t.name, *_where(s)]) + " >/dev/null 2>&1 || FIRST_DEPLOY=1"
+        render(["gcloud", "functions", "describe", t.name, *_where(s)])
+        + " >/dev/null 2>&1 || FIRST_DEPLOY=1"
         for t in targets
     ]
 
 
-def functions_wiring(targets: tuple[Target, ...], events: dict[str, Trigger], s: PlanSettings) -> list[str]:
+def functions_wiring(
+    targets: tuple[Target, ...], events: dict[str, Trigger], s: PlanSettings
+) -> list[str]:
     """After the functions exist: HTTP functions public without an allUsers binding, event
     functions invoked by the push account only, their subscriptions dead-lettered."""
     lines = ["# Public HTTP functions; event functions for the push account only"]
@@ -83,7 +88,16 @@ def functions_wiring(targets: tuple[Target, ...], events: dict[str, Trigger], s:
         describe = ["gcloud", "functions", "describe", target.name, *_where(s)]
         if trigger is None:
             service = [*describe, "--format=value(serviceConfig.service.basename())"]
-            update = ["gcloud", "run", "services", "update", "${RUN_SERVICE}", "--no-invoker-iam-check", f"--region={s.region}", f"--project={s.project}"]
+            update = [
+                "gcloud",
+                "run",
+                "services",
+                "update",
+                "${RUN_SERVICE}",
+                "--no-invoker-iam-check",
+                f"--region={s.region}",
+                f"--project={s.project}",
+            ]
             lines += [f"RUN_SERVICE=$({render(service)})", render(update) + " >/dev/null"]
             continue
         invoker = [

@@ -68,7 +68,14 @@ def accounts(s: PlanSettings) -> list[str]:
 
 def grant(kind: list[str], resource: str, member: str, role: str, s: PlanSettings) -> str:
     """One idempotent IAM binding, retried while its member propagates."""
-    argv = ["gcloud", *kind, "add-iam-policy-binding", resource, f"--member={member}", f"--role={role}"]
+    argv = [
+        "gcloud",
+        *kind,
+        "add-iam-policy-binding",
+        resource,
+        f"--member={member}",
+        f"--role={role}",
+    ]
     if kind == ["projects"]:
         argv.append("--condition=None")  # no prompt when the policy already has conditions
     elif kind[0] == "artifacts":
@@ -87,7 +94,9 @@ def runtime_grants(s: PlanSettings) -> list[str]:
     runtime = sa(s.runtime_email)
     needs = s.needs
     lines = ["# The runtime account: the library's roles only"]
-    lines += [grant(["projects"], project, runtime, role, s) for project, role in needs.project_roles]
+    lines += [
+        grant(["projects"], project, runtime, role, s) for project, role in needs.project_roles
+    ]
     lines += [
         grant(["iam", "service-accounts"], account, runtime, role, s)
         for account, role in needs.account_roles
@@ -101,7 +110,8 @@ def runtime_grants(s: PlanSettings) -> list[str]:
 
 def push_grants(eventarc: bool, s: PlanSettings) -> list[str]:
     """Pub/Sub mints the push subscriptions' tokens as the push account; Eventarc triggers
-    of direct events deliver as it (cloud.google.com/pubsub/docs/authenticate-push-subscriptions)."""
+    of direct events deliver as it
+    (cloud.google.com/pubsub/docs/authenticate-push-subscriptions)."""
     push = s.push_email
     lines = [
         "# The push account: Pub/Sub signs push requests as it",
@@ -128,9 +138,13 @@ def build_grants(mode: str, s: PlanSettings, bucket: str) -> list[str]:
     lines = [
         "# The build account: deploys only (no Owner, Editor or IAM admin)",
         grant(["projects"], s.project, build, "roles/logging.logWriter", s),
-        grant(["iam", "service-accounts"], s.runtime_email, build, "roles/iam.serviceAccountUser", s),
+        grant(
+            ["iam", "service-accounts"], s.runtime_email, build, "roles/iam.serviceAccountUser", s
+        ),
         grant(["storage", "buckets"], f"gs://{bucket}", build, "roles/storage.objectViewer", s),
-        grant(["artifacts", "repositories"], s.repository, build, "roles/artifactregistry.writer", s),
+        grant(
+            ["artifacts", "repositories"], s.repository, build, "roles/artifactregistry.writer", s
+        ),
     ]
     if mode == "run":
         lines.append(grant(["projects"], s.project, build, "roles/run.developer", s))
@@ -141,7 +155,11 @@ def build_grants(mode: str, s: PlanSettings, bucket: str) -> list[str]:
             # made by Cloud Functions on the first deploy: granted on the project.
             grant(["projects"], s.project, build, "roles/artifactregistry.writer", s),
             grant(["projects"], s.project, build, "roles/storage.objectViewer", s),
-            grant(["iam", "service-accounts"], s.push_email, build, "roles/iam.serviceAccountUser", s),
-            grant(["iam", "service-accounts"], s.build_email, build, "roles/iam.serviceAccountUser", s),
+            grant(
+                ["iam", "service-accounts"], s.push_email, build, "roles/iam.serviceAccountUser", s
+            ),
+            grant(
+                ["iam", "service-accounts"], s.build_email, build, "roles/iam.serviceAccountUser", s
+            ),
         ]
     return lines

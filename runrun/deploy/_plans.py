@@ -24,7 +24,14 @@ from pathlib import Path
 
 from .._discover import Target
 from ._functions import functions_deploy, functions_exist, functions_wiring
-from ._iam import accounts, build_grants, project_number, push_grants, runtime_grants, service_agents
+from ._iam import (
+    accounts,
+    build_grants,
+    project_number,
+    push_grants,
+    runtime_grants,
+    service_agents,
+)
 from ._project import apis, build_storage, firestore, secrets, source_bucket, storage_agent, topics
 from ._pubsub import dead_letters
 from ._run import run_deploy, run_wiring, service_exists
@@ -125,7 +132,8 @@ def deploy_by_hand(mode: str, s: PlanSettings) -> list[str]:
     _check_mode(mode, s)
     return [
         "# The per-commit deploy, by hand: cloudbuild.yaml (keep it current with",
-        "# `python -m runrun cloudbuild > cloudbuild.yaml`) built and deployed as the build account",
+        "# `python -m runrun cloudbuild > cloudbuild.yaml`) built and deployed as the build",
+        "# account",
         render(submit(mode, s)),
     ]
 

@@ -54,14 +54,31 @@ def build_storage(s: PlanSettings) -> list[str]:
     lines.append(
         ensure(
             ["gcloud", "storage", "buckets", "describe", bucket, _p(s)],
-            ["gcloud", "storage", "buckets", "create", bucket, f"--location={s.region}", "--uniform-bucket-level-access", _p(s)],
+            [
+                "gcloud",
+                "storage",
+                "buckets",
+                "create",
+                bucket,
+                f"--location={s.region}",
+                "--uniform-bucket-level-access",
+                _p(s),
+            ],
         )
     )
     where = [f"--location={s.region}", _p(s)]
     lines.append(
         ensure(
             ["gcloud", "artifacts", "repositories", "describe", s.repository, *where],
-            ["gcloud", "artifacts", "repositories", "create", s.repository, "--repository-format=docker", *where],
+            [
+                "gcloud",
+                "artifacts",
+                "repositories",
+                "create",
+                s.repository,
+                "--repository-format=docker",
+                *where,
+            ],
         )
     )
     return lines
@@ -83,8 +100,23 @@ def firestore(s: PlanSettings) -> list[str]:
         _p(s),
     ]
     # The code checks expiry itself; the TTL policy only deletes what has expired.
-    ttl = ["gcloud", "firestore", "fields", "ttls", "update", field, f"--collection-group={group}", "--enable-ttl", "--async", _p(s)]
-    return ["# Firestore, and the TTL policy deleting expired records", ensure(describe, create), render(ttl) + " >/dev/null"]
+    ttl = [
+        "gcloud",
+        "firestore",
+        "fields",
+        "ttls",
+        "update",
+        field,
+        f"--collection-group={group}",
+        "--enable-ttl",
+        "--async",
+        _p(s),
+    ]
+    return [
+        "# Firestore, and the TTL policy deleting expired records",
+        ensure(describe, create),
+        render(ttl) + " >/dev/null",
+    ]
 
 
 def secrets(names: Iterable[str], s: PlanSettings) -> list[str]:
@@ -97,8 +129,20 @@ def secrets(names: Iterable[str], s: PlanSettings) -> list[str]:
         describe = ["gcloud", "secrets", "describe", name, _p(s)]
         create = ["gcloud", "secrets", "create", name, "--replication-policy=automatic", _p(s)]
         lines.append(ensure(describe, create))
-        lines.append(grant(["secrets"], name, sa(s.runtime_email), "roles/secretmanager.secretAccessor", s))
-        versions = ["gcloud", "secrets", "versions", "list", name, _p(s), "--filter=state=ENABLED", "--limit=1", "--format=value(name)"]
+        lines.append(
+            grant(["secrets"], name, sa(s.runtime_email), "roles/secretmanager.secretAccessor", s)
+        )
+        versions = [
+            "gcloud",
+            "secrets",
+            "versions",
+            "list",
+            name,
+            _p(s),
+            "--filter=state=ENABLED",
+            "--limit=1",
+            "--format=value(name)",
+        ]
         add = ["gcloud", "secrets", "versions", "add", name, "--data-file=-", _p(s)]
         message = f"runrun: secret {name} has no version; add one (value on stdin): {' '.join(add)}"
         lines.append(
@@ -127,5 +171,7 @@ def storage_agent(needed: bool, s: PlanSettings) -> list[str]:
     agent = ["gcloud", "storage", "service-agent", _p(s)]
     return [
         f"STORAGE_AGENT=$({render(agent)})",
-        grant(["projects"], s.project, "serviceAccount:${STORAGE_AGENT}", "roles/pubsub.publisher", s),
+        grant(
+            ["projects"], s.project, "serviceAccount:${STORAGE_AGENT}", "roles/pubsub.publisher", s
+        ),
     ]

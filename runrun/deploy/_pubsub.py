@@ -129,12 +129,19 @@ def dead_letter_policy(subscription: str, trigger: Trigger, s: PlanSettings) -> 
     ]
     return [
         render(update) + " >/dev/null",
-        grant(["pubsub", "subscriptions"], subscription, sa(PUBSUB_AGENT), "roles/pubsub.subscriber", s),
+        grant(
+            ["pubsub", "subscriptions"],
+            subscription,
+            sa(PUBSUB_AGENT),
+            "roles/pubsub.subscriber",
+            s,
+        ),
     ]
 
 
 def eventarc_subscription(describe: list[str], trigger: Trigger, s: PlanSettings) -> list[str]:
     """Eventarc delivers through a Pub/Sub subscription of its own: dead-letter it too."""
-    return [f"SUBSCRIPTION=$({render(describe)})", *dead_letter_policy("${SUBSCRIPTION}", trigger, s)]
-
-
+    return [
+        f"SUBSCRIPTION=$({render(describe)})",
+        *dead_letter_policy("${SUBSCRIPTION}", trigger, s),
+    ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from ._pubsub import eventarc_subscription, push_subscription
-from ._settings import PlanSettingsError, PlanSettings
+from ._settings import PlanSettings, PlanSettingsError
 from ._shell import ensure, render
 from ._tasks import queue_env
 from ._triggers import Trigger
@@ -116,14 +116,20 @@ def _eventarc(trigger: Trigger, s: PlanSettings) -> list[str]:
     ]
     subscription = [*describe, "--format=value(transport.pubsub.subscription.basename())"]
     # The first trigger of a project may fail while Eventarc's agent is provisioned.
-    return [ensure(describe, create, retried=True), *eventarc_subscription(subscription, trigger, s)]
+    return [
+        ensure(describe, create, retried=True),
+        *eventarc_subscription(subscription, trigger, s),
+    ]
 
 
 def run_wiring(events: list[Trigger], s: PlanSettings) -> list[str]:
     """After the service exists: public access, and each event target's route."""
     where = [f"--region={s.region}", f"--project={s.project}"]
     public = ["gcloud", "run", "services", "update", s.service, "--no-invoker-iam-check", *where]
-    lines = ["# Public without an allUsers binding; event targets check their tokens", render(public) + " >/dev/null"]
+    lines = [
+        "# Public without an allUsers binding; event targets check their tokens",
+        render(public) + " >/dev/null",
+    ]
     if events:
         lines.append("# Event targets, each routed to /<target>")
     for trigger in events:
@@ -132,5 +138,13 @@ def run_wiring(events: list[Trigger], s: PlanSettings) -> list[str]:
 
 
 def service_exists(s: PlanSettings) -> str:
-    describe = ["gcloud", "run", "services", "describe", s.service, f"--region={s.region}", f"--project={s.project}"]
+    describe = [
+        "gcloud",
+        "run",
+        "services",
+        "describe",
+        s.service,
+        f"--region={s.region}",
+        f"--project={s.project}",
+    ]
     return f"{render(describe)} >/dev/null 2>&1 || FIRST_DEPLOY=1"

@@ -56,7 +56,9 @@ def ensure(describe: list[str], create: list[str], *, retried: bool = False) -> 
 
 def converge(describe: list[str], update: list[str], create: list[str]) -> str:
     """Update what exists to the plan's settings, create what does not."""
-    return f"if {render(describe)} >/dev/null 2>&1; then {render(update)}; else {render(create)}; fi"
+    return (
+        f"if {render(describe)} >/dev/null 2>&1; then {render(update)}; else {render(create)}; fi"
+    )
 
 
 def retried(argv: list[str], *, quiet: bool = True) -> str:

@@ -44,7 +44,11 @@ def queue_env(s: PlanSettings) -> dict[str, str]:
     queue = s.needs.queue
     if queue is None:
         return {}
-    values = {"queue_path": queue_path(s, queue), "url": s.url, "max_attempts": str(max_attempts(queue))}
+    values = {
+        "queue_path": queue_path(s, queue),
+        "url": s.url,
+        "max_attempts": str(max_attempts(queue)),
+    }
     return {name: value.format(**values) for name, value in queue.env.items()}
 
 
@@ -91,7 +95,9 @@ def tasks_setup(s: PlanSettings) -> list[str]:
         ),
         "runrun_retry " + render(enqueuer) + " >/dev/null",
         # A task carrying an OIDC token of the push account needs actAs on it.
-        grant(["iam", "service-accounts"], s.push_email, runtime, "roles/iam.serviceAccountUser", s),
+        grant(
+            ["iam", "service-accounts"], s.push_email, runtime, "roles/iam.serviceAccountUser", s
+        ),
     ]
     if s.needs.dead_letter_publisher:
         topic = dead_letter_topic(s.needs.dead_letter_publisher)

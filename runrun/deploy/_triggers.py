@@ -116,7 +116,9 @@ def triggers(
     by_name = {t.name: t for t in targets}
     for name in table:
         if name not in by_name:
-            known = ", ".join(sorted(n for n, t in by_name.items() if is_event(t, topics))) or "none"
+            known = (
+                ", ".join(sorted(n for n, t in by_name.items() if is_event(t, topics))) or "none"
+            )
             raise TriggerConfigError(
                 f"{where}: {name!r} is not a target of the source (event targets: {known})"
             )

@@ -33,9 +33,7 @@ def last_task_attempt(headers: Mapping[str, str], max_attempts: int) -> int | No
     return attempt if attempt >= max_attempts else None
 
 
-def dead_letter_task(
-    runtime: Runtime, event: Any, attempt: int, headers: Mapping[str, str]
-) -> str:
+def dead_letter_task(runtime: Runtime, event: Any, attempt: int, headers: Mapping[str, str]) -> str:
     """Publish the event's delivery to the dead-letter topic; its message id."""
     from .._delivery import delivery_from_event
 

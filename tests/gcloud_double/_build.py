@@ -41,11 +41,14 @@ def run_steps(steps: Any) -> int:
             env = {**os.environ, "CLOUDSDK_CORE_ACCOUNT": steps.account}
             done = subprocess.run(["bash", *args], env=env, check=False)
             if done.returncode != 0:
-                print(f"ERROR: build step {step.get('id')} exited {done.returncode}", file=sys.stderr)
+                print(
+                    f"ERROR: build step {step.get('id')} exited {done.returncode}", file=sys.stderr
+                )
                 return 1
         elif name == "gcr.io/cloud-builders/docker" and args[:1] == ["push"]:
             try:
-                with_state(lambda state: image_push(state, steps.account, args[1]))
+                image = args[1]
+                with_state(lambda state, image=image: image_push(state, steps.account, image))
             except Refused as exc:
                 print(f"ERROR: build step {step.get('id')}: {exc}", file=sys.stderr)
                 return 1

@@ -99,7 +99,9 @@ def main(argv: list[str]) -> int:
         line = " ".join([tool, *rest])
         label = ".".join([tool, *call.words[:3]])
         try:
-            handler, args = _find(_handlers(), call.words if tool == "gcloud" else ["bq", *call.words])
+            handler, args = _find(
+                _handlers(), call.words if tool == "gcloud" else ["bq", *call.words]
+            )
             result = handler_call(handler, call, args)
         except Refused as exc:
             state["log"].append({"call": line, "as": call.caller, "refused": str(exc)})

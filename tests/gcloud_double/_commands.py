@@ -30,11 +30,11 @@ def identity_create(call: Any) -> dict[str, str]:
     service = call.flag("service")
     if service not in call.state["apis"]:
         raise Refused(f"FAILED_PRECONDITION: {service} is not enabled")
+    email = f"service-{call.state['number']}@gcp-sa-{service.split('.')[0]}.iam.gserviceaccount.com"
     if service not in call.state["agents"]:
         call.state["agents"].append(service)
-        short = service.split(".")[0]
-        call.state["internal"]["propagating"].append(f"service-{call.state['number']}@gcp-sa-{short}.iam.gserviceaccount.com")
-    return {"email": f"service-{call.state['number']}@gcp-sa-{service.split('.')[0]}.iam.gserviceaccount.com"}
+        call.state["internal"]["propagating"].append(email)
+    return {"email": email}
 
 
 def projects_describe(call: Any) -> dict[str, str]:
@@ -45,7 +45,10 @@ def _grant(call: Any, resource: str, permission: str) -> None:
     require(call.state, call.caller, resource, permission)
     member, role = call.flag("member"), call.flag("role")
     if rules.domain_restricted_sharing(call.state, member):
-        raise Refused("FAILED_PRECONDITION: One or more users named in the policy do not belong to a permitted customer.")
+        raise Refused(
+            "FAILED_PRECONDITION: One or more users named in the policy do not belong to a "
+            "permitted customer."
+        )
     rules.member_usable(call.state, member)
     bind(call.state, resource, member, role)
 
@@ -90,7 +93,10 @@ def _simple(table: str, kind: str, family: str | None = None) -> tuple[Any, Any,
         name = call.words[0]
         if name in call.state[table]:
             raise Refused(f"ALREADY_EXISTS: {kind} [{name}] already exists")
-        call.state[table][name] = {"name": name, **{k: v for k, v in call.flags.items() if k != "project"}}
+        call.state[table][name] = {
+            "name": name,
+            **{k: v for k, v in call.flags.items() if k != "project"},
+        }
         if table == "secrets":
             call.state[table][name]["versions"] = 0
 
@@ -121,12 +127,17 @@ def firestore_create(call: Any) -> None:
 def ttl_update(call: Any) -> None:
     firestore_describe(call)
     require(call.state, call.caller, _project(call), "datastore.indexes.update")
-    call.state["ttls"][f"{call.flag('collection-group')}.{call.words[0]}"] = bool(call.flag("enable-ttl"))
+    call.state["ttls"][f"{call.flag('collection-group')}.{call.words[0]}"] = bool(
+        call.flag("enable-ttl")
+    )
 
 
 def versions_list(call: Any) -> list[dict[str, str]]:
     secret = rules.exists("secret", call.state["secrets"], call.words[0])
-    return [{"name": f"projects/{call.state['number']}/secrets/{call.words[0]}/versions/{n}"} for n in range(secret["versions"], 0, -1)][:1]
+    return [
+        {"name": f"projects/{call.state['number']}/secrets/{call.words[0]}/versions/{n}"}
+        for n in range(secret["versions"], 0, -1)
+    ][:1]
 
 
 def versions_add(call: Any) -> None:
@@ -142,9 +153,17 @@ def topic_create(call: Any) -> None:
 
 
 SUBSCRIPTION_FLAGS = (
-    "topic", "push-endpoint", "push-auth-service-account", "push-auth-token-audience", "ack-deadline",
-    "min-retry-delay", "max-retry-delay", "expiration-period", "message-retention-duration",
-    "dead-letter-topic", "max-delivery-attempts",
+    "topic",
+    "push-endpoint",
+    "push-auth-service-account",
+    "push-auth-token-audience",
+    "ack-deadline",
+    "min-retry-delay",
+    "max-retry-delay",
+    "expiration-period",
+    "message-retention-duration",
+    "dead-letter-topic",
+    "max-delivery-attempts",
 )
 
 
@@ -162,7 +181,9 @@ def subscription_write(call: Any) -> None:
         current = dict(rules.exists("subscription", table, name))
     given = {k: v for k, v in call.flags.items() if k in SUBSCRIPTION_FLAGS}
     attempts = given.get("max-delivery-attempts")
-    rules.dead_letter_settings(call.state, given.get("dead-letter-topic"), int(attempts) if attempts else None)
+    rules.dead_letter_settings(
+        call.state, given.get("dead-letter-topic"), int(attempts) if attempts else None
+    )
     rules.retention(given.get("message-retention-duration"))
     account = given.get("push-auth-service-account")
     if account:
@@ -222,9 +243,15 @@ def storage_agent(call: Any) -> str:
     return f"service-{call.state['number']}@gs-project-accounts.iam.gserviceaccount.com"
 
 
-def _table(name: str, kind: str, family: str | None, prefix: tuple[str, ...]) -> dict[tuple[str, ...], Any]:
+def _table(
+    name: str, kind: str, family: str | None, prefix: tuple[str, ...]
+) -> dict[tuple[str, ...], Any]:
     describe, create, bind_ = _simple(name, kind, family)
-    return {(*prefix, "describe"): describe, (*prefix, "create"): create, (*prefix, "add-iam-policy-binding"): bind_}
+    return {
+        (*prefix, "describe"): describe,
+        (*prefix, "create"): create,
+        (*prefix, "add-iam-policy-binding"): bind_,
+    }
 
 
 HANDLERS: dict[tuple[str, ...], Any] = {

@@ -30,10 +30,19 @@ def _secrets(value: str) -> dict[str, str]:
 
 def _settings(call: Any, current: dict[str, Any]) -> dict[str, Any]:
     """A service's settings after a deploy: `--set-env-vars` and `--set-secrets` replace
-    every variable and secret (cloud.google.com/run/docs/configuring/services/environment-variables),
-    other flags change only what they name."""
+    every variable and secret
+    (cloud.google.com/run/docs/configuring/services/environment-variables), other flags
+    change only what they name."""
     found = dict(current)
-    for flag in ("image", "service-account", "concurrency", "min-instances", "max-instances", "memory", "timeout"):
+    for flag in (
+        "image",
+        "service-account",
+        "concurrency",
+        "min-instances",
+        "max-instances",
+        "memory",
+        "timeout",
+    ):
         if call.flag(flag) is not None:
             found[flag] = call.flag(flag)
     if call.flag("cpu-boost") or call.flag("no-cpu-boost"):
@@ -47,7 +56,12 @@ def run_deploy(call: Any) -> None:
     state, name = call.state, call.words[0]
     rules.api_enabled(state, "run")
     exists = name in state["services"]
-    require(state, call.caller, _project(call), "run.services.update" if exists else "run.services.create")
+    require(
+        state,
+        call.caller,
+        _project(call),
+        "run.services.update" if exists else "run.services.create",
+    )
     account = call.flag("service-account")
     act_as(state, call.caller, account)
     image = call.flag("image")
@@ -62,7 +76,9 @@ def run_deploy(call: Any) -> None:
         require(state, call.caller, f"services/{name}", "run.services.setIamPolicy")
         settings["invoker-iam-check"] = False
     state["services"][name] = settings
-    if call.flag("allow-unauthenticated") and not rules.domain_restricted_sharing(state, "allUsers"):
+    if call.flag("allow-unauthenticated") and not rules.domain_restricted_sharing(
+        state, "allUsers"
+    ):
         bind(state, f"services/{name}", "allUsers", "roles/run.invoker")
 
 
@@ -87,14 +103,19 @@ def functions_deploy(call: Any) -> None:
     state, name = call.state, call.words[0]
     rules.api_enabled(state, "functions")
     exists = name in state["functions"]
-    require(state, call.caller, _project(call), "cloudfunctions.functions.update" if exists else "cloudfunctions.functions.create")
+    require(
+        state,
+        call.caller,
+        _project(call),
+        "cloudfunctions.functions.update" if exists else "cloudfunctions.functions.create",
+    )
     build = rules.build_identity(state, call.flag("build-service-account"), "Build failed")
     act_as(state, call.caller, build)
     for permission, resource in (
         ("logging.logEntries.create", _project(call)),
         ("artifactregistry.repositories.uploadArtifacts", _project(call)),
         ("storage.objects.get", _project(call)),
-    ):  # what the function's own build does (cloud.google.com/functions/docs/securing/build-custom-sa)
+    ):  # the function's own build (cloud.google.com/functions/docs/securing/build-custom-sa)
         if not has_role(state, f"serviceAccount:{build}", resource, permission):
             raise Refused(f"Build failed: {build} lacks {permission}")
     account = call.flag("service-account")
@@ -103,20 +124,46 @@ def functions_deploy(call: Any) -> None:
     for secret in settings["secrets"].values():
         rules.secret_mountable(state, secret.split(":")[0], account)
     service = name.replace("_", "-").lower()
-    state["services"].setdefault(service, {"invoker-iam-check": True, "url": f"https://{service}-{state['number']}.{call.flag('region')}.run.app"})
-    settings["serviceConfig"] = {"service": f"projects/{state['project']}/locations/{call.flag('region')}/services/{service}"}
+    state["services"].setdefault(
+        service,
+        {
+            "invoker-iam-check": True,
+            "url": f"https://{service}-{state['number']}.{call.flag('region')}.run.app",
+        },
+    )
+    settings["serviceConfig"] = {
+        "service": f"projects/{state['project']}/locations/{call.flag('region')}/services/{service}"
+    }
     if not call.flag("trigger-http"):
         trigger_account = call.flag("trigger-service-account")
         act_as(state, call.caller, trigger_account)
         trigger = f"{service}-trigger"
-        settings["eventTrigger"] = {"trigger": f"projects/{state['project']}/locations/{call.flag('region')}/triggers/{trigger}", "retry": bool(call.flag("retry"))}
+        where = f"projects/{state['project']}/locations/{call.flag('region')}"
+        settings["eventTrigger"] = {
+            "trigger": f"{where}/triggers/{trigger}",
+            "retry": bool(call.flag("retry")),
+        }
         subscription = f"eventarc-{call.flag('region')}-{trigger}-sub-000"
-        state["triggers"].setdefault(trigger, {"transport": {"pubsub": {"subscription": f"projects/{state['project']}/subscriptions/{subscription}"}}})
-        state["subscriptions"].setdefault(subscription, {"expiration-period": "31d", "message-retention-duration": "7d"})
+        state["triggers"].setdefault(
+            trigger,
+            {
+                "transport": {
+                    "pubsub": {
+                        "subscription": f"projects/{state['project']}/subscriptions/{subscription}"
+                    }
+                }
+            },
+        )
+        state["subscriptions"].setdefault(
+            subscription, {"expiration-period": "31d", "message-retention-duration": "7d"}
+        )
     state["functions"][name] = settings
     if call.flag("allow-unauthenticated"):
         if rules.domain_restricted_sharing(state, "allUsers"):
-            raise Refused("the function was deployed, but setting its IAM policy failed: allUsers is not a permitted member")
+            raise Refused(
+                "the function was deployed, but setting its IAM policy failed: allUsers is not "
+                "a permitted member"
+            )
         bind(state, f"services/{service}", "allUsers", "roles/run.invoker")
 
 
@@ -148,12 +195,20 @@ def trigger_create(call: Any) -> None:
     rules.eventarc_agent_ready(state)
     subscription = f"eventarc-{call.flag('location')}-{name}-sub-000"
     state["triggers"][name] = {
-        "destination": {"service": call.flag("destination-run-service"), "path": call.flag("destination-run-path")},
+        "destination": {
+            "service": call.flag("destination-run-service"),
+            "path": call.flag("destination-run-path"),
+        },
         "eventFilters": sorted(call.flag("event-filters", [])),
         "serviceAccount": call.flag("service-account"),
-        "transport": {"pubsub": {"subscription": f"projects/{state['project']}/subscriptions/{subscription}"}},
+        "transport": {
+            "pubsub": {"subscription": f"projects/{state['project']}/subscriptions/{subscription}"}
+        },
     }
-    state["subscriptions"][subscription] = {"expiration-period": "31d", "message-retention-duration": "7d"}
+    state["subscriptions"][subscription] = {
+        "expiration-period": "31d",
+        "message-retention-duration": "7d",
+    }
 
 
 class Steps:
@@ -183,14 +238,22 @@ def builds_submit(call: Any) -> Steps:
     rules.build_logging(config.get("options", {}))
     bucket = f"{state['project']}_cloudbuild"
     rules.exists("bucket", state["buckets"], f"gs://{bucket}")
-    for permission, resource in (("storage.objects.get", f"buckets/gs://{bucket}"), ("logging.logEntries.create", _project(call))):
+    for permission, resource in (
+        ("storage.objects.get", f"buckets/gs://{bucket}"),
+        ("logging.logEntries.create", _project(call)),
+    ):
         if not has_role(state, f"serviceAccount:{account}", resource, permission):
             raise Refused(f"build failed: {account} does not have {permission} access")
     values = {**config.get("substitutions", {})}
     for pair in filter(None, str(call.flag("substitutions", "")).split(",")):
         key, _, value = pair.partition("=")
         values[key] = value
-    values.update(PROJECT_ID=state["project"], PROJECT_NUMBER=state["number"], BUILD_ID=f"build-{len(state['builds']) + 1}", LOCATION="global")
+    values.update(
+        PROJECT_ID=state["project"],
+        PROJECT_NUMBER=state["number"],
+        BUILD_ID=f"build-{len(state['builds']) + 1}",
+        LOCATION="global",
+    )
     state["builds"].append({"account": account, "substitutions": values})
     return Steps(config["steps"], account, values)
 
@@ -199,7 +262,12 @@ def image_push(state: dict[str, Any], account: str, image: str) -> None:
     """A pushed image needs its repository and artifactregistry.writer on it."""
     repository = image.split("/")[2]
     rules.exists("repository", state["repositories"], repository)
-    require(state, account, f"repositories/{repository}", "artifactregistry.repositories.uploadArtifacts")
+    require(
+        state,
+        account,
+        f"repositories/{repository}",
+        "artifactregistry.repositories.uploadArtifacts",
+    )
     if image not in state["images"]:
         state["images"].append(image)
 

@@ -15,9 +15,16 @@ State = dict[str, Any]
 ROLES: dict[str, frozenset[str]] = {
     "roles/owner": frozenset({"*"}),
     "roles/logging.logWriter": frozenset({"logging.logEntries.create"}),
-    "roles/run.developer": frozenset({"run.services.get", "run.services.create", "run.services.update"}),
+    "roles/run.developer": frozenset(
+        {"run.services.get", "run.services.create", "run.services.update"}
+    ),
     "roles/run.admin": frozenset(
-        {"run.services.get", "run.services.create", "run.services.update", "run.services.setIamPolicy"}
+        {
+            "run.services.get",
+            "run.services.create",
+            "run.services.update",
+            "run.services.setIamPolicy",
+        }
     ),
     "roles/run.invoker": frozenset({"run.routes.invoke"}),
     "roles/iam.serviceAccountUser": frozenset({"iam.serviceAccounts.actAs"}),
@@ -25,7 +32,11 @@ ROLES: dict[str, frozenset[str]] = {
     "roles/storage.objectViewer": frozenset({"storage.objects.get", "storage.objects.list"}),
     "roles/artifactregistry.writer": frozenset({"artifactregistry.repositories.uploadArtifacts"}),
     "roles/cloudfunctions.developer": frozenset(
-        {"cloudfunctions.functions.get", "cloudfunctions.functions.create", "cloudfunctions.functions.update"}
+        {
+            "cloudfunctions.functions.get",
+            "cloudfunctions.functions.create",
+            "cloudfunctions.functions.update",
+        }
     ),
     "roles/datastore.user": frozenset({"datastore.entities.create", "datastore.entities.get"}),
     "roles/pubsub.publisher": frozenset({"pubsub.topics.publish"}),
@@ -33,14 +44,22 @@ ROLES: dict[str, frozenset[str]] = {
     "roles/secretmanager.secretAccessor": frozenset({"secretmanager.versions.access"}),
     "roles/cloudtasks.enqueuer": frozenset({"cloudtasks.tasks.create"}),
     "roles/eventarc.eventReceiver": frozenset({"eventarc.events.receiveEvent"}),
-    "roles/cloudbuild.builds.editor": frozenset({"cloudbuild.builds.create", "cloudbuild.builds.list"}),
+    "roles/cloudbuild.builds.editor": frozenset(
+        {"cloudbuild.builds.create", "cloudbuild.builds.list"}
+    ),
     "roles/firebasecloudmessaging.admin": frozenset({"cloudmessaging.messages.create"}),
-    "roles/bigquery.dataEditor": frozenset({"bigquery.tables.updateData", "bigquery.tables.create"}),
+    "roles/bigquery.dataEditor": frozenset(
+        {"bigquery.tables.updateData", "bigquery.tables.create"}
+    ),
 }
 
 
 def member_of(account: str) -> str:
-    return f"serviceAccount:{account}" if account.endswith("gserviceaccount.com") else f"user:{account}"
+    return (
+        f"serviceAccount:{account}"
+        if account.endswith("gserviceaccount.com")
+        else f"user:{account}"
+    )
 
 
 def has_role(state: State, member: str, resource: str, permission: str) -> bool:
@@ -56,7 +75,10 @@ def has_role(state: State, member: str, resource: str, permission: str) -> bool:
 def require(state: State, caller: str, resource: str, permission: str) -> None:
     """The caller holds `permission` on `resource`, or the call is PERMISSION_DENIED."""
     if not has_role(state, member_of(caller), resource, permission):
-        raise Refused(f"PERMISSION_DENIED: Permission '{permission}' denied on resource '{resource}' for {caller}")
+        raise Refused(
+            f"PERMISSION_DENIED: Permission '{permission}' denied on resource '{resource}' for "
+            f"{caller}"
+        )
 
 
 def act_as(state: State, caller: str, account: str) -> None:

@@ -34,7 +34,9 @@ class RunResult:
 
 
 class ModelProject:
-    def __init__(self, folder: Path, *, project: str = "acme", number: str = "123456789012") -> None:
+    def __init__(
+        self, folder: Path, *, project: str = "acme", number: str = "123456789012"
+    ) -> None:
         self.folder = folder
         self.path = folder / "model-project.json"
         state: dict[str, Any] = {
@@ -92,7 +94,12 @@ class ModelProject:
             "RUNRUN_RETRY_DELAY": "0",  # the retries are modelled, not the minute they wait
         }
         done = subprocess.run(
-            ["bash", str(file)], cwd=cwd or self.folder, env=env, capture_output=True, text=True, timeout=600
+            ["bash", str(file)],
+            cwd=cwd or self.folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         return RunResult(done.returncode, done.stdout, done.stderr, self.state["log"][before:])
 

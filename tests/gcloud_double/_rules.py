@@ -36,7 +36,10 @@ def api_enabled(state: State, family: str) -> None:
     SERVICE_DISABLED (cloud.google.com/service-usage/docs/enable-disable)."""
     api = API_OF.get(family)
     if api and api not in state["apis"]:
-        raise Refused(f"PERMISSION_DENIED: {api} has not been used in project {state['project']} before or it is disabled (SERVICE_DISABLED)")
+        raise Refused(
+            f"PERMISSION_DENIED: {api} has not been used in project {state['project']} before "
+            "or it is disabled (SERVICE_DISABLED)"
+        )
 
 
 ACCOUNT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
@@ -47,7 +50,10 @@ def account_id(value: str) -> None:
     starting with a letter: an email is not an id
     (cloud.google.com/iam/docs/service-accounts-create)."""
     if not ACCOUNT_ID.fullmatch(value):
-        raise Refused(f"INVALID_ARGUMENT: [{value}] is not a valid account id: 6-30 characters, lowercase letters, digits and dashes, starting with a letter")
+        raise Refused(
+            f"INVALID_ARGUMENT: [{value}] is not a valid account id: 6-30 characters, "
+            "lowercase letters, digits and dashes, starting with a letter"
+        )
 
 
 def member_usable(state: State, member: str) -> None:
@@ -68,7 +74,10 @@ def member_usable(state: State, member: str) -> None:
     pending = state["internal"]["propagating"]
     if email in pending:
         pending.remove(email)
-        raise Refused(f"INVALID_ARGUMENT: Service account {email} does not exist. (it was created moments ago)")
+        raise Refused(
+            f"INVALID_ARGUMENT: Service account {email} does not exist. (it was created "
+            "moments ago)"
+        )
 
 
 def exists(kind: str, table: dict[str, Any], name: str) -> Any:
@@ -92,9 +101,15 @@ def push_account_can_mint(state: State, account: str) -> None:
     needs roles/iam.serviceAccountTokenCreator on it
     (cloud.google.com/pubsub/docs/authenticate-push-subscriptions)."""
     agent = f"serviceAccount:service-{state['number']}@gcp-sa-pubsub.iam.gserviceaccount.com"
-    holders = state["iam"].get(f"serviceAccounts/{account}", {}).get("roles/iam.serviceAccountTokenCreator", [])
+    holders = (
+        state["iam"]
+        .get(f"serviceAccounts/{account}", {})
+        .get("roles/iam.serviceAccountTokenCreator", [])
+    )
     if agent not in holders:
-        raise Refused(f"FAILED_PRECONDITION: the Pub/Sub service agent cannot create tokens for {account}")
+        raise Refused(
+            f"FAILED_PRECONDITION: the Pub/Sub service agent cannot create tokens for {account}"
+        )
 
 
 def dead_letter_settings(state: State, topic: str | None, attempts: int | None) -> None:
@@ -127,7 +142,9 @@ def secret_mountable(state: State, secret: str, runtime: str) -> None:
         raise Refused(f"FAILED_PRECONDITION: secret {secret} has no version")
     from ._iam import has_role
 
-    if not has_role(state, f"serviceAccount:{runtime}", f"secrets/{secret}", "secretmanager.versions.access"):
+    if not has_role(
+        state, f"serviceAccount:{runtime}", f"secrets/{secret}", "secretmanager.versions.access"
+    ):
         raise Refused(f"PERMISSION_DENIED: {runtime} cannot access secret {secret}")
 
 
@@ -152,7 +169,11 @@ def eventarc_agent_ready(state: State) -> None:
     provisioned, and succeeds when retried (cloud.google.com/eventarc/docs/issues)."""
     if not state["internal"]["eventarc_ready"]:
         state["internal"]["eventarc_ready"] = True
-        raise Refused("FAILED_PRECONDITION: Invalid resource state: Permission denied while using the Eventarc Service Agent. If you recently started to use Eventarc, it may take a few minutes before all necessary permissions are propagated to the Service Agent.")
+        raise Refused(
+            "FAILED_PRECONDITION: Invalid resource state: Permission denied while using the "
+            "Eventarc Service Agent. If you recently started to use Eventarc, it may take a "
+            "few minutes before all necessary permissions are propagated to the Service Agent."
+        )
 
 
 def build_identity(state: State, account: str | None, what: str) -> str:
@@ -164,14 +185,25 @@ def build_identity(state: State, account: str | None, what: str) -> str:
     if account:
         return account.rsplit("/", 1)[-1]
     default = f"{state['number']}-compute@developer.gserviceaccount.com"
-    raise Refused(f"{what}: {default} does not have storage.objects.list access to the Google Cloud Storage bucket {state['project']}_cloudbuild. Permission 'storage.objects.list' denied on resource (or it may not exist).")
+    raise Refused(
+        f"{what}: {default} does not have storage.objects.list access to the Google Cloud "
+        f"Storage bucket {state['project']}_cloudbuild. Permission 'storage.objects.list' "
+        "denied on resource (or it may not exist)."
+    )
 
 
 def build_logging(options: dict[str, Any]) -> None:
     """A build with a user-specified service account stores its logs in Cloud Logging or a
-    bucket of its own (cloud.google.com/build/docs/securing-builds/configure-user-specified-service-accounts)."""
-    if options.get("logging") not in ("CLOUD_LOGGING_ONLY", "NONE") and not options.get("logsBucket"):
-        raise Refused("INVALID_ARGUMENT: if 'build.service_account' is specified, the build must either specify 'build.logs_bucket', use REGIONAL_USER_OWNED_BUCKET, or use CLOUD_LOGGING_ONLY / NONE logging")
+    bucket of its own
+    (cloud.google.com/build/docs/securing-builds/configure-user-specified-service-accounts)."""
+    if options.get("logging") not in ("CLOUD_LOGGING_ONLY", "NONE") and not options.get(
+        "logsBucket"
+    ):
+        raise Refused(
+            "INVALID_ARGUMENT: if 'build.service_account' is specified, the build must either "
+            "specify 'build.logs_bucket', use REGIONAL_USER_OWNED_BUCKET, or use "
+            "CLOUD_LOGGING_ONLY / NONE logging"
+        )
 
 
 SUBSTITUTION = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -189,7 +221,10 @@ def substitute(text: str, values: dict[str, str]) -> str:
         if name in BUILT_IN:
             return values[name]
         if not re.fullmatch(r"_[A-Z0-9_]+", name):
-            raise Refused(f"INVALID_ARGUMENT: invalid value for 'build.substitutions': key in the template \"{name}\" is not a valid built-in substitution")
+            raise Refused(
+                "INVALID_ARGUMENT: invalid value for 'build.substitutions': key in the "
+                f'template "{name}" is not a valid built-in substitution'
+            )
         return values.get(name, "")  # substitution_option ALLOW_LOOSE: unmatched is empty
 
     return "$".join(SUBSTITUTION.sub(expand, part) for part in parts)
