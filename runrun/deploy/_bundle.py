@@ -95,8 +95,7 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
     from shared import get_settings
 
     env = get_settings()
-    secrets = {t.name: secret_envs(t) for t in targets}
-    secrets = {name: envs for name, envs in secrets.items() if envs}
+    secrets = secrets_table(targets)
     if env.notify_routes:  # only the processing target reads the routing table
         secrets[PROCESS_TARGET] = (*secrets.get(PROCESS_TARGET, ()), NOTIFY_ROUTES_SECRET)
     variables = {
@@ -196,6 +195,12 @@ def bigquery_setup(table: str, project: str, region: str) -> list[str]:
         ),
         "runrun_retry " + render(editor) + " >/dev/null",
     ]
+
+
+def secrets_table(targets: Iterable[Target]) -> dict[str, tuple[str, ...]]:
+    """Target name -> the env vars of its secrets, for every target that has any."""
+    table = {t.name: secret_envs(t) for t in targets}
+    return {name: envs for name, envs in table.items() if envs}
 
 
 def secret_envs(target: Target) -> tuple[str, ...]:
