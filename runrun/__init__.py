@@ -8,6 +8,7 @@
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
+    from . import deploy as deploy
     from ._discover import Discovery as Discovery
     from ._discover import Target as Target
     from ._discover import discover as discover
@@ -21,7 +22,6 @@ if _typing.TYPE_CHECKING:
     from ._mount import target_app as target_app
     from ._server import ServeOptions as ServeOptions
     from ._server import serve as serve
-    from . import deploy as deploy
     from .deploy import PlanSettings as PlanSettings
     from .deploy import cloudbuild_yaml as cloudbuild_yaml
     from .deploy._bundle import secrets_table as secrets_table

@@ -135,28 +135,7 @@ def functions_deploy(call: Any) -> None:
         "service": f"projects/{state['project']}/locations/{call.flag('region')}/services/{service}"
     }
     if not call.flag("trigger-http"):
-        trigger_account = call.flag("trigger-service-account")
-        act_as(state, call.caller, trigger_account)
-        trigger = f"{service}-trigger"
-        where = f"projects/{state['project']}/locations/{call.flag('region')}"
-        settings["eventTrigger"] = {
-            "trigger": f"{where}/triggers/{trigger}",
-            "retry": bool(call.flag("retry")),
-        }
-        subscription = f"eventarc-{call.flag('region')}-{trigger}-sub-000"
-        state["triggers"].setdefault(
-            trigger,
-            {
-                "transport": {
-                    "pubsub": {
-                        "subscription": f"projects/{state['project']}/subscriptions/{subscription}"
-                    }
-                }
-            },
-        )
-        state["subscriptions"].setdefault(
-            subscription, {"expiration-period": "31d", "message-retention-duration": "7d"}
-        )
+        settings["eventTrigger"] = _function_trigger(call, service)
     state["functions"][name] = settings
     if call.flag("allow-unauthenticated"):
         if rules.domain_restricted_sharing(state, "allUsers"):
@@ -165,6 +144,22 @@ def functions_deploy(call: Any) -> None:
                 "a permitted member"
             )
         bind(state, f"services/{service}", "allUsers", "roles/run.invoker")
+
+
+def _function_trigger(call: Any, service: str) -> dict[str, Any]:
+    """The Eventarc trigger (and its subscription) Cloud Functions makes for an event
+    function, running as the trigger's account, which the deployer must act as."""
+    state = call.state
+    act_as(state, call.caller, call.flag("trigger-service-account"))
+    trigger = f"{service}-trigger"
+    where = f"projects/{state['project']}/locations/{call.flag('region')}"
+    subscription = f"eventarc-{call.flag('region')}-{trigger}-sub-000"
+    path = f"projects/{state['project']}/subscriptions/{subscription}"
+    state["triggers"].setdefault(trigger, {"transport": {"pubsub": {"subscription": path}}})
+    state["subscriptions"].setdefault(
+        subscription, {"expiration-period": "31d", "message-retention-duration": "7d"}
+    )
+    return {"trigger": f"{where}/triggers/{trigger}", "retry": bool(call.flag("retry"))}
 
 
 def functions_describe(call: Any) -> dict[str, Any]:
