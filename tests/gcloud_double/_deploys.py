@@ -233,6 +233,8 @@ def builds_submit(call: Any) -> Steps:
     rules.build_logging(config.get("options", {}))
     bucket = f"{state['project']}_cloudbuild"
     rules.exists("bucket", state["buckets"], f"gs://{bucket}")
+    # The submitter uploads the source there (cloud.google.com/build/docs/iam-roles-permissions).
+    require(state, call.caller, f"buckets/gs://{bucket}", "storage.objects.create")
     for permission, resource in (
         ("storage.objects.get", f"buckets/gs://{bucket}"),
         ("logging.logEntries.create", _project(call)),
