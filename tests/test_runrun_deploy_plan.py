@@ -238,3 +238,29 @@ def test_build_roles_cover_every_per_commit_command_and_the_deploy_page_lists_th
     run = build_roles(make_plans("run", ROOT / "main.py").step)
     functions = build_roles(make_plans("functions", ROOT / "main.py").step)
     assert sorted(set(re.findall(r"roles/[\w.]+", section))) == sorted({*run, *functions})
+
+
+def test_a_library_hands_its_needs_as_plain_values() -> None:
+    """What a library contributes can be returned without importing runrun."""
+    from runrun.deploy import DeployNeeds, QueueNeeds
+
+    plain = {
+        "apis": ["firestore.googleapis.com"],
+        "secrets": {"hook": ["HOOK_SECRET"]},
+        "env": {"A": "1"},
+        "project_roles": [["acme", "roles/datastore.user"]],
+        "firestore_ttl": ["keys", "expire_at"],
+        "queue": {"queue": "q", "rate": 5.0},
+    }
+    needs = DeployNeeds.from_mapping(plain)
+    assert needs == DeployNeeds(
+        apis=("firestore.googleapis.com",),
+        secrets={"hook": ("HOOK_SECRET",)},
+        env={"A": "1"},
+        project_roles=(("acme", "roles/datastore.user"),),
+        firestore_ttl=("keys", "expire_at"),
+        queue=QueueNeeds(queue="q", rate=5.0),
+    )
+    assert DeployNeeds.from_mapping(needs) is needs
+    with pytest.raises(ValueError, match="unknown deploy needs: topicz"):
+        DeployNeeds.from_mapping({"topicz": ["t"]})
