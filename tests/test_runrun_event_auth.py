@@ -58,7 +58,7 @@ def post(c: werkzeug.test.Client, target: str, **headers: str) -> werkzeug.test.
     )
 
 
-def test_a_forged_cloudevent_to_any_event_target_is_401(
+def test_finding_13_a_forged_cloudevent_to_any_event_target_is_401(
     on_cloud_run: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     c, events = client()
@@ -79,7 +79,7 @@ def test_a_forged_cloudevent_to_any_event_target_is_401(
     assert "forged-" not in capsys.readouterr().out  # no handler ran
 
 
-def test_a_real_push_from_the_push_account_runs_the_target(
+def test_finding_13_a_real_push_from_the_push_account_runs_the_target(
     on_cloud_run: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     c, _ = client()
