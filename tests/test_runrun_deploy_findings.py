@@ -117,7 +117,11 @@ def test_finding_5_one_deploy_carries_the_cloud_tasks_settings(
 ) -> None:
     plans, model = run_case
     step = [w for w in calls(plans.cloudbuild) if w[0] == "run"]
-    assert [w[:2] for w in step] == [["run", "deploy"]]  # no later update to switch queues
+    # One deploy; no later update to switch queues.
+    assert [w[:3] for w in step] == [
+        ["run", "services", "describe"],
+        ["run", "deploy", "${_SERVICE}"],
+    ]
     env = model.state["services"]["runrun"]["env"]
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -243,10 +247,11 @@ def test_finding_15_the_per_commit_deploy_needs_no_owner(mode: str) -> None:
         if w[:2] == ["projects", "add-iam-policy-binding"] and f"--member={build_member}" in w
     ]  # fmt: skip
     assert not any("--role=roles/iam.serviceAccountUser" in w for w in project_grants)
-    # The per-commit deploy touches nothing but the deploy itself.
-    assert {tuple(w[:2]) for w in calls(plans.cloudbuild)} <= {
-        ("run", "deploy"),
-        ("functions", "deploy"),
+    # The per-commit deploy touches nothing but the deploy itself (and reads the URL).
+    assert {tuple(w[:3]) for w in calls(plans.cloudbuild)} <= {
+        ("run", "deploy", "${_SERVICE}"),
+        ("run", "services", "describe"),
+        *(("functions", "deploy", t.name) for t in plans.targets),
     }
 
 

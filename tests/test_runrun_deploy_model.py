@@ -66,7 +66,8 @@ def test_the_service_carries_every_setting(outcome: Outcome) -> None:
     url = "https://runrun-123456789012.europe-west1.run.app"
     assert env["RUNRUN_TASKS_URL"] == f"{url}/process_delivery"
     assert env["RUNRUN_TASKS_QUEUE"] == f"projects/{PROJECT}/locations/europe-west1/queues/orders"
-    assert env["PUSH_AUDIENCE"] == f"runrun-push,{url}"
+    reported = "https://runrun-a1b2c3d4e5-ew.a.run.app"  # the model's status.url
+    assert env["PUSH_AUDIENCE"] == f"runrun-push,{url},{reported}"
     assert env["PUSH_SERVICE_ACCOUNT"] == PUSH
     assert "RUNRUN_NOTIFY_ROUTES" in service["secrets"]
 

@@ -15,6 +15,7 @@ from ._gcloud_check import gcloud_commands
 ROLES: dict[tuple[str, ...], tuple[str, ...]] = {
     # Deploying as the runtime account needs actAs on it (on that account only).
     ("run", "deploy"): ("roles/run.developer", "roles/iam.serviceAccountUser"),
+    ("run", "services", "describe"): ("roles/run.developer",),
     ("functions", "deploy"): ("roles/cloudfunctions.developer", "roles/iam.serviceAccountUser"),
 }
 # The build itself: its logs, the image it pushes, the source it reads.

@@ -49,7 +49,9 @@ def service_env(s: PlanSettings, events: bool) -> dict[str, str]:
     check of event targets (audiences: the subscriptions' and Eventarc's, the URL)."""
     env = {**s.needs.env, **queue_env(s)}
     if events or s.needs.queue is not None:
-        env["PUSH_AUDIENCE"] = f"{s.push_audience},{s.url}"
+        # Eventarc's tokens carry the service's URL: the deterministic one, and the one
+        # Cloud Run reports once the service exists (${SERVICE_URL}, read before deploying).
+        env["PUSH_AUDIENCE"] = f"{s.push_audience},{s.url}${{SERVICE_URL:+,$SERVICE_URL}}"
         env["PUSH_SERVICE_ACCOUNT"] = s.push_email
     return env
 
@@ -79,7 +81,12 @@ def run_deploy(s: PlanSettings, events: bool) -> list[str]:
     if env:
         argv.append(env_vars(env))
     argv += set_secrets(s.needs.all_secrets(), s)
-    return ["# The service: every setting in one deploy", render(argv)]
+    lines = ["# The service: every setting in one deploy"]
+    if "PUSH_AUDIENCE" in env:
+        where = [f"--region={s.region}", f"--project={s.project}", "--format=value(status.url)"]
+        describe = ["gcloud", "run", "services", "describe", s.service, *where]
+        lines.append(f"SERVICE_URL=$({render(describe)} 2>/dev/null || true)")
+    return [*lines, render(argv)]
 
 
 def eventarc_name(s: PlanSettings, target: str) -> str:
