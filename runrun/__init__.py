@@ -8,10 +8,7 @@
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
-    from ._cloudbuild import cloudbuild_yaml as cloudbuild_yaml
-    from ._deploy import PlanSettings as PlanSettings
-    from ._deploy import plan as plan
-    from ._deploy import secrets_table as secrets_table
+    from . import deploy as deploy
     from ._discover import Discovery as Discovery
     from ._discover import Target as Target
     from ._discover import discover as discover
@@ -25,16 +22,18 @@ if _typing.TYPE_CHECKING:
     from ._mount import target_app as target_app
     from ._server import ServeOptions as ServeOptions
     from ._server import serve as serve
+    from .deploy import PlanSettings as PlanSettings
+    from .deploy import cloudbuild_yaml as cloudbuild_yaml
+    from .deploy._bundle import secrets_table as secrets_table
 
 # Every public name is imported on first use. `python -m runrun serve` imports this package
 # first: kept empty, it lets `__main__` switch the garbage collector off before the heavy
 # imports, and a serving container never imports deploy planning at all (README,
 # "Benchmarks": cold start).
 _LAZY = {
-    "PlanSettings": "._deploy",
-    "plan": "._deploy",
-    "secrets_table": "._deploy",
-    "cloudbuild_yaml": "._cloudbuild",
+    "PlanSettings": ".deploy",
+    "cloudbuild_yaml": ".deploy",
+    "secrets_table": ".deploy._bundle",
     "Discovery": "._discover",
     "Target": "._discover",
     "discover": "._discover",
@@ -52,15 +51,17 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> _typing.Any:
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name == "deploy":  # the deploy side, a package of its own
+        return importlib.import_module(".deploy", __name__)
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, "deploy"})
 
 
 __all__ = [
@@ -76,8 +77,8 @@ __all__ = [
     "UnsupportedTargetError",
     "build_app",
     "cloudbuild_yaml",
+    "deploy",
     "discover",
-    "plan",
     "secrets_table",
     "serve",
     "target_app",

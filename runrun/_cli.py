@@ -110,8 +110,8 @@ def _parser(env: ServeDefaults, only_serve: bool = False) -> argparse.ArgumentPa
 
     if only_serve:
         return parser
-    from ._cli_deploy import add_parsers as deploy_parsers
     from ._send import add_parser as send_parser
+    from .deploy._cli import add_parsers as deploy_parsers
 
     commands.add_parser("routes", parents=[source], help="list each target and its route")
     send_parser(commands)
@@ -143,24 +143,6 @@ def _routes(args: argparse.Namespace) -> None:
     width = max((len(t.name) for t in targets), default=0)
     for target in targets:
         print(f"{target.name:<{width}}  {target.signature_type:<10}  {target.route}")
-
-
-def _cloudbuild(args: argparse.Namespace) -> int:
-    from ._cloudbuild import cloudbuild_yaml
-
-    text = cloudbuild_yaml(_targets(args))
-    if args.check is None:
-        sys.stdout.write(text)
-        return 0
-    current = args.check.read_text() if args.check.is_file() else ""
-    if current != text:
-        print(
-            f"{args.check} does not match the targets: "
-            "run `python -m runrun cloudbuild > cloudbuild.yaml`",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -207,15 +189,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "routes":
             _routes(args)
         elif args.command == "deploy-plan":
-            from ._cli_deploy import deploy_plan
+            from .deploy._cli import deploy_plan
 
             return deploy_plan(args)
         elif args.command == "dead-letters":
-            from ._cli_deploy import dead_letters
+            from .deploy._cli import dead_letters
 
             return dead_letters(args)
         elif args.command == "cloudbuild":
-            return _cloudbuild(args)
+            from .deploy._cli import cloudbuild
+
+            return cloudbuild(args)
     except RunrunError as exc:
         print(f"runrun: {exc}", file=sys.stderr)
         return exc.exit_code

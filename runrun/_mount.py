@@ -39,6 +39,7 @@ from shared import get_settings
 from ._discover import Discovery, Target
 from ._dispatch import TargetDispatcher
 from ._errors import UnsupportedTargetError
+from ._event_auth import protect_event_targets
 from ._process import configure_process_logging, legacy_mode
 from ._timeouts import with_timeout
 
@@ -133,7 +134,7 @@ def target_apps(discovery: Discovery, timeout: float = 0) -> dict[str, Any]:
             apps[target.name] = BuiltOnFirstRequest(
                 _builder(discovery, target, _root_path(target), timeout)
             )
-    return apps
+    return protect_event_targets(discovery.targets, apps)
 
 
 def _builder(

@@ -1,6 +1,7 @@
 """A local gRPC stand-in for the parts of Cloud Tasks the emulator does not play: it keeps
-each task name once (a second create is ALREADY_EXISTS, as Cloud Tasks answers), and can
-hold a create until released, so the official client's deadline runs out after the task
+each task name once (a second create is ALREADY_EXISTS, as Cloud Tasks answers), refuses a
+task over 1 MB (INVALID_ARGUMENT, cloud.google.com/tasks/docs/quotas), and can hold a
+create until released, so the official client's deadline runs out after the task
 was stored (a create that succeeded but answered too late).
 
 It speaks the real `google.cloud.tasks.v2.CloudTasks` service over gRPC with the official
@@ -17,6 +18,7 @@ import grpc
 from google.cloud import tasks_v2
 
 SERVICE = "google.cloud.tasks.v2.CloudTasks"
+MAX_TASK_BYTES = 1_000_000  # "Maximum task size: 1MB" (cloud.google.com/tasks/docs/quotas)
 
 
 class CloudTasksStandIn:
@@ -58,6 +60,8 @@ class CloudTasksStandIn:
 
     def _create_task(self, request: Any, context: grpc.ServicerContext) -> Any:
         task = request.task
+        if tasks_v2.Task.pb(task).ByteSize() > MAX_TASK_BYTES:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Task size too large")
         with self._lock:
             self.creates += 1
             exists = task.name in self.tasks

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from runrun._deploy_project import dead_letter_subscription, dead_letter_topic
+from runrun.deploy._pubsub import dead_letter_subscription, dead_letter_topic
 from tests.emulators import Emulators
 from tests.runrun_scenarios import corpus
 

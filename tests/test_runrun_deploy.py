@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from runrun import PlanSettings, Target, cloudbuild_yaml, discover, plan, secrets_table
-from runrun._gcloud_check import gcloud_commands
+from runrun import Target, cloudbuild_yaml, discover
+from runrun.deploy._gcloud_check import gcloud_commands
 from shared import Provider
 from shared.dialogflow import Fulfilment
+from tests.deploy_scenarios import make_plans
 from tests.runrun_scenarios import corpus
 from tests.runrun_scenarios.processes import Server, base_env, free_port
 
@@ -46,7 +47,7 @@ def providers() -> dict[str, str]:
 
 
 def test_secrets_table_comes_from_the_providers() -> None:
-    table = secrets_table(targets())
+    table = make_plans("run", ROOT / "main.py").settings.needs.secrets
     assert table == {name: env for name, env in providers().items() if name in table}
     webhooks = {t.name for t in targets() if t.signature_type == "http"} - {"process_delivery"}
     assert set(table) == webhooks
@@ -64,37 +65,37 @@ def test_secrets_table_comes_from_the_providers() -> None:
         assert env in every
 
 
-def test_run_plan_deploys_one_service_with_every_secret_and_the_push_subscription() -> None:
-    lines = plan("run", targets(), PlanSettings(project="acme", region="europe-west1"))
-    deploys = [shlex.split(line) for line in lines if line.startswith("gcloud run deploy")]
+def test_run_deploy_is_one_service_with_every_secret_and_the_push_subscription() -> None:
+    plans = make_plans("run", ROOT / "main.py")
+    deploys = [shlex.split(line) for line in plans.step if line.startswith("gcloud run deploy")]
     assert len(deploys) == 1
     deploy = deploys[0]
-    assert "--concurrency=80" in deploy
+    assert "--concurrency=80" in deploy and "--cpu-boost" in deploy
     [secrets] = [a.removeprefix("--set-secrets=") for a in deploy if a.startswith("--set-secrets=")]
-    assert sorted(s.split("=")[0] for s in secrets.split(",")) == sorted(
-        {env for envs in secrets_table(targets()).values() for env in envs}
-    )
+    assert sorted(s.split("=")[0] for s in secrets.split(",")) == plans.settings.needs.all_secrets()
     [env_vars] = [a for a in deploy if a.startswith("--set-env-vars=")]
-    assert "PUSH_AUDIENCE=runrun-push" in env_vars
+    assert "PUSH_AUDIENCE=runrun-push," in env_vars
     assert "PUSH_SERVICE_ACCOUNT=runrun-push@acme.iam.gserviceaccount.com" in env_vars
     assert all(s.endswith(":latest") for s in secrets.split(","))
-    push = [line for line in lines if "subscriptions create runrun-process_delivery-push" in line]
+    push = [
+        line
+        for line in plans.setup.splitlines()
+        if "subscriptions create runrun-process_delivery-push" in line
+    ]
     assert len(push) == 1
     assert "--topic=webhook-deliveries" in push[0]
-    assert '"--push-endpoint=${SERVICE_URL}/process_delivery"' in push[0]
-    assert "--push-auth-token-audience=runrun-push" in push[0]
-    assert any(line.startswith("SERVICE_URL=$(gcloud run services describe") for line in lines)
+    assert "/process_delivery" in push[0] and "--push-auth-token-audience=runrun-push" in push[0]
 
 
-def test_functions_plan_deploys_each_target_with_its_trigger() -> None:
-    lines = plan("functions", targets(), PlanSettings())
+def test_functions_deploy_is_each_target_with_its_trigger() -> None:
+    plans = make_plans("functions", ROOT / "main.py")
     deploys = {}
-    for line in lines:
+    for line in plans.step:
         if line.startswith("gcloud functions deploy"):
             argv = shlex.split(line)
             deploys[argv[3]] = argv
     assert set(deploys) == {t.name for t in targets()}
-    secrets = secrets_table(targets())
+    secrets = plans.settings.needs.secrets
     for name, argv in deploys.items():
         for flag in ("--gen2", "--runtime=python312", f"--entry-point={name}", "--source=."):
             assert flag in argv, (name, flag)
@@ -110,31 +111,47 @@ def test_functions_plan_deploys_each_target_with_its_trigger() -> None:
 def test_deploy_plan_command_prints_only_commands(tmp_path: Path) -> None:
     env = base_env(tmp_path / "state", GOOGLE_CLOUD_PROJECT="acme", RUNRUN_TOPIC="deliveries")
     for mode in ("run", "functions"):
-        result = subprocess.run(
-            [sys.executable, "-m", "runrun", "deploy-plan", "--mode", mode],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stderr
-        lines = result.stdout.splitlines()
-        assert lines[:2] == ["#!/usr/bin/env bash", "set -euo pipefail"]
-        shell = re.compile(r"^(# |gcloud |if gcloud |\[ |[A-Z_]+=)")
-        assert all(shell.match(line) for line in lines[2:]), result.stdout
-        for line in lines:
-            for words in gcloud_commands(line):  # `projects ...` name the project itself
-                assert (
-                    "--project=acme" in words
-                    or words[:3] == ["projects", "add-iam-policy-binding", "acme"]
-                    or words[:3] == ["projects", "describe", "acme"]
-                ), line
-        syntax = subprocess.run(["bash", "-n"], input=result.stdout, capture_output=True, text=True)
-        assert syntax.returncode == 0, syntax.stderr
-        assert "--topic=deliveries" in result.stdout or "--trigger-topic=deliveries" in (
-            result.stdout
-        )
+        for setup in ([], ["--setup"]):
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "runrun",
+                    "deploy-plan",
+                    "--mode",
+                    mode,
+                    "--region",
+                    "europe-west1",
+                    *setup,
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert result.returncode == 0, result.stderr
+            lines = result.stdout.splitlines()
+            assert lines[:2] == ["#!/usr/bin/env bash", "set -euo pipefail"]
+            for line in lines:
+                for words in gcloud_commands(line):  # `projects ...` name the project itself
+                    assert (
+                        "--project=acme" in words
+                        or words[:3] == ["projects", "add-iam-policy-binding", "acme"]
+                        or words[:3] == ["projects", "describe", "acme"]
+                        or words[:2] == ["storage", "buckets"]
+                    ), line
+            syntax = subprocess.run(
+                ["bash", "-n"], input=result.stdout, capture_output=True, text=True
+            )
+            assert syntax.returncode == 0, syntax.stderr
+            if setup:
+                assert "gcloud pubsub topics create deliveries " in result.stdout
+    missing = subprocess.run(
+        [sys.executable, "-m", "runrun", "deploy-plan", "--mode", "run"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert missing.returncode == 2 and "the region is required" in missing.stderr
 
 
 def test_cloudbuild_yaml_is_current() -> None:
@@ -151,11 +168,8 @@ def test_cloudbuild_yaml_deploys_exactly_the_targets() -> None:
     deployed = set(re.findall(r"gcloud functions deploy (\S+)", functions_branch))
     assert deployed == {t.name for t in targets()}
     assert run_branch.count("gcloud run deploy") == 1
-    events = {t.name for t in targets() if t.signature_type in ("cloudevent", "event")}
-    events.add("process_delivery")  # an HTTP target reading its own push envelope
-    assert set(re.findall(r"push-endpoint=\$\$\{SERVICE_URL\}/(\w+)", run_branch)) == events
     steps = re.findall(r"^  - id: (\w+)$", text, flags=re.MULTILINE)
-    assert steps == ["test", "repository", "build", "push", "deploy"]
+    assert steps == ["check", "test", "build", "push", "deploy"]
 
 
 # --- The container -------------------------------------------------------------------

@@ -9,11 +9,9 @@ import sys
 
 import pytest
 
-from runrun import plan
-from runrun._deploy import MODES
-from runrun._gcloud_check import HelpCache, check
+from runrun.deploy._gcloud_check import HelpCache, check
+from tests.deploy_scenarios import EVENTS, make_plans
 from tests.runrun_scenarios import corpus
-from tests.test_runrun_deploy_plan import event_settings, event_targets
 
 pytestmark = pytest.mark.skipif(
     shutil.which("gcloud") is None,
@@ -43,11 +41,13 @@ def test_event_wiring_of_both_modes_checks_too(cache: HelpCache) -> None:
     """Eventarc triggers, event filters, Storage's agent: commands the main project lacks."""
     lines = [
         (f"--mode {mode}", line)
-        for mode in MODES
-        for line in plan(mode, event_targets(), event_settings())
+        for mode in ("run", "functions")
+        for line in make_plans(mode, EVENTS / "events_main.py").lines
     ]
     assert check(lines, cache) == []
     assert ("eventarc", "triggers", "create") in cache.leaves
+    assert ("alpha", "monitoring", "policies", "create") in cache.leaves
+    assert ("beta", "services", "identity", "create") in cache.leaves
 
 
 def test_check_fails_naming_the_offending_line(cache: HelpCache) -> None:

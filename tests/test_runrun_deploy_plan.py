@@ -1,32 +1,23 @@
-"""Deploy plans on an empty project: everything created describe-or-create, nothing lost
-(every event function retried, every subscription dead-lettered into a readable place),
-event targets wired from `[tool.runrun.triggers]`, and cloudbuild.yaml's roles."""
+"""The plans as written: everything created describe-or-create, nothing lost (every event
+function retried, every subscription dead-lettered into a readable place), event targets
+wired from `[tool.runrun.triggers]`, the build account's roles. What running them does is
+tests/test_runrun_deploy_model.py's."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import shlex
 from pathlib import Path
 
 import pytest
 
-from runrun import PlanSettings, Target, discover, plan
-from runrun._build_roles import UnmappedCommandError, roles_for
-from runrun._cloudbuild import deploy_roles
-from runrun._deploy_project import dead_letter_subscription, dead_letter_topic
-from runrun._discover import EVENT
-from runrun._gcloud_check import gcloud_commands
-from runrun._triggers import TriggerConfigError, is_event, triggers
+from runrun import Target, discover
+from runrun.deploy._build_roles import UnmappedCommandError, build_roles, roles_for
+from runrun.deploy._gcloud_check import gcloud_commands
+from runrun.deploy._triggers import TriggerConfigError, is_event, triggers
+from tests.deploy_scenarios import EVENTS, ROOT, make_plans
 from tests.runrun_scenarios import corpus
 
-ROOT = corpus.ROOT
-EVENTS = ROOT / "tests" / "runrun_scenarios" / "event_triggers"
-SETTINGS = PlanSettings(project="acme", region="europe-west1")
-
-
-def main_targets() -> tuple[Target, ...]:
-    return discover(corpus.MAIN_SOURCE).targets
+EVENT = "event"
 
 
 def event_targets() -> tuple[Target, ...]:
@@ -35,10 +26,6 @@ def event_targets() -> tuple[Target, ...]:
     targets = discover(EVENTS / "events_main.py").targets
     assert {t.name: t.signature_type for t in targets}["on_order"] == EVENT
     return targets
-
-
-def event_settings() -> PlanSettings:
-    return dataclasses.replace(SETTINGS, pyproject=EVENTS / "pyproject.toml")
 
 
 def calls(lines: list[str]) -> list[list[str]]:
@@ -69,50 +56,50 @@ def delivery_guards_missing(lines: list[str], event_names: set[str]) -> list[str
 
 
 @pytest.mark.parametrize("mode", ["run", "functions"])
-@pytest.mark.parametrize("scenario", ["main", "events"])
-def test_no_event_is_lost_or_retried_forever(mode: str, scenario: str) -> None:
-    targets, settings = (
-        (main_targets(), SETTINGS) if scenario == "main" else (event_targets(), event_settings())
-    )
-    names = {t.name for t in targets if is_event(t)}
+@pytest.mark.parametrize("source", [ROOT / "main.py", EVENTS / "events_main.py"])
+def test_no_event_is_lost_or_retried_forever(mode: str, source: Path) -> None:
+    plans = make_plans(mode, source)
+    fed = plans.settings.needs.event_topics
+    names = {t.name for t in plans.targets if is_event(t, fed)}
     assert names
-    assert delivery_guards_missing(plan(mode, targets, settings), names) == []
+    assert delivery_guards_missing(plans.lines, names) == []
 
 
 def test_the_guard_test_fails_without_retry_or_dead_letter_settings() -> None:
     names = {"process_delivery"}
-    functions = plan("functions", main_targets(), SETTINGS)
+    functions = make_plans("functions", ROOT / "main.py").lines
     without_retry = [line.replace(" --retry", "") for line in functions]
     assert delivery_guards_missing(without_retry, names) == [
         "process_delivery: deployed without --retry"
     ]
-    run = plan("run", main_targets(), SETTINGS)
+    run = make_plans("run", ROOT / "main.py").lines
     without_dlq = [re.sub(r" --max-delivery-attempts=\d+", "", line) for line in run]
     assert len(delivery_guards_missing(without_dlq, names)) == 2  # create and update
 
 
-def test_every_create_is_guarded_by_a_describe() -> None:
+IDEMPOTENT = {("beta", "services", "identity"), ("alpha", "monitoring", "policies")}
+
+
+@pytest.mark.parametrize("mode", ["run", "functions"])
+def test_every_create_is_guarded_by_a_describe(mode: str) -> None:
     """Idempotent: a second run finds each resource and creates nothing."""
-    for mode in ("run", "functions"):
-        for line in plan(mode, event_targets(), event_settings()):
-            found = list(gcloud_commands(line))
-            for words in found:
-                if "create" in words[:4]:
-                    noun = words[: words.index("create")]
-                    # An account is created by its id and described by its email.
-                    name = found[0][len(noun) + 1].split("@")[0]
-                    assert found[0][: len(noun) + 1] == [*noun, "describe"], line
-                    assert name == words[len(noun) + 1], line
+    for line in make_plans(mode, EVENTS / "events_main.py").setup.splitlines():
+        found = list(gcloud_commands(line))
+        for words in found:
+            if "create" in words[:4] and tuple(words[:3]) not in IDEMPOTENT:
+                noun = words[: words.index("create")]
+                # An account is created by its id and described by its email.
+                name = found[0][len(noun) + 1].split("@")[0]
+                assert found[0][: len(noun) + 1] == [*noun, "describe"], line
+                assert name == words[len(noun) + 1], line
 
 
 def test_an_empty_project_gets_everything_in_order() -> None:
-    lines = plan("run", main_targets(), SETTINGS)
-    text = "\n".join(lines)
+    lines = make_plans("run", ROOT / "main.py").setup.splitlines()
 
     def first(pattern: str) -> int:
         return next(i for i, line in enumerate(lines) if re.search(pattern, line))
 
-    enable = shlex.split(lines[first(r"^gcloud services enable")])
     for api in (
         "run",
         "pubsub",
@@ -120,106 +107,57 @@ def test_an_empty_project_gets_everything_in_order() -> None:
         "secretmanager",
         "cloudbuild",
         "artifactregistry",
-        "eventarc",
         "iam",
     ):
-        assert f"{api}.googleapis.com" in enable
-    assert first("services enable") < first("artifacts repositories create")
-    assert first("artifacts repositories create") < first("builds submit") < first("run deploy")
-    assert "--collection-group=idempotency_keys" in lines[first("ttls update expire_at")]
-    assert "--enable-ttl" in lines[first("ttls update expire_at")]
-    assert first("firestore databases create") < first("ttls update")
-    # Least privilege: the runtime's own account, datastore.user, publisher on its topics only.
-    assert "--service-account=runrun-runtime@acme.iam.gserviceaccount.com" in text
-    assert re.search(
-        r"projects add-iam-policy-binding acme \S+runrun-runtime@\S+ "
-        r"--role=roles/datastore.user",
-        text,
-    )
-    publisher = re.findall(
-        r"topics add-iam-policy-binding (\S+) \S*runrun-runtime\S* "
-        r"--role=roles/pubsub.publisher",
-        text,
-    )
-    assert publisher == ["webhook-deliveries", "deploy-commands"]
+        assert f"{api}.googleapis.com" in lines[first(r"^gcloud services enable")]
+    order = [
+        "services enable",
+        "services identity create --service=pubsub",
+        "service-accounts create runrun-build",
+        "artifacts repositories create",
+        "firestore databases create",
+        "ttls update expire_at",
+        "--role=roles/iam.serviceAccountTokenCreator",
+        "subscriptions create process_delivery-dead-letters",
+        "MISSING_SECRETS:-",
+        "builds submit",
+        "--no-invoker-iam-check",
+        "subscriptions create runrun-process_delivery-push",
+    ]
+    assert [first(re.escape(step)) for step in order] == sorted(first(re.escape(s)) for s in order)
+    text = "\n".join(lines)
     assert "roles/editor" not in text and "roles/owner" not in text
-    # The Pub/Sub service agent: token creator on the push account, forwarding dead letters.
-    assert re.search(
-        r"service-accounts add-iam-policy-binding runrun-push@\S+ "
-        r"\S+PUBSUB_AGENT\S+ --role=roles/iam.serviceAccountTokenCreator",
-        text,
-    )
-    assert re.search(
-        r"topics add-iam-policy-binding process_delivery-dead-letters "
-        r"\S+PUBSUB_AGENT\S+ --role=roles/pubsub.publisher",
-        text,
-    )
-    assert re.search(
-        r"subscriptions add-iam-policy-binding runrun-process_delivery-push "
-        r"\S+PUBSUB_AGENT\S+ --role=roles/pubsub.subscriber",
-        text,
-    )
-    # deploy-staging: builds.editor on the triggers' project, and no actAs unless asked.
-    assert re.search(
-        r"projects add-iam-policy-binding acme \S+runrun-runtime@\S+ "
-        r"--role=roles/cloudbuild.builds.editor",
-        text,
-    )
-    assert "roles/iam.serviceAccountUser" not in text
-    # Every secret: created empty, readable by the runtime, and a version required to go on.
     for name in ("GITHUB_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"):
         assert f"gcloud secrets create {name} --replication-policy=automatic" in text
-        assert re.search(
-            f"secrets add-iam-policy-binding {name} \\S+runrun-runtime\\S+ "
-            "--role=roles/secretmanager.secretAccessor",
-            text,
-        )
         assert f"gcloud secrets versions add {name} --data-file=-" in text
-    assert first("MISSING_SECRETS:-") < first("builds submit")
-    # The dead letters wait on a subscription before anything can dead-letter into them.
-    dead = first(f"subscriptions create {dead_letter_subscription('process_delivery')} ")
-    assert f"--topic={dead_letter_topic('process_delivery')}" in lines[dead]
-    assert "--expiration-period=never" in lines[dead]
-    assert dead < first("subscriptions create runrun-process_delivery-push")
 
 
 def test_cloud_build_access_follows_the_triggers_project_and_account() -> None:
     builder = "deployer@ci-acme.iam.gserviceaccount.com"
-    settings = dataclasses.replace(
-        SETTINGS, cloudbuild_project="ci-acme", cloudbuild_service_account=builder
-    )
-    text = "\n".join(plan("run", main_targets(), settings))
+    env = {
+        "RUNRUN_CLOUDBUILD_TRIGGERS": "acme/app=t-1",
+        "RUNRUN_CLOUDBUILD_PROJECT": "ci-acme",
+        "RUNRUN_CLOUDBUILD_SERVICE_ACCOUNT": builder,
+    }
+    text = make_plans("run", ROOT / "main.py", env).setup
     assert re.search(
         r"projects add-iam-policy-binding ci-acme \S+runrun-runtime@acme\S+ "
         r"--role=roles/cloudbuild.builds.editor",
         text,
     )
-    # Running a trigger that runs as an account needs actAs on that account.
     assert re.search(
         f"service-accounts add-iam-policy-binding {re.escape(builder)} "
         r"\S+runrun-runtime@acme\S+ --role=roles/iam.serviceAccountUser",
         text,
     )
     # A team with its own deployer (the command topic) grants Cloud Build nothing.
-    topic_only = dataclasses.replace(settings, deploy_via="topic")
-    assert "cloudbuild.builds" not in "\n".join(plan("run", main_targets(), topic_only))
-
-
-def test_plan_settings_read_the_cloud_build_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    from shared import reload_settings
-
-    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "acme")
-    monkeypatch.setenv("RUNRUN_CLOUDBUILD_SERVICE_ACCOUNT", "b@acme.iam.gserviceaccount.com")
-    reload_settings()
-    settings = PlanSettings.from_env()
-    assert settings.cloudbuild_project == "acme"
-    assert settings.cloudbuild_service_account == "b@acme.iam.gserviceaccount.com"
-    assert settings.deploy_via == "cloudbuild"
+    topic_only = make_plans("run", ROOT / "main.py", {**env, "RUNRUN_DEPLOY_VIA": "topic"}).setup
+    assert "cloudbuild.builds" not in topic_only
 
 
 def test_functions_mode_wires_topics_and_eventarc_events_with_retry() -> None:
-    lines = plan("functions", event_targets(), event_settings())
-    deploys = {w[2]: w for w in calls(lines) if w[:2] == ["functions", "deploy"]}
+    plans = make_plans("functions", EVENTS / "events_main.py")
+    deploys = {w[2]: w for w in calls(plans.step) if w[:2] == ["functions", "deploy"]}
     assert set(deploys) == {"on_order", "on_invoice", "on_upload", "on_anything", "hook"}
     assert "--trigger-topic=orders" in deploys["on_order"]
     assert "--trigger-topic=invoices" in deploys["on_invoice"]
@@ -228,13 +166,11 @@ def test_functions_mode_wires_topics_and_eventarc_events_with_retry() -> None:
     assert "--trigger-event-filters=type=google.cloud.storage.object.v1.finalized" in upload
     assert "--trigger-event-filters=bucket=acme-uploads" in upload
     assert "--trigger-location=us" in upload
-    assert not any(a.startswith("--trigger-topic") for a in upload)
     for name in ("on_order", "on_invoice", "on_upload", "on_anything"):
         assert "--retry" in deploys[name]
         assert "--trigger-service-account=runrun-push@acme.iam.gserviceaccount.com" in deploys[name]
     assert "--trigger-http" in deploys["hook"] and "--retry" not in deploys["hook"]
-    text = "\n".join(lines)
-    # Storage publishes its events as its own agent; Eventarc delivers as the push account.
+    text = plans.setup
     assert "STORAGE_AGENT=$(gcloud storage service-agent --project=acme)" in text
     assert "--role=roles/eventarc.eventReceiver" in text
     for topic in ("orders", "invoices", "on_anything", "on_upload-dead-letters"):
@@ -242,17 +178,16 @@ def test_functions_mode_wires_topics_and_eventarc_events_with_retry() -> None:
 
 
 def test_run_mode_routes_each_event_target_to_its_path() -> None:
-    lines = plan("run", event_targets(), event_settings())
-    text = "\n".join(lines)
+    plans = make_plans("run", EVENTS / "events_main.py")
+    url = "https://runrun-${PROJECT_NUMBER}.europe-west1.run.app"
     for name, topic in (("on_order", "orders"), ("on_invoice", "invoices")):
         create = next(
-            w
-            for w in calls(lines)
+            w for w in calls(plans.lines)
             if w[:3] == ["pubsub", "subscriptions", "create"] and w[3] == f"runrun-{name}-push"
-        )
+        )  # fmt: skip
         assert f"--topic={topic}" in create
-        assert f"--push-endpoint=${{SERVICE_URL}}/{name}" in create
-    [eventarc] = [w for w in calls(lines) if w[:3] == ["eventarc", "triggers", "create"]]
+        assert f"--push-endpoint={url}/{name}" in create
+    [eventarc] = [w for w in calls(plans.lines) if w[:3] == ["eventarc", "triggers", "create"]]
     assert eventarc[3] == "runrun-on-upload"
     for flag in (
         "--destination-run-service=runrun",
@@ -263,8 +198,8 @@ def test_run_mode_routes_each_event_target_to_its_path() -> None:
         "--service-account=runrun-push@acme.iam.gserviceaccount.com",
     ):
         assert flag in eventarc
-    assert "--dead-letter-topic=on_upload-dead-letters" in text
-    assert not any(w[:2] == ["functions", "deploy"] for w in calls(lines))
+    assert "--dead-letter-topic=on_upload-dead-letters" in plans.setup
+    assert not any(w[:2] == ["functions", "deploy"] for w in calls(plans.lines))
 
 
 @pytest.mark.parametrize(
@@ -287,20 +222,45 @@ def test_bad_trigger_declarations_are_refused_by_name(
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(f"[tool.runrun.triggers]\n{table}\n")
     with pytest.raises(TriggerConfigError) as caught:
-        triggers(event_targets(), pyproject, default_topic="deliveries")
+        triggers(event_targets(), pyproject)
     assert message in str(caught.value)
     assert str(pyproject) in str(caught.value)
 
 
-def test_build_roles_cover_every_command_and_readme_lists_them() -> None:
-    roles = deploy_roles(main_targets())
-    assert "roles/logging.logWriter" in roles and "roles/editor" not in roles
-    # Every command of the deploy step maps to a role, Eventarc and Storage ones included.
-    assert {"roles/eventarc.admin", "roles/pubsub.admin"} <= set(deploy_roles(event_targets()))
+def test_build_roles_cover_every_per_commit_command_and_the_deploy_page_lists_them() -> None:
+    for mode in ("run", "functions"):
+        roles = build_roles(make_plans(mode, ROOT / "main.py").step)
+        assert "roles/logging.logWriter" in roles and "roles/editor" not in roles
     with pytest.raises(UnmappedCommandError):
         roles_for(["compute", "instances", "create", "vm"])
-    header = (ROOT / "cloudbuild.yaml").read_text().split("substitutions:")[0]
-    assert re.findall(r"#   (roles/\S+)", header) == roles
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("<!-- build-roles -->")[1].split("<!-- /build-roles -->")[0]
-    assert sorted(set(re.findall(r"roles/[\w.]+", section))) == roles
+    page = (corpus.ROOT / "docs" / "deploy.md").read_text()
+    section = page.split("<!-- build-roles -->")[1].split("<!-- /build-roles -->")[0]
+    run = build_roles(make_plans("run", ROOT / "main.py").step)
+    functions = build_roles(make_plans("functions", ROOT / "main.py").step)
+    assert sorted(set(re.findall(r"roles/[\w.]+", section))) == sorted({*run, *functions})
+
+
+def test_a_library_hands_its_needs_as_plain_values() -> None:
+    """What a library contributes can be returned without importing runrun."""
+    from runrun.deploy import DeployNeeds, QueueNeeds
+
+    plain = {
+        "apis": ["firestore.googleapis.com"],
+        "secrets": {"hook": ["HOOK_SECRET"]},
+        "env": {"A": "1"},
+        "project_roles": [["acme", "roles/datastore.user"]],
+        "firestore_ttl": ["keys", "expire_at"],
+        "queue": {"queue": "q", "rate": 5.0},
+    }
+    needs = DeployNeeds.from_mapping(plain)
+    assert needs == DeployNeeds(
+        apis=("firestore.googleapis.com",),
+        secrets={"hook": ("HOOK_SECRET",)},
+        env={"A": "1"},
+        project_roles=(("acme", "roles/datastore.user"),),
+        firestore_ttl=("keys", "expire_at"),
+        queue=QueueNeeds(queue="q", rate=5.0),
+    )
+    assert DeployNeeds.from_mapping(needs) is needs
+    with pytest.raises(ValueError, match="unknown deploy needs: topicz"):
+        DeployNeeds.from_mapping({"topicz": ["t"]})

@@ -87,3 +87,53 @@ def test_functions_framework_warms_its_worker_not_its_master(
         assert set(lines[0]["seconds"]) == {"store", "queue"}  # type: ignore[arg-type]
     finally:
         server.stop()
+
+
+def test_finding_16_a_publisher_without_topics_get_still_warms_without_a_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """roles/pubsub.publisher lacks pubsub.topics.get: GetTopic answers PERMISSION_DENIED
+    over a channel that is open all the same. A gRPC stand-in of Pub/Sub's Publisher
+    service answers so, as Pub/Sub does for the runtime account."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import grpc
+    from google.cloud.pubsub_v1 import PublisherClient
+    from google.pubsub_v1 import GetTopicRequest, Topic
+    from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+
+    from shared.backends.handoff._pubsub import PubSubPublisher
+    from shared.backends.idempotency import MemoryStore
+
+    calls: list[str] = []
+
+    def get_topic(request: GetTopicRequest, context: grpc.ServicerContext) -> Topic:
+        calls.append(request.topic)
+        context.abort(
+            grpc.StatusCode.PERMISSION_DENIED, "User not authorized to perform this action."
+        )
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    handler = grpc.unary_unary_rpc_method_handler(
+        get_topic,
+        request_deserializer=GetTopicRequest.deserialize,
+        response_serializer=Topic.serialize,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("google.pubsub.v1.Publisher", {"GetTopic": handler}),)
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    client = PublisherClient(transport=PublisherGrpcTransport(channel=channel))
+    try:
+        publisher = PubSubPublisher(lambda: client, lambda: "acme")
+        runtime = Runtime(reload_settings(), publisher=publisher, store=MemoryStore())
+        with caplog.at_level("INFO", logger="runrun.runtime"):
+            timings = runtime.warm()
+        assert calls == ["projects/acme/topics/webhook-deliveries"]  # the call was made
+        assert "queue" in timings
+        assert not [r for r in caplog.records if r.getMessage() == "warm start failed"]
+    finally:
+        channel.close()
+        server.stop(grace=None)

@@ -5,7 +5,9 @@ What arrives: a Pub/Sub push envelope (`{"message": ..., "subscription": ...}`, 
 push subscriptions), or a CloudEvent (binary mode from Eventarc when deployed as a Cloud
 Function with --trigger-topic; structured mode). The body is parsed here, by our code, before
 anything else reads it: not UTF-8, nested too deeply or not a JSON object is one clear 400.
-Any 2xx acknowledges the message; any other answer makes Pub/Sub redeliver it.
+Any 2xx acknowledges the message; any other answer makes Pub/Sub redeliver it. A Cloud
+Tasks task's last attempt that fails is handed to the dead-letter topic instead
+(`_dead_letter`), since Cloud Tasks would delete it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import flask
 from shared._delivery import PUBSUB_EVENT_TYPE
 from shared._errors import BadRequest, WebhookError
 from shared._http import error_response
+from shared.processing._dead_letter import dead_letter_task, last_task_attempt
 from shared.processing._process import process_event
 from shared.providers import push_auth_enabled
 
@@ -41,12 +44,35 @@ def process_push_with(request: flask.Request, runtime: ProcessingRuntime) -> fla
                 log.warning("push request refused", extra={"reason": exc.message})
                 raise
         event = parse_push(request)
-        process_event(event, runtime)
+        try:
+            process_event(event, runtime)
+        except WebhookError as exc:
+            if not _dead_lettered(request, runtime, event, exc):
+                raise
+            return flask.Response("dead-lettered", status=200, content_type="text/plain")
     except WebhookError as exc:
         if exc.status_code >= 500 or exc.status_code == 409:
             log.warning("delivery not processed", extra={"reason": exc.message})
         return error_response(exc)
     return flask.Response("OK", status=200, content_type="text/plain")
+
+
+def _dead_lettered(
+    request: flask.Request, runtime: ProcessingRuntime, event: Any, exc: WebhookError
+) -> bool:
+    """On a Cloud Tasks task's last attempt, a failure goes to the dead-letter topic."""
+    if exc.status_code < 500 and exc.status_code != 409:
+        return False
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    attempt = last_task_attempt(headers, runtime.settings.queue_max_attempts)
+    if attempt is None:
+        return False
+    message_id = dead_letter_task(runtime, event, attempt, headers)
+    log.error(
+        "last attempt failed: dead-lettered",
+        extra={"reason": exc.message, "attempt": attempt, "message_id": message_id},
+    )
+    return True
 
 
 def parse_push(request: flask.Request) -> Any:

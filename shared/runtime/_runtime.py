@@ -31,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -123,6 +123,18 @@ class Runtime(Backends):
         with self.deadline():
             return self.publisher_for(delivery.source).publish(
                 self.settings.topic, delivery.data, delivery.attributes(), not_before=not_before
+            )
+
+    def publish(self, topic: str, delivery: Delivery, attributes: Mapping[str, str]) -> str:
+        """Publish `delivery` to `topic` now, through its target's queue, with `attributes`
+        (a dead letter, say); the message id.
+
+        Raises:
+            BackendUnavailable: the queue did not take it.
+        """
+        with self.deadline():
+            return self.publisher_for(delivery.source).publish(
+                topic, delivery.data, dict(attributes)
             )
 
     def process(self, event: Any) -> None:

@@ -71,7 +71,7 @@ class PubSubPublisher(Publisher):
 
     def warm(self, topic: str) -> None:
         """Open the channel: GetTopic, after creating the topic on the emulator."""
-        from google.api_core.exceptions import NotFound
+        from google.api_core.exceptions import NotFound, PermissionDenied
 
         try:
             client = self._client()
@@ -80,6 +80,11 @@ class PubSubPublisher(Publisher):
             client.api.get_topic(topic=path, retry=None, timeout=remaining())
         except NotFound:
             pass  # the channel is open; publishing will say what is missing
+        except PermissionDenied:
+            # roles/pubsub.publisher grants pubsub.topics.publish, not pubsub.topics.get
+            # (cloud.google.com/pubsub/docs/access-control): the answer came back over an
+            # authenticated channel, which is all a warm-up is for.
+            pass
         except backend_errors() as exc:
             raise BackendUnavailable(
                 f"queue not reachable: {type(exc).__name__}", retry_after=1

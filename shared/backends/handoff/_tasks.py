@@ -11,6 +11,12 @@ a 2xx to the provider always follows a task that exists.
 
 Only the deliveries topic becomes tasks: a message on another topic (the deploy commands a
 deployer subscribes to) is no work for `process_delivery`, and goes to `others` (Pub/Sub).
+
+A task is at most 1 MB (cloud.google.com/tasks/docs/quotas), and its body carries the
+delivery base64 encoded: a delivery whose task would be larger goes to Pub/Sub instead
+(`others`, up to 10 MB a message), whose push subscription brings it to the same
+`process_delivery`; only a scheduled run (`not_before`) of such a delivery cannot be made,
+since Pub/Sub delivers at once, and is refused as NotConfigured.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from shared.backends._clients import backend_errors
 from shared.backends.handoff._publisher import Publisher
 
 STRUCTURED = "application/cloudevents+json; charset=utf-8"
+# Cloud Tasks' limit on a task's size (cloud.google.com/tasks/docs/quotas: 1 MB).
+MAX_TASK_BYTES = 1_000_000
 
 
 def task_id(attributes: dict[str, str]) -> str:
@@ -64,6 +72,13 @@ def structured_event(
         delivery=delivery,
     )
     return json.dumps({**event, "data": payload}, separators=(",", ":")).encode()
+
+
+def tasks_v2_task_size(task: Any) -> int:
+    """The task's size as Cloud Tasks counts it: its serialised bytes."""
+    from google.cloud import tasks_v2
+
+    return int(tasks_v2.Task.pb(task).ByteSize())
 
 
 class CloudTasksPublisher(Publisher):
@@ -148,6 +163,14 @@ class CloudTasksPublisher(Publisher):
         if topic != self.topic:
             return self._others().publish(topic, data, attributes, not_before=not_before)
         task = self.build_task(topic, data, attributes, not_before)
+        size = tasks_v2_task_size(task)
+        if size > MAX_TASK_BYTES:
+            if not_before is not None:
+                raise NotConfigured(
+                    f"a delivery whose task is {size} bytes (over Cloud Tasks' 1 MB) cannot be "
+                    "scheduled: Pub/Sub, which takes it, delivers at once"
+                )
+            return self._others().publish(topic, data, attributes)
         try:
             client = self._client()
             self._ensure_queue(client)

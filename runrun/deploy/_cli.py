@@ -1,21 +1,23 @@
-"""The deploy commands of the CLI: `deploy-plan [--check]` and `dead-letters list|replay`."""
+"""The deploy commands of the CLI: `deploy-plan [--setup] [--check]`, `cloudbuild` and
+`dead-letters list|replay`."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from shared import get_settings
-
+from .._discover import Target, discover
+from ._bundle import bundle_needs
+from ._cloudbuild import cloudbuild_yaml
 from ._dead_letters import DeadLetterError, list_dead_letters, print_letters, replay
-from ._deploy import MODES, PlanSettings, event_triggers, plan
-from ._discover import Target, discover
 from ._gcloud_check import HelpCache, check, cloudbuild_script
-
-_HEADER = ("#!/usr/bin/env bash", "set -euo pipefail")
+from ._plans import MODES, deploy_by_hand, event_triggers, script, setup_plan
+from ._settings import PlanSettings
 
 
 def add_parsers(commands: Any, source: argparse.ArgumentParser) -> None:
@@ -23,14 +25,22 @@ def add_parsers(commands: Any, source: argparse.ArgumentParser) -> None:
         "deploy-plan", parents=[source], help="print the gcloud commands deploying the targets"
     )
     deploy.add_argument("--mode", choices=MODES, help="required unless --check")
-    deploy.add_argument("--project", default="")
-    deploy.add_argument("--region", default="")
-    deploy.add_argument("--service", default="")
-    deploy.add_argument("--image", default="")
+    deploy.add_argument(
+        "--setup",
+        action="store_true",
+        help="the one-time setup (run by an Owner) instead of the per-commit deploy",
+    )
+    for flag in ("project", "region", "service", "image", "memory"):
+        deploy.add_argument(f"--{flag}", default="")
+    for flag in ("min-instances", "max-instances", "timeout", "concurrency"):
+        deploy.add_argument(f"--{flag}", type=int, default=None)
+    deploy.add_argument(
+        "--cpu-boost", action=argparse.BooleanOptionalAction, default=None, help="default: on"
+    )
     deploy.add_argument(
         "--check",
         action="store_true",
-        help="hold every command and flag of the plan (both modes unless --mode) and of "
+        help="hold every command and flag of both plans (both modes unless --mode) and of "
         "cloudbuild.yaml against the installed gcloud's --help; exit 1 naming each bad line",
     )
     deploy.add_argument(
@@ -38,13 +48,13 @@ def add_parsers(commands: Any, source: argparse.ArgumentParser) -> None:
     )
 
     letters = commands.add_parser(
-        "dead-letters", help="list or replay what Pub/Sub dead-lettered for an event target"
+        "dead-letters", help="list or replay what was dead-lettered for an event target"
     )
     actions = letters.add_subparsers(dest="action", required=True)
     for name in ("list", "replay"):
         action = actions.add_parser(name, parents=[source])
         action.add_argument("target", help="the event target, e.g. process_delivery")
-        action.add_argument("--project", default=get_settings().project or "")
+        action.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT", ""))
         action.add_argument("--subscription", default="", help="default: TARGET-dead-letters")
         action.add_argument("--max", type=int, default=100, dest="limit")
         if name == "list":
@@ -62,34 +72,47 @@ def _targets(args: argparse.Namespace) -> tuple[Target, ...]:
         return discover(args.source, tuple(getattr(args, "signature_type", ()))).targets
 
 
-def _settings(args: argparse.Namespace) -> PlanSettings:
+def plan_settings(args: argparse.Namespace, targets: tuple[Target, ...]) -> PlanSettings:
     overrides: dict[str, Any] = {
-        "project": args.project,
-        "region": args.region,
-        "service": args.service,
-        "image": args.image,
+        name: getattr(args, name, None)
+        for name in (
+            "project",
+            "region",
+            "service",
+            "image",
+            "memory",
+            "min_instances",
+            "max_instances",
+            "timeout",
+            "concurrency",
+            "cpu_boost",
+        )
     }
     if args.source is not None:
         overrides["pyproject"] = args.source.resolve().parent / "pyproject.toml"
-    return PlanSettings.from_env(**overrides)
+    settings = PlanSettings.from_env(**overrides)
+    needs = bundle_needs(targets, settings.project, settings.region)
+    return dataclasses.replace(settings, needs=needs)
 
 
-def _check(args: argparse.Namespace, targets: tuple[Target, ...], s: PlanSettings) -> int:
-    lines = [
-        (f"deploy-plan --mode {mode}", line)
-        for mode in ([args.mode] if args.mode else MODES)
-        for line in plan(mode, targets, s)
-    ]
+def _check(args: argparse.Namespace, targets: tuple[Target, ...]) -> int:
+    if not (args.region or os.environ.get("RUNRUN_REGION")):
+        args.region = "REGION"  # the commands are checked, not the values
+    s = plan_settings(args, targets)
+    lines: list[tuple[str, str]] = []
+    for mode in [args.mode] if args.mode else MODES:
+        if mode == "functions" and s.needs.queue is not None:
+            continue
+        lines += [(f"deploy-plan --setup --mode {mode}", x) for x in setup_plan(mode, targets, s)]
+        lines += [(f"deploy-plan --mode {mode}", x) for x in deploy_by_hand(mode, s)]
     if args.cloudbuild.is_file():
-        script = cloudbuild_script(args.cloudbuild.read_text())
-        lines += [(str(args.cloudbuild), line) for line in script]
+        lines += [(str(args.cloudbuild), x) for x in cloudbuild_script(args.cloudbuild.read_text())]
     cache = HelpCache()
     problems = check(lines, cache)
     for problem in problems:
         print(problem, file=sys.stderr)
-    commands = len(cache.leaves)
     print(
-        f"checked {len(lines)} lines, {commands} gcloud commands, against {cache.gcloud}: "
+        f"checked {len(lines)} lines, {len(cache.leaves)} gcloud commands, against {cache.gcloud}: "
         + (f"{len(problems)} problem(s)" if problems else "all known"),
         file=sys.stderr,
     )
@@ -97,14 +120,31 @@ def _check(args: argparse.Namespace, targets: tuple[Target, ...], s: PlanSetting
 
 
 def deploy_plan(args: argparse.Namespace) -> int:
-    settings = _settings(args)
     targets = _targets(args)
     if args.check:
-        return _check(args, targets, settings)
+        return _check(args, targets)
     if not args.mode:
         raise SystemExit("deploy-plan: --mode run|functions is required (or give --check)")
-    for line in (*_HEADER, *plan(args.mode, targets, settings)):
+    s = plan_settings(args, targets)
+    lines = setup_plan(args.mode, targets, s) if args.setup else deploy_by_hand(args.mode, s)
+    for line in script(lines):
         print(line)
+    return 0
+
+
+def cloudbuild(args: argparse.Namespace) -> int:
+    text = cloudbuild_yaml(_targets(args))
+    if args.check is None:
+        sys.stdout.write(text)
+        return 0
+    current = args.check.read_text() if args.check.is_file() else ""
+    if current != text:
+        print(
+            f"{args.check} does not match the targets: "
+            "run `python -m runrun cloudbuild > cloudbuild.yaml`",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -135,7 +175,8 @@ def dead_letters(args: argparse.Namespace) -> int:
 
 def _trigger_topic(args: argparse.Namespace) -> str:
     targets = _targets(args)
-    settings = PlanSettings.from_env(project=args.project)
+    base = PlanSettings(project=args.project, region="any")
+    settings = dataclasses.replace(base, needs=bundle_needs(targets, args.project, "any"))
     for trigger in event_triggers(targets, settings):
         if trigger.target == args.target:
             if trigger.is_topic:

@@ -6,6 +6,10 @@ maximum delivery attempts; the plan puts a pull subscription of the same name on
 `replay` publishes each message again, data and attributes as first published, to the
 target's own topic, and acknowledges the dead letter only once that publish is acknowledged,
 so a replay that fails half-way leaves the rest where they were.
+
+The same topic holds the deliveries whose last Cloud Tasks attempt failed: Cloud Tasks has
+no dead-letter queue, so the processing target publishes them there itself, marked with
+`RunrunDeadLetterBy=cloud-tasks` and the attempts it took; `list` shows them beside Pub/Sub's.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ._deploy_project import dead_letter_subscription
-from ._errors import RunrunError
+from .._errors import RunrunError
+from ._pubsub import dead_letter_subscription
 
-# Attributes Pub/Sub adds when it dead-letters a message: not the message's own.
+# Attributes Pub/Sub adds when it dead-letters a message, and those the processing target
+# adds when it dead-letters a Cloud Tasks delivery: not the message's own.
 _ADDED_PREFIX = "CloudPubSubDeadLetter"
+_OWN_PREFIX = "RunrunDeadLetter"
 _HOLD_SECONDS = 60  # ack deadline while a listing or replay holds a message
 
 
@@ -38,13 +44,17 @@ class DeadLetter:
     ack_id: str
 
     def summary(self, show_data: bool) -> dict[str, Any]:
-        own = {k: v for k, v in self.attributes.items() if not k.startswith(_ADDED_PREFIX)}
+        attrs = self.attributes
+        by = attrs.get(f"{_OWN_PREFIX}By", "pubsub")
         record: dict[str, Any] = {
             "message_id": self.message_id,
             "published": self.publish_time,
-            "delivery_attempts": self.attributes.get(f"{_ADDED_PREFIX}SourceDeliveryCount"),
-            "source_subscription": self.attributes.get(f"{_ADDED_PREFIX}SourceSubscription"),
-            "attributes": own,
+            "dead_lettered_by": by,
+            "delivery_attempts": attrs.get(f"{_ADDED_PREFIX}SourceDeliveryCount")
+            or attrs.get(f"{_OWN_PREFIX}Attempts"),
+            "source_subscription": attrs.get(f"{_ADDED_PREFIX}SourceSubscription")
+            or attrs.get(f"{_OWN_PREFIX}Queue"),
+            "attributes": own_attributes(attrs),
             "bytes": len(self.data),
         }
         if show_data:
@@ -53,6 +63,11 @@ class DeadLetter:
             except UnicodeDecodeError:
                 record["data_base64"] = base64.b64encode(self.data).decode()
         return record
+
+
+def own_attributes(attributes: dict[str, str]) -> dict[str, str]:
+    """The message's attributes as first published (without what dead-lettering added)."""
+    return {k: v for k, v in attributes.items() if not k.startswith((_ADDED_PREFIX, _OWN_PREFIX))}
 
 
 @contextmanager
@@ -153,9 +168,7 @@ def replay(
         _release(client, path, [x for x in letters if x not in chosen])
         try:
             for letter in chosen:
-                own = {
-                    k: v for k, v in letter.attributes.items() if not k.startswith(_ADDED_PREFIX)
-                }
+                own = own_attributes(letter.attributes)
                 future = publisher.publish(topic_path, letter.data, **own)
                 published.append(future.result(timeout=60))
                 client.acknowledge(request={"subscription": path, "ack_ids": [letter.ack_id]})

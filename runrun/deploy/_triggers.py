@@ -12,8 +12,8 @@ source module:
 `topic` is a Pub/Sub topic (created by the plan). `event` is an Eventarc event type, with
 `filters` its other matching attributes and `location` the trigger's region (default: the
 deploy region; a bucket's events need the bucket's location). An event target declared
-nowhere gets a topic: `process_delivery` the deliveries topic (RUNRUN_TOPIC), any other the
-topic named after the target.
+nowhere gets a topic: the one its library names (`DeployNeeds.event_topics`: the webhook
+library's `process_delivery` reads RUNRUN_TOPIC), else the topic named after the target.
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._discover import CLOUDEVENT, EVENT, Target
-from ._errors import RunrunError
+from .._discover import CLOUDEVENT, EVENT, Target
+from .._errors import RunrunError
 
-PROCESSOR = "process_delivery"
 _KEYS = {"topic", "event", "filters", "location"}
 
 
@@ -50,10 +49,11 @@ class Trigger:
         return bool(self.topic)
 
 
-def is_event(target: Target) -> bool:
-    """Fed by a topic: every CloudEvent or background target, and the processor (an HTTP
-    target that parses its push envelope itself)."""
-    return target.signature_type in (CLOUDEVENT, EVENT) or target.name == PROCESSOR
+def is_event(target: Target, fed: Iterable[str] = ()) -> bool:
+    """Fed by events: every CloudEvent or background target, and the HTTP targets a library
+    names as fed by a topic (`fed`: the webhook library's processor parses its own push
+    envelope)."""
+    return target.signature_type in (CLOUDEVENT, EVENT) or target.name in fed
 
 
 def read_table(pyproject: Path) -> dict[str, Any]:
@@ -106,30 +106,32 @@ def _parse(name: str, raw: Any, where: str) -> Trigger:
 
 
 def triggers(
-    targets: Iterable[Target], pyproject: Path, *, default_topic: str
+    targets: Iterable[Target], pyproject: Path, *, topics: Mapping[str, str] | None = None
 ) -> dict[str, Trigger]:
     """Target name -> its trigger, for every event target; a declaration for a target that
     is not an event target (or does not exist) is refused, naming the target."""
+    topics = topics or {}
     where = f"{pyproject} [tool.runrun.triggers]"
     table = read_table(pyproject)
     by_name = {t.name: t for t in targets}
     for name in table:
         if name not in by_name:
-            known = ", ".join(sorted(n for n, t in by_name.items() if is_event(t))) or "none"
+            known = (
+                ", ".join(sorted(n for n, t in by_name.items() if is_event(t, topics))) or "none"
+            )
             raise TriggerConfigError(
                 f"{where}: {name!r} is not a target of the source (event targets: {known})"
             )
-        if not is_event(by_name[name]):
+        if not is_event(by_name[name], topics):
             raise TriggerConfigError(
                 f"{where}: {name!r} is an HTTP target: it is reached at its URL, not triggered"
             )
     found = {}
     for target in by_name.values():
-        if not is_event(target):
+        if not is_event(target, topics):
             continue
         if target.name in table:
             found[target.name] = _parse(target.name, table[target.name], where)
         else:
-            topic = default_topic if target.name == PROCESSOR else target.name
-            found[target.name] = Trigger(target=target.name, topic=topic)
+            found[target.name] = Trigger(target.name, topic=topics.get(target.name, target.name))
     return found

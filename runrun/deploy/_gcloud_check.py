@@ -9,6 +9,7 @@ cached per command for one check, and fetched a few at a time.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -17,14 +18,15 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from shared._serve_env import child_env
-
-from ._errors import RunrunError
+from .._errors import RunrunError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A flag's own entry: the flag alone on its line, or followed by `=PLACEHOLDER` or `; default`
-# (a line of prose that starts with a flag goes on with a comma, a quote or more words).
-_FLAG_LINE = re.compile(r"^\s+--(\[no-\])?([a-z0-9][a-z0-9-]*)(=[A-Z\[(])?(?:;|\s*$|(?<=[\[(A-Z]))")
+# or `, -x` (its short form); a line of prose that starts with a flag goes on with a comma,
+# a quote or more words.
+_FLAG_LINE = re.compile(
+    r"^\s+--(\[no-\])?([a-z0-9][a-z0-9-]*)(=[A-Z\[(])?(?:;|,\s+-[A-Za-z]\b|\s*$|(?<=[\[(A-Z]))"
+)
 _WIDE_FLAG = re.compile(r"--([a-z0-9][a-z0-9-]*)")
 _SECTION = re.compile(r"^[A-Z][A-Z &-]+$")
 _PUNCTUATION = set("();<>|&")
@@ -136,7 +138,7 @@ class HelpCache:
         self.calls = 0
 
     def _fetch(self, words: tuple[str, ...]) -> tuple[tuple[str, ...], Help | str]:
-        env = child_env(CLOUDSDK_CORE_DISABLE_PROMPTS="1", PAGER="cat", **_QUIET)
+        env = {**os.environ, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1", "PAGER": "cat", **_QUIET}
         result = subprocess.run(
             [self.gcloud, *words, "--help"], capture_output=True, text=True, env=env, timeout=120
         )

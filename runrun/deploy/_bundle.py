@@ -1,0 +1,220 @@
+"""What the webhook library (`shared`) needs from a deploy, as `DeployNeeds`: the only
+deploy module that imports it. A plain functions project without the library gets
+`DeployNeeds()`: no topics, no Firestore, no processors.
+
+Every setting the service reads is carried into the deploy from the environment the plan
+is made in (`CARRIED`), because `--set-env-vars` replaces every variable on each deploy
+(cloud.google.com/run/docs/configuring/services/environment-variables): a setting left out
+would be switched off by the next deploy. `NOT_CARRIED` lists, with the reason, the ones a
+deployed service must not get from a developer's environment; a test holds every variable
+the settings read to one list or the other.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+
+from .._discover import Target
+from ._needs import DeployNeeds, QueueNeeds
+
+PROCESS_TARGET = "process_delivery"
+NOTIFY_ROUTES_SECRET = "RUNRUN_NOTIFY_ROUTES"  # JSON: mounted as a secret, not a variable
+DEFAULT_QUEUE = "runrun-deliveries"
+
+CARRIED = (
+    "RUNRUN_STORE",
+    "RUNRUN_QUEUE",
+    "RUNRUN_MAX_BODY_BYTES",
+    "RUNRUN_KEY_TTL_SECONDS",
+    "RUNRUN_LEASE_SECONDS",
+    "RUNRUN_DEADLINE_SECONDS",
+    "RUNRUN_RETRY_AFTER_SECONDS",
+    "RUNRUN_TIMESTAMP_TOLERANCE_SECONDS",
+    "RUNRUN_EVENTS_COLLECTION",
+    "RUNRUN_RELAY_URL",
+    "RUNRUN_PROCESSORS",
+    "RUNRUN_DEPLOY_VIA",
+    "RUNRUN_CLOUDBUILD_TRIGGERS",
+    "RUNRUN_CLOUDBUILD_PROJECT",
+    "RUNRUN_CLOUDBUILD_REGION",
+    "RUNRUN_CLOUDBUILD_SERVICE_ACCOUNT",
+    "RUNRUN_CLOUDBUILD_TIMEOUT_SECONDS",
+    "RUNRUN_DIALOGFLOW_SECRET_HEADER",
+    "DIALOGFLOW_AUDIENCE",
+    "DIALOGFLOW_SERVICE_AGENT",
+    "RUNRUN_DIALOGFLOW_BUDGET_SECONDS",
+    "RUNRUN_DIALOGFLOW_FALLBACK_TEXT",
+    "RUNRUN_TARGET_QUEUES",
+    "RUNRUN_QUEUE_RATE",
+    "RUNRUN_QUEUE_MAX_CONCURRENT",
+    "RUNRUN_QUEUE_MIN_BACKOFF_SECONDS",
+    "RUNRUN_QUEUE_MAX_BACKOFF_SECONDS",
+    "RUNRUN_NOTIFY_DRY_RUN",
+    "RUNRUN_FCM_TIMEOUT_SECONDS",
+    "RUNRUN_BIGQUERY_TABLE",
+    "RUNRUN_BIGQUERY_EVENTS",
+    "RUNRUN_BIGQUERY_TIMEOUT_SECONDS",
+    "RUNRUN_INSPECT",
+)
+CARRIED_PREFIXES = ("RUNRUN_DEADLINE_SECONDS_",)
+NOT_CARRIED = {
+    "RUNRUN_DEV": "dev mode is refused on Cloud Run",
+    "RUNRUN_STATE_DIR": "the container sets its own",
+    "RUNRUN_INSPECT_TOKEN": "a secret: never a plain variable",
+    "RUNRUN_NOTIFY_ROUTES": "mounted from Secret Manager",
+    "RUNRUN_NOTIFY_ROUTES_FILE": "a local path: the service reads the table from Secret Manager",
+    "RUNRUN_BATCH_SIZES_DIR": "the benchmark's",
+    "RUNRUN_CLOUDBUILD_ENDPOINT": "a local stand-in's",
+    "RUNRUN_COMMAND_TOPIC": "set by the plan",
+    "RUNRUN_TOPIC": "set by the plan",
+    "RUNRUN_IDEMPOTENCY_COLLECTION": "set by the plan",
+    "RUNRUN_QUEUE_MAX_ATTEMPTS": "set by the plan (the Cloud Tasks queue's)",
+    "RUNRUN_TASKS_QUEUE": "set by the plan",
+    "RUNRUN_TASKS_URL": "set by the plan (the service's deterministic URL)",
+    "RUNRUN_TASKS_DISPATCH_DEADLINE_SECONDS": "set by the plan",
+    "CLOUD_TASKS_EMULATOR_HOST": "an emulator's",
+    "FIRESTORE_EMULATOR_HOST": "an emulator's",
+    "PUBSUB_EMULATOR_HOST": "an emulator's",
+    "BIGQUERY_EMULATOR_HOST": "an emulator's",
+    "PUSH_SERVICE_ACCOUNT": "set by the plan",
+    "PUSH_AUDIENCE": "set by the plan",
+    "K_SERVICE": "set by Cloud Run",
+}
+
+
+def uses_library(targets: Iterable[Target]) -> bool:
+    """True when a target's module was loaded with the webhook library."""
+    return "shared" in sys.modules and any(t.name == PROCESS_TARGET for t in targets)
+
+
+def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> DeployNeeds:
+    """What the webhook library needs for `targets`, from its settings (the environment)."""
+    if not uses_library(targets):
+        return DeployNeeds()
+    from shared import get_settings
+
+    env = get_settings()
+    secrets = secrets_table(targets)
+    if env.notify_routes:  # only the processing target reads the routing table
+        secrets[PROCESS_TARGET] = (*secrets.get(PROCESS_TARGET, ()), NOTIFY_ROUTES_SECRET)
+    variables = {
+        "GOOGLE_CLOUD_PROJECT": project,
+        "RUNRUN_TOPIC": env.topic,
+        "RUNRUN_COMMAND_TOPIC": env.command_topic,
+        "RUNRUN_IDEMPOTENCY_COLLECTION": env.idempotency_collection,
+        **carried_env(),
+    }
+    apis = ["firestore.googleapis.com", "pubsub.googleapis.com"]
+    roles = [(project, "roles/datastore.user")]
+    account_roles: list[tuple[str, str]] = []
+    if env.notify_routes:
+        apis.append("fcm.googleapis.com")
+        roles.append((project, "roles/firebasecloudmessaging.admin"))
+    if env.cloudbuild_triggers and env.deploy_via == "cloudbuild":
+        # deploy-staging runs triggers (triggers:run is builds.create) and lists builds;
+        # only when triggers are configured (a runtime able to start builds is a risk).
+        apis.append("cloudbuild.googleapis.com")
+        roles.append((env.cloudbuild_project or project, "roles/cloudbuild.builds.editor"))
+        if env.cloudbuild_service_account:  # Cloud Build checks actAs on the trigger's account
+            account_roles.append((env.cloudbuild_service_account, "roles/iam.serviceAccountUser"))
+    setup: list[str] = []
+    if env.bigquery_table:
+        apis.append("bigquery.googleapis.com")
+        setup += bigquery_setup(env.bigquery_table, project, region)
+    queue = tasks_queue(env) if "tasks" in env.queues_used else None
+    if queue is not None:
+        apis.append("cloudtasks.googleapis.com")
+    return DeployNeeds(
+        apis=tuple(apis),
+        secrets=secrets,
+        env=variables,
+        published_topics=(env.topic, env.command_topic),
+        event_topics={PROCESS_TARGET: env.topic},
+        project_roles=tuple(roles),
+        account_roles=tuple(account_roles),
+        firestore_ttl=(env.idempotency_collection, "expire_at"),
+        queue=queue,
+        dead_letter_publisher=PROCESS_TARGET if queue is not None else "",
+        setup_lines=tuple(setup),
+    )
+
+
+def carried_env() -> dict[str, str]:
+    """The service's settings set in this environment (see the module's docstring)."""
+    found = {name: os.environ[name] for name in CARRIED if os.environ.get(name, "").strip()}
+    for name in sorted(os.environ):
+        if name.startswith(CARRIED_PREFIXES) and os.environ[name].strip():
+            found[name] = os.environ[name]
+    return found
+
+
+def tasks_queue(env: object) -> QueueNeeds:
+    from shared import Settings
+
+    assert isinstance(env, Settings)
+    queue = (env.tasks_queue or "").rsplit("/", 1)[-1] or DEFAULT_QUEUE
+    return QueueNeeds(
+        queue=queue,
+        rate=env.queue_rate,
+        max_concurrent=env.queue_max_concurrent,
+        min_backoff=max(env.queue_min_backoff_seconds, 1.0),
+        max_backoff=600.0,
+        dispatch_deadline=env.tasks_dispatch_deadline_seconds,
+        env={
+            "RUNRUN_TASKS_QUEUE": "{queue_path}",
+            "RUNRUN_TASKS_URL": "{url}/" + PROCESS_TARGET,
+            "RUNRUN_QUEUE_MAX_ATTEMPTS": "{max_attempts}",
+            "RUNRUN_TASKS_DISPATCH_DEADLINE_SECONDS": str(env.tasks_dispatch_deadline_seconds),
+        },
+    )
+
+
+def bigquery_setup(table: str, project: str, region: str) -> list[str]:
+    """The table's dataset (created when missing) and the runtime's right to write rows
+    into it. insertAll runs no job, so no bigquery.jobUser."""
+    from ._shell import ensure, render
+
+    parts = table.split(".")
+    dataset = f"{parts[0] if len(parts) == 3 else project}:{parts[-2]}"
+    bq = ["bq", f"--project_id={project}"]
+    runtime = "serviceAccount:${RUNTIME_EMAIL}"
+    editor = [
+        *bq,
+        "add-iam-policy-binding",
+        f"--member={runtime}",
+        "--role=roles/bigquery.dataEditor",
+        "--dataset",
+        dataset,
+    ]
+    return [
+        f"# bigquery: rows into {table} (the table is created by the code)",
+        ensure(
+            [*bq, "show", "--dataset", dataset],
+            [*bq, f"--location={region}", "mk", "--dataset", dataset],
+        ),
+        "runrun_retry " + render(editor) + " >/dev/null",
+    ]
+
+
+def secrets_table(targets: Iterable[Target]) -> dict[str, tuple[str, ...]]:
+    """Target name -> the env vars of its secrets, for every target that has any."""
+    table = {t.name: secret_envs(t) for t in targets}
+    return {name: envs for name, envs in table.items() if envs}
+
+
+def secret_envs(target: Target) -> tuple[str, ...]:
+    """The env vars holding `target`'s secrets, read from its module's provider object."""
+    module = sys.modules.get(target.module)
+    for value in vars(module).values() if module is not None else ():
+        if getattr(value, "target", None) == target.name:
+            names = getattr(value, "env_names", None)
+            if callable(names):
+                names = names()
+            if isinstance(names, tuple) and names:
+                return tuple(str(n) for n in names)
+            name = getattr(value, "secret_env", None)
+            if isinstance(name, str) and name:
+                return (name,)
+    return ()

@@ -1,0 +1,77 @@
+"""What a library contributes to a deploy, in plain values: the APIs it calls, the secrets
+each target reads, the variables every target needs, the topics and queue it hands work to,
+the roles its runtime account must hold, the Firestore TTL it relies on, and setup steps of
+its own. A library can return these as a plain mapping (`DeployNeeds.from_mapping`) without
+importing runrun; runrun turns them into the plans' commands.
+
+A plain functions project contributes nothing (`DeployNeeds()`): its plan is its functions
+or service, its event triggers and its accounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class QueueNeeds:
+    """A Cloud Tasks queue the library hands deliveries to (run mode)."""
+
+    queue: str  # the queue id
+    rate: float = 500.0  # dispatches per second
+    max_concurrent: int = 1000
+    min_backoff: float = 1.0  # seconds
+    max_backoff: float = 600.0  # seconds: Cloud Tasks' retries back off up to this
+    retry_hours: float = 24.0  # how long a failing task keeps being retried, at least
+    dispatch_deadline: int = 600  # seconds a task's request may run (the service's timeout)
+    # Variables the service reads to send tasks; values may hold `{url}` (the service's URL)
+    # and `{max_attempts}` (the queue's, for the last attempt's dead letter).
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeployNeeds:
+    """Everything a library adds to a deploy plan (all optional)."""
+
+    apis: tuple[str, ...] = ()  # e.g. "firestore.googleapis.com"
+    secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # target -> env names
+    env: Mapping[str, str] = field(default_factory=dict)  # every target's variables
+    published_topics: tuple[str, ...] = ()  # the runtime account publishes to these
+    event_topics: Mapping[str, str] = field(default_factory=dict)  # event target -> topic
+    # (project, role) of the runtime account, and (service account email, role) on accounts
+    project_roles: tuple[tuple[str, str], ...] = ()
+    account_roles: tuple[tuple[str, str], ...] = ()
+    firestore_ttl: tuple[str, str] | None = None  # (collection group, timestamp field)
+    queue: QueueNeeds | None = None
+    # The processing target, whose dead letters the runtime publishes itself (Cloud Tasks)
+    dead_letter_publisher: str = ""
+    setup_lines: tuple[str, ...] = ()  # shell lines of the library's own setup (bq...)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | DeployNeeds) -> DeployNeeds:
+        """The needs a library returned as plain values (lists and dicts are accepted)."""
+        if isinstance(values, DeployNeeds):
+            return values
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown deploy needs: {', '.join(unknown)}")
+        found: dict[str, Any] = {}
+        for name, value in values.items():
+            if name == "queue" and isinstance(value, Mapping):
+                value = QueueNeeds(**value)
+            elif name == "secrets":
+                value = {target: tuple(envs) for target, envs in value.items()}
+            elif name in ("project_roles", "account_roles"):
+                value = tuple((str(a), str(b)) for a, b in value)
+            elif name == "firestore_ttl" and value is not None:
+                value = (str(value[0]), str(value[1]))
+            elif isinstance(value, list):
+                value = tuple(value)
+            found[name] = value
+        return cls(**found)
+
+    def all_secrets(self) -> list[str]:
+        return sorted({env for envs in self.secrets.values() for env in envs})
