@@ -1,13 +1,14 @@
 """runrun: every functions-framework target of main.py in one Cloud Run container.
 
-`python -m runrun serve` serves each target at `/<name>` exactly as
-`functions-framework --target <name>` serves it at `/`; `routes`, `deploy-plan` and
-`cloudbuild` describe and deploy the same targets.
+`runrun serve` serves each target at `/<name>` exactly as `functions-framework --target
+<name>` serves it at `/`; `routes`, `deploy-plan` and `cloudbuild` describe and deploy the
+same targets. `runrun.hooks` is what a library may hand the server.
 """
 
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
+    from . import hooks as hooks
     from ._cloudbuild import cloudbuild_yaml as cloudbuild_yaml
     from ._deploy import PlanSettings as PlanSettings
     from ._deploy import plan as plan
@@ -52,6 +53,10 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> _typing.Any:
+    if name == "hooks":
+        import importlib
+
+        return importlib.import_module(".hooks", __name__)
     if name in _LAZY:
         import importlib
 
@@ -60,7 +65,7 @@ def __getattr__(name: str) -> _typing.Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, "hooks"})
 
 
 __all__ = [
@@ -77,6 +82,7 @@ __all__ = [
     "build_app",
     "cloudbuild_yaml",
     "discover",
+    "hooks",
     "plan",
     "secrets_table",
     "serve",

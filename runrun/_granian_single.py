@@ -32,8 +32,8 @@ from typing import Any
 
 from granian.server import common, mt
 
+from . import _lifecycle
 from ._granian_wsgi import install
-from ._lifecycle import worker_stopping
 
 log = logging.getLogger("runrun.server")
 
@@ -92,4 +92,4 @@ def thread_worker(
     try:
         MTServer._spawn_wsgi_worker(worker_id, signal, loader(), *args, **kwargs)
     finally:
-        worker_stopping()
+        _lifecycle.worker_stopping()

@@ -34,8 +34,7 @@ import flask
 import functions_framework as _functions_framework
 from functions_framework import execution_id as _execution_id
 
-from shared import get_settings
-
+from . import _lifecycle
 from ._discover import Discovery, Target
 from ._dispatch import TargetDispatcher
 from ._errors import UnsupportedTargetError
@@ -146,12 +145,8 @@ def build_app(discovery: Discovery, timeout: float = 0) -> TargetDispatcher:
     """The one WSGI app serving every target of `discovery` at `/<name>`.
 
     `timeout` > 0: each synchronous target answers 500 once a request has run that many
-    seconds, as functions-framework does with THREADED_TIMEOUT_ENABLED."""
-    settings = get_settings()
-    inspector = None
-    if settings.inspector_enabled or settings.inspect:
-        # Its module (and the activity recorder's) only when asked for.
-        from ._inspect import make_inspector
-
-        inspector = make_inspector(discovery.targets, settings)
-    return TargetDispatcher(discovery.targets, target_apps(discovery, timeout), inspector)
+    seconds, as functions-framework does with THREADED_TIMEOUT_ENABLED. The source's
+    library may add routes under `/_runrun/` (`runrun.hooks`)."""
+    hooks = discovery.hooks
+    routes = _lifecycle.routes(hooks, [target.name for target in discovery.targets])
+    return TargetDispatcher(discovery.targets, target_apps(discovery, timeout), routes, hooks)

@@ -81,8 +81,6 @@ from ._runtime import current_runtime as current_runtime
 from ._runtime import install_runtime as install_runtime
 from ._runtime import stop_runtime as stop_runtime
 from ._runtime import using_runtime as using_runtime
-from ._warm import runtime_managed_by_server as runtime_managed_by_server
-from ._warm import warm_start_in_background as warm_start_in_background
 from .handoff import MemoryPublisher as MemoryPublisher
 
 __all__ = [
@@ -127,14 +125,12 @@ __all__ = [
     "query_echo",
     "receive",
     "reload_settings",
-    "runtime_managed_by_server",
     "secrets_from_env",
     "slack_url_verification",
     "stop_runtime",
     "text_answer",
     "text_of",
     "using_runtime",
-    "warm_start_in_background",
     "x_crc",
     "zoom_url_validation",
 ]

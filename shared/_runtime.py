@@ -21,9 +21,10 @@ never holds a gRPC channel or a SQLite connection that a worker would inherit. A
 is one more lazily built field here, not a module-level singleton.
 
 `runrun` builds the runtime in each worker, starts and warms it before serving and stops
-it at SIGTERM. Under plain `functions-framework --target X` (no start-up hook)
-`current_runtime()` builds and starts it on first use, and `warm_start_in_background()`
-(called by the functions package, see shared/_warm.py) warms it beside the first requests.
+it at SIGTERM (the bundle's hooks, shared/serving.py). Under plain
+`functions-framework --target X` (no start-up hook) `current_runtime()` builds and starts it
+on first use, the first request of each worker, and warms it beside the first requests
+(shared/_warm.py).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from ._intake import EmbeddedIntake, intake_for
 from ._lazy import Lazy
 from ._observe import Observer, Observers
 from ._secrets import Secrets
+from ._warm import warm_first_runtime
 from .handoff import LocalQueue, LocalWorker, Publisher
 from .handoff._local import exponential_backoff
 from .idempotency import Idempotency, IdempotencyStore, make_store
@@ -483,6 +485,7 @@ class _ProcessRuntime:
             if self._runtime is None or self._pid != os.getpid():
                 self._runtime = Runtime(get_settings()).start()
                 self._pid = os.getpid()
+                warm_first_runtime(self._runtime)
             return self._runtime
 
     def install(self, runtime: Runtime) -> Runtime:

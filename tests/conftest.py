@@ -32,6 +32,8 @@ _PREFIXES = (
     "GOOGLE_CLOUD_PROJECT",
     "GOOGLE_APPLICATION_CREDENTIALS",
     "K_",
+    # functions-framework's: serving one target writes FUNCTION_TARGET for the process.
+    "FUNCTION_",
 )
 _SECRETS = (
     "WEBHOOK_SECRET",

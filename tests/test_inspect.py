@@ -15,25 +15,32 @@ from werkzeug.test import Client
 
 from functions.processors import registry
 from runrun import build_app, discover
-from runrun._activity import ActivityRecorder
 from runrun._dispatch import TargetDispatcher
-from runrun._inspect import COOKIE, Inspector, make_inspector
-from runrun._lifecycle import worker_started
 from shared import (
     Delivery,
     DeliveryReport,
     RunReport,
     Runtime,
+    current_runtime,
     reload_settings,
     stop_runtime,
 )
+from shared.devtools._activity import ActivityRecorder
+from shared.devtools._inspect import COOKIE, Inspector, make_inspector
 from shared.handoff import LocalQueue
+from shared.serving import ServingHooks
 from tests.pubsub_util import SECRET, github_headers, push_body
 from tests.runrun_scenarios import corpus
 
 STATE = "/_runrun/inspect/api/state"
 REPLAY = "/_runrun/inspect/api/replay"
 SAFETY_NET = 300.0  # only against a hang: every wait below is on the event itself
+
+
+def worker_started() -> Runtime:
+    """What a runrun worker runs before its first request: the bundle's hook."""
+    ServingHooks(package="functions").worker_started()
+    return current_runtime()
 
 
 @pytest.fixture
@@ -144,7 +151,7 @@ def test_an_activity_file_from_before_notes_gets_the_column(isolated_env: Path) 
 
 
 def test_token_is_required_as_bearer_or_cookie() -> None:
-    app = TargetDispatcher((), {}, Inspector((), "s3cret-token"))
+    app = TargetDispatcher((), {}, {"inspect": Inspector((), "s3cret-token")})
     client = Client(app)
     refused = client.get(STATE)
     assert refused.status_code == 401

@@ -2,7 +2,7 @@
 builds it (headers, signature, ownership checks), and what the provider counts as success.
 
 The signatures come from `_signing` (independent of `shared.verify`); the bodies from the
-sample files in `_samples/`.
+sample files in `samples/`.
 """
 
 from __future__ import annotations
