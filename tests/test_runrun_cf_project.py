@@ -260,9 +260,7 @@ def test_a_bundle_setting_naming_no_target_is_refused_at_start(
 def test_a_setting_naming_a_sibling_is_allowed_when_one_target_is_served(tmp_path: Path) -> None:
     # Deployed one function at a time, the functions may share one environment.
     env = base_env(tmp_path / "state", RUNRUN_DEADLINE_SECONDS_STRIPE_WEBHOOK="3")
-    server = runrun(
-        "one-target", corpus.MAIN_SOURCE, env, tmp_path, "--target", "github_webhook"
-    )
+    server = runrun("one-target", corpus.MAIN_SOURCE, env, tmp_path, "--target", "github_webhook")
     try:
         assert server.wait_ready().request("GET", "/github_webhook").status == 405
     finally:

@@ -1,0 +1,311 @@
+"""runrun on a functions project that knows nothing of it, served from the project's own
+folder: exactly the targets Cloud Functions would expose (helpers left alone, never refused),
+nothing written into the folder and no Google client without a library's hooks, a library's
+hooks called where `runrun.hooks` says, `--env-file`, `--reload` and a plain `runrun send`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.runrun_scenarios.corpus import ROOT
+from tests.runrun_scenarios.processes import Server, base_env, runrun
+
+SAFETY_NET = 600  # polls of 0.1 s: only against a hang
+
+HELPERS_MAIN = """
+import hashlib
+import hmac
+import os
+import sys
+
+import functions_framework
+
+
+def verify_signature(request):
+    expected = hmac.new(b"k", request.get_data(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, request.headers.get("X-Signature", "")):
+        raise ValueError("Invalid request/credentials.")
+
+
+def format_message(query, response):
+    return {"text": f"Query: {query}", "found": response}
+
+
+def lookup(query):
+    return format_message(query, {"hello": "world"}.get(query))
+
+
+@functions_framework.http
+def search(request):
+    return lookup(request.args.get("q", ""))
+
+
+@functions_framework.http
+def modules(request):
+    prefixes = ("google.cloud.firestore", "google.cloud.pubsub", "google.api_core", "grpc")
+    return {"loaded": sorted(m for m in sys.modules if m.startswith(prefixes))}
+
+
+def greet(request):
+    return f"hello {os.environ.get('GREETING', 'nobody')}"
+"""
+
+
+def _project(folder: Path, source: str, pyproject: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "main.py").write_text(source)
+    if pyproject is not None:
+        (folder / "pyproject.toml").write_text(pyproject)
+    return folder
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    # The state dir is NOT set: a plain project must not need one. runrun comes from here.
+    env = base_env(tmp_path / "unused", PYTHONPATH=str(ROOT), **extra)
+    del env["RUNRUN_STATE_DIR"]
+    return env
+
+
+def _cli(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runrun", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _serve(name: str, project: Path, env: dict[str, str], logs: Path, *args: str) -> Server:
+    return runrun(name, project / "main.py", env, logs, *args, cwd=project).wait_ready(
+        "/_runrun/health"
+    )
+
+
+@pytest.fixture(scope="module")
+def helpers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Server]]:
+    folder = tmp_path_factory.mktemp("helpers")
+    project = _project(folder / "project", HELPERS_MAIN)
+    server = _serve("helpers", project, _env(folder), folder, "--workers", "2")
+    try:
+        yield project, server
+    finally:
+        server.stop()
+
+
+def test_only_decorated_functions_are_served_and_helpers_are_left_alone(
+    helpers: tuple[Path, Server],
+) -> None:
+    _, server = helpers
+    health = json.loads(server.request("GET", "/_runrun/health").body)
+    assert [t["name"] for t in health["targets"]] == ["modules", "search"]
+    assert json.loads(server.request("GET", "/search?q=hello").body) == {
+        "found": "world",
+        "text": "Query: hello",
+    }
+    for helper in ("verify_signature", "format_message", "lookup", "greet"):
+        assert server.request("GET", f"/{helper}").status == 404
+
+
+def test_a_plain_project_gets_no_state_file_and_no_google_client(
+    helpers: tuple[Path, Server],
+) -> None:
+    project, server = helpers
+    assert server.request("GET", "/search").status == 200
+    assert json.loads(server.request("GET", "/modules").body) == {"loaded": []}
+    assert sorted(p.name for p in project.iterdir()) == ["main.py"]
+    assert "warm start" not in server.output() and "backends" not in server.output()
+
+
+def test_routes_lists_what_is_served_and_what_is_left_alone(
+    helpers: tuple[Path, Server], tmp_path: Path
+) -> None:
+    project, _ = helpers
+    run = _cli(project, _env(tmp_path), "routes")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[:2] == ["modules  http        /modules", "search   http        /search"]
+    alone = "\n".join(lines[2:])
+    assert "format_message(query, response)  --signature-type format_message=event" in alone
+    assert "verify_signature(request)" in alone and "--signature-type greet=http" in alone
+    assert run.stderr == ""  # nothing logged by a plain project's import
+
+
+def test_named_undecorated_functions_are_served(tmp_path: Path) -> None:
+    project = _project(tmp_path / "project", HELPERS_MAIN, '[tool.runrun]\ntargets = ["greet"]\n')
+    env = _env(tmp_path, GREETING="from the environment")
+    routes = _cli(project, env, "routes").stdout
+    assert "greet    http        /greet" in routes
+    assert "--target" in _cli(project, env, "routes", "--help").stdout
+    only = _cli(project, {**env, "FUNCTION_TARGET": "lookup"}, "routes").stdout
+    assert only.splitlines()[0] == "lookup  http        /lookup"
+    assert "/search" not in only
+
+
+def test_a_source_with_nothing_to_serve_is_refused_with_how_to_name_a_target(
+    tmp_path: Path,
+) -> None:
+    project = _project(tmp_path / "project", "def hello(request):\n    return 'hi'\n")
+    run = _cli(project, _env(tmp_path), "serve", "--port", "0")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+    assert "no target to serve" in run.stderr and "--target NAME" in run.stderr
+    assert "[tool.runrun] targets" in run.stderr
+
+
+HOOKED_MAIN = """
+import os
+from pathlib import Path
+
+import functions_framework
+
+
+class Hooks:
+    def check(self, served, defined):
+        if os.environ.get("REFUSE"):
+            raise ValueError(f"refused: {os.environ['REFUSE']}")
+        self._mark("check", ",".join(served))
+
+    def routes(self, served):
+        def app(environ, start_response):
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [f"{environ['SCRIPT_NAME']}|{environ['PATH_INFO']}|{served}".encode()]
+
+        return {"extra": app}
+
+    def worker_started(self):
+        self._mark("started", str(os.getpid()))
+
+    def worker_stopping(self, timeout):
+        self._mark("stopping", str(os.getpid()))
+
+    def _mark(self, event, value):
+        folder = Path(os.environ["HOOK_MARKS"])
+        (folder / f"{event}-{value}-{os.getpid()}").touch()
+
+
+runrun_hooks = Hooks()
+
+
+@functions_framework.http
+def hello(request):
+    return "hello"
+"""
+
+
+def test_a_librarys_hooks_run_where_runrun_hooks_says(tmp_path: Path) -> None:
+    project = _project(tmp_path / "project", HOOKED_MAIN)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    env = _env(tmp_path, HOOK_MARKS=str(marks))
+    server = _serve("hooked", project, env, tmp_path, "--workers", "2")
+    try:
+        answer = server.request("GET", "/_runrun/extra/a/b")
+        assert answer.body == b"/_runrun/extra|/a/b|('hello',)"
+        assert server.request("GET", "/_runrun/nothing").status == 404
+    finally:
+        assert server.stop() == 0
+    names = sorted(p.name for p in marks.iterdir())
+    assert [n for n in names if n.startswith("check-")] == [f"check-hello-{server.process.pid}"]  # type: ignore[union-attr]
+    started = {n.split("-")[1] for n in names if n.startswith("started-")}
+    stopping = {n.split("-")[1] for n in names if n.startswith("stopping-")}
+    assert len(started) == 2 and started == stopping, names
+    refused = _cli(project, {**env, "REFUSE": "no"}, "serve", "--port", "0")
+    assert (refused.returncode, refused.stderr) == (2, "runrun: refused: no\n")
+
+
+def test_env_file_fills_what_the_environment_leaves_unset_and_prints_no_value(
+    tmp_path: Path,
+) -> None:
+    project = _project(tmp_path / "project", HELPERS_MAIN, '[tool.runrun]\ntargets = ["greet"]\n')
+    env_file = project / ".env"
+    env_file.write_text("GREETING=from-the-file-4d1c\nREAL=file-value-9a7e\n")
+    env = _env(tmp_path, REAL="from-the-environment")
+    server = _serve("env-file", project, env, tmp_path, "--env-file", str(env_file))
+    try:
+        assert server.request("GET", "/greet").body == b"hello from-the-file-4d1c"
+    finally:
+        server.stop()
+    assert "4d1c" not in server.output() and "9a7e" not in server.output()
+    missing = _cli(project, env, "serve", "--env-file", "nope.env")
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        "runrun: --env-file nope.env: no such file\n",
+    )
+
+
+RELOADED = """
+import functions_framework
+import functions_framework.aio
+
+
+@functions_framework.http
+def version(request):
+    return "VERSION"
+
+
+@functions_framework.aio.http
+async def version_async(request):
+    return "VERSION"
+"""
+
+
+def _wait_for(server: Server, path: str, body: bytes) -> None:
+    for _ in range(SAFETY_NET):
+        try:
+            if server.request("GET", path, timeout=5).body == body:
+                return
+        except OSError:
+            pass  # between the old server and the new one
+        time.sleep(0.1)
+    raise AssertionError(f"{path} never answered {body!r}:\n{server.output()}")
+
+
+def test_reload_restarts_the_server_on_a_source_change(tmp_path: Path) -> None:
+    project = _project(tmp_path / "project", RELOADED.replace("VERSION", "one"))
+    server = _serve("reload", project, _env(tmp_path), tmp_path, "--reload", "--workers", "1")
+    try:
+        _wait_for(server, "/version", b"one")
+        _wait_for(server, "/version_async", b"one")
+        (project / "main.py").write_text(RELOADED.replace("VERSION", "two"))
+        _wait_for(server, "/version", b"two")
+        _wait_for(server, "/version_async", b"two")
+    finally:
+        assert server.stop() == 0
+    assert "--reload: watching" in server.output()
+
+
+def test_reload_is_ignored_loudly_on_cloud_run(tmp_path: Path) -> None:
+    project = _project(tmp_path / "project", RELOADED.replace("VERSION", "one"))
+    env = _env(tmp_path, K_SERVICE="svc")
+    server = _serve("reload-k", project, env, tmp_path, "--reload", "--workers", "1")
+    try:
+        _wait_for(server, "/version", b"one")
+    finally:
+        server.stop()
+    assert "--reload ignored: K_SERVICE is set" in server.output()
+    assert "watching" not in server.output()
+
+
+def test_send_posts_a_plain_body_to_any_target(
+    helpers: tuple[Path, Server], tmp_path: Path
+) -> None:
+    project, server = helpers
+    body = tmp_path / "body.json"
+    body.write_text('{"q": "x"}')
+    url = f"http://127.0.0.1:{server.port}/search?q=hello"
+    run = _cli(project, _env(tmp_path), "send", "search", "--body", str(body), "--url", url)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "> POST" in run.stdout and "< 200 OK" in run.stdout and "world" in run.stdout
+    no_body = _cli(project, _env(tmp_path), "send", "search", "--url", url)
+    assert no_body.returncode == 2 and "give --body FILE" in no_body.stderr
+    assert os.path.exists(project / "main.py")
