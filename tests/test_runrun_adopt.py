@@ -215,7 +215,8 @@ def test_a_librarys_hooks_run_where_runrun_hooks_says(tmp_path: Path) -> None:
     finally:
         assert server.stop() == 0
     names = sorted(p.name for p in marks.iterdir())
-    assert [n for n in names if n.startswith("check-")] == [f"check-hello-{server.process.pid}"]  # type: ignore[union-attr]
+    assert server.process is not None
+    assert [n for n in names if n.startswith("check-")] == [f"check-hello-{server.process.pid}"]
     started = {n.split("-")[1] for n in names if n.startswith("started-")}
     stopping = {n.split("-")[1] for n in names if n.startswith("stopping-")}
     assert len(started) == 2 and started == stopping, names
