@@ -129,8 +129,9 @@ def _parser(only_serve: bool = False) -> argparse.ArgumentParser:
     _add_serve(commands, source)
     if only_serve:
         return parser
-    from ._cli_deploy import add_parsers as deploy_parsers
     from ._send import add_parser as send_parser
+
+    deploy_parsers = _deploy_parsers()
 
     commands.add_parser(
         "routes", parents=[source], help="list each target and its route, and what is left alone"
@@ -145,6 +146,34 @@ def _parser(only_serve: bool = False) -> argparse.ArgumentParser:
         help="exit 1 unless FILE equals what would be printed",
     )
     return parser
+
+
+# Deploy planning still reads the webhook bundle's settings (the `shared` package), which an
+# installed runrun does not have: there its commands say so instead of breaking the others.
+_DEPLOY_COMMANDS = ("deploy-plan", "dead-letters", "cloudbuild")
+
+
+def _deploy_parsers() -> Any:
+    try:
+        from ._cli_deploy import add_parsers
+    except ModuleNotFoundError as exc:
+        if exc.name != "shared":
+            raise
+        return _unavailable_deploy_parsers
+    return add_parsers
+
+
+def _unavailable_deploy_parsers(commands: Any, source: argparse.ArgumentParser) -> None:
+    for name in _DEPLOY_COMMANDS[:2]:
+        command = commands.add_parser(name, help="(needs the webhook bundle's library)")
+        command.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+
+def _deploy_unavailable(command: str) -> RunrunError:
+    return RunrunError(
+        f"{command} still plans the webhook bundle's deploy and needs its library (the "
+        "`shared` package beside main.py): run it from that repository"
+    )
 
 
 def discovered(args: argparse.Namespace) -> Discovery:
@@ -217,6 +246,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    try:
+        return _run_command(args)
+    except ModuleNotFoundError as exc:
+        if exc.name != "shared" or args.command not in _DEPLOY_COMMANDS:
+            raise
+        raise _deploy_unavailable(args.command) from None
+
+
+def _run_command(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "send":
