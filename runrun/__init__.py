@@ -29,8 +29,8 @@ if _typing.TYPE_CHECKING:
 
 # Every public name is imported on first use. `python -m runrun serve` imports this package
 # first: kept empty, it lets `__main__` switch the garbage collector off before the heavy
-# imports, and a serving container never imports deploy planning at all (README,
-# "Benchmarks": cold start).
+# imports, and a serving container never imports deploy planning at all (docs/benchmarks.md:
+# cold start).
 _LAZY = {
     "PlanSettings": "._deploy",
     "plan": "._deploy",

@@ -5,7 +5,7 @@ framework's own routes, execution-id middleware and crash answer), run by a2wsgi
 ASGI-to-WSGI adapter: one event loop thread per worker process, which the WSGI request
 threads hand their requests to. Synchronous targets stay on the server's native WSGI path;
 the alternative, granian's ASGI interface with every WSGI app adapted, cost the synchronous
-targets far more than this costs the async ones (figures in README, "Async targets").
+targets far more than this costs the async ones (figures in docs/parity.md, "Async targets").
 """
 
 from __future__ import annotations

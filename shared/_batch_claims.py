@@ -4,7 +4,7 @@ The embedded queue's worker runs a leased batch of messages one after another, a
 processor run first claims its (delivery, processor) pair (shared/_process.py). On the
 embedded store each claim was a turn of its own on the state file's write lock, shared with
 the receivers' durable commits, and the claims were about a quarter of the worker's Python
-time (py-spy, README "Benchmarks"). Inside `claiming(runtime, deliveries)` the worker claims
+time (py-spy, docs/benchmarks.md). Inside `claiming(runtime, deliveries)` the worker claims
 every pair of the batch that runs now in one write (`Idempotency.claim_all`), and each run
 takes its claim from there (`take`).
 

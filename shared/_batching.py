@@ -20,7 +20,7 @@ flight the next one gathers; nobody waits for a batch to fill.
   its callers' next calls in their batchers for them, so each caller is woken once, with
   every outcome, instead of waking to queue each call itself: each wake-up is a thread
   taking the GIL back, and with 80 request threads those hand-offs were a fifth of a
-  receiving worker's Python time (py-spy, README "Benchmarks"). A followup keeps the
+  receiving worker's Python time (py-spy, docs/benchmarks.md). A followup keeps the
   caller's deadline unless it brings its own.
 """
 

@@ -115,7 +115,7 @@ def test_function_target_and_signature_type_are_set_when_one_target_is_served(
         "FUNCTION_TRIGGER_TYPE": None,
     }
     assert _json(fleet.single[kind], "/where/")["env"] == reference
-    # Several targets: one process-wide variable cannot name them all (README, "Parity").
+    # Several targets: one process-wide variable cannot name them all (docs/parity.md).
     several = _json(fleet.every[kind], "/where/")["env"]
     assert isinstance(several, dict) and {k: several[k] for k in UNSET} == UNSET
 

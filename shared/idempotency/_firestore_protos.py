@@ -2,7 +2,7 @@
 
 The client's own builders (`BulkWriteBatch.create/update/delete`) walk every field through
 its generic document extractor and proto-plus wrappers: on the emulator path that was 42%
-of the receiving workers' Python time (py-spy, README "Benchmarks"). The records here are
+of the receiving workers' Python time (py-spy, docs/benchmarks.md). The records here are
 flat (strings, integers, timestamps, nulls), so each write is assembled directly as the
 `Write` message those builders produce: a create has the precondition `exists = false`, an
 update the record's fields with their names as the update mask and the update-time
