@@ -3,8 +3,9 @@
 The embedded queue's worker runs a leased batch of messages one after another; each
 processor run claims its (delivery, processor) pair, runs, and completes the claim. On the
 embedded store every one of those is a turn on the state file's write lock, shared with the
-receivers' durable commits: a lock measured busy most of the time under load (docs/benchmarks.md). Inside `deferring()` a successful run's completion is kept instead, and the
-worker writes the batch's completions in one transaction (`PendingCompletions.flush`) before
+receivers' durable commits: a lock measured busy most of the time under load
+(docs/benchmarks.md). Inside `deferring()` a successful run's completion is kept instead, and
+the worker writes the batch's completions in one transaction (`PendingCompletions.flush`) before
 it deletes the batch's messages, and before it records a failure (so that the retry of a
 message finds its completed processors completed).
 
