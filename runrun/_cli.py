@@ -136,9 +136,11 @@ def _parser(only_serve: bool = False) -> argparse.ArgumentParser:
     commands.add_parser(
         "routes", parents=[source], help="list each target and its route, and what is left alone"
     )
-    send_parser(commands, _source_parser(with_target=False))
-    deploy_parsers(commands, source)
-    build = commands.add_parser("cloudbuild", parents=[source], help="print cloudbuild.yaml")
+    # Deploy planning deploys every target (as `serve` serves them without --target).
+    every = _source_parser(with_target=False)
+    send_parser(commands, every)
+    deploy_parsers(commands, every)
+    build = commands.add_parser("cloudbuild", parents=[every], help="print cloudbuild.yaml")
     build.add_argument(
         "--check",
         type=Path,
@@ -180,7 +182,7 @@ def discovered(args: argparse.Namespace) -> Discovery:
     # Importing the targets may log to stdout, and these commands' stdout is their output
     # (`cloudbuild > cloudbuild.yaml`): whatever the import logs goes to stderr instead.
     with contextlib.redirect_stdout(sys.stderr):
-        return discover(args.source, tuple(args.signature_type), tuple(args.target))
+        return discover(args.source, tuple(args.signature_type), tuple(getattr(args, "target", ())))
 
 
 def _routes(args: argparse.Namespace) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -312,3 +313,24 @@ def test_send_posts_a_plain_body_to_any_target(
     no_body = _cli(project, _env(tmp_path), "send", "search", "--url", url)
     assert no_body.returncode == 2 and "give --body FILE" in no_body.stderr
     assert os.path.exists(project / "main.py")
+
+
+def test_deploy_planning_deploys_exactly_what_serve_serves(tmp_path: Path) -> None:
+    # Deploy planning reads the bundle's settings: it runs from this repository (ROOT).
+    project = _project(tmp_path / "project", HELPERS_MAIN, '[tool.runrun]\ntargets = ["greet"]\n')
+    env = {**_env(tmp_path), "GOOGLE_CLOUD_PROJECT": "p"}
+    source = str(project / "main.py")
+    served = [
+        line.split()[0]
+        for line in _cli(ROOT, env, "routes", "--source", source)
+        .stdout.partition("\n\n")[0]
+        .splitlines()
+    ]
+    assert served == ["greet", "modules", "search"]
+    plan = _cli(ROOT, env, "deploy-plan", "--mode", "functions", "--source", source)
+    assert plan.returncode == 0, plan.stderr
+    deployed = sorted(set(re.findall(r"functions deploy (\w+)", plan.stdout)))
+    assert deployed == served
+    build = _cli(ROOT, env, "cloudbuild", "--source", source).stdout
+    for helper in ("verify_signature", "format_message", "lookup"):
+        assert helper not in plan.stdout and helper not in build
