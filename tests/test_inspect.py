@@ -288,3 +288,21 @@ def test_deliver_see_it_dead_letter_then_replay(
         assert queue.changed.wait_for(flaky_ran, timeout=SAFETY_NET)
     outcomes = {(r["processor"], r["outcome"]) for r in state()["runs"]}
     assert ("store", "skipped") in outcomes  # what had succeeded is not run again
+
+
+def test_dev_secrets_are_printed_by_the_start_that_generates_them_only(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shared.devtools._devsecrets import prepare_secrets, providers
+
+    monkeypatch.setenv("RUNRUN_DEV", "1")
+    settings = reload_settings()
+    discover(corpus.MAIN_SOURCE)  # the functions package imported, as at a start
+    described = providers("functions", {"github_webhook", "stripe_webhook"})
+    assert [p.target for p in described] == ["github_webhook", "stripe_webhook"]
+    prepare_secrets(described, settings)
+    first = capsys.readouterr().err
+    assert "generated secrets" in first and "GITHUB_WEBHOOK_SECRET=whsec_" in first
+    prepare_secrets(described, settings)
+    again = capsys.readouterr().err
+    assert again == f"runrun: dev mode: 2 unset secrets taken from {settings.dev_secrets_path}\n"
