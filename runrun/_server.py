@@ -100,23 +100,25 @@ def _load_app(options: ServeOptions) -> Any:
 
 
 def prepare(options: ServeOptions) -> Any:
-    """Import the targets and build the dispatcher in this (master) process."""
+    """Import the targets, build the dispatcher and check the start in this (master)
+    process."""
     # Everything imported and built here lives as long as the process: collecting while it
     # is created finds next to nothing (a few hundred objects of import-time garbage) and
     # costs a noticeable part of a cold start, so the collector waits until it is frozen.
     enabled = gc.isenabled()
     gc.disable()
     try:
+        _check_start(options)
         app = _load_app(options)
         # The server's own modules too (granian's bring asyncio): imported with the
         # collector on, its passes over what they create cost a few ms of a cold start.
         _import_server(options)
-    finally:
         # Shared with the forked workers, page by page, until written to; freezing it keeps
         # the collector's passes from writing to (and so copying) those pages in every
         # worker. Frozen without a full collection first: that costs tens of ms at start
-        # for a few hundred objects.
+        # for a few hundred objects. (A refused start freezes nothing: it only exits.)
         gc.freeze()
+    finally:
         if enabled:
             gc.enable()
     return app
@@ -142,16 +144,21 @@ def _import_server(options: ServeOptions) -> None:
 
 def serve(options: ServeOptions) -> None:
     """Run the chosen server until SIGTERM or SIGINT."""
-    app = prepare(options)
-    discovery = discover(options.source, options.signature_types, options.targets)
-    if not discovery.targets:
-        raise ConfigurationError(nothing_to_serve(discovery.source))
-    served = [target.name for target in discovery.targets]
-    _lifecycle.check(app.hooks, served, discovery.defined)
+    prepare(options)
     if options.server == "gunicorn":
         _serve_gunicorn(options)
     else:
         _serve_granian(options)
+
+
+def _check_start(options: ServeOptions) -> None:
+    """Refuse, before any server module is imported or any worker starts: a source with
+    nothing to serve, or one whose library's `check` hook refuses."""
+    discovery = discover(options.source, options.signature_types, options.targets)
+    if not discovery.targets:
+        raise ConfigurationError(nothing_to_serve(discovery.source))
+    served = [target.name for target in discovery.targets]
+    _lifecycle.check(discovery.hooks, served, discovery.defined)
 
 
 def nothing_to_serve(source: Path) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._batch_sizes import write_out as write_batch_sizes
-from ._config import Settings, get_settings
+from ._config import Settings, get_settings, reload_settings
 from ._env import ConfigError
 from ._log import announce_backends
 from ._runtime import Runtime, check_scheduling, install_runtime, stop_runtime
@@ -58,7 +58,9 @@ class ServingHooks:
         """Refuse bad settings before any worker starts; prepare the secrets."""
         from .devtools._devsecrets import prepare_secrets, providers
 
-        settings = get_settings()
+        # Read afresh: the environment as the server starts with it (`--dev` writes
+        # RUNRUN_DEV, `--env-file` adds variables), whatever an import read before.
+        settings = reload_settings()
         # A setting naming no target of the source can only be a typo.
         unknown = settings.unknown_targets_named(defined)
         if unknown:
