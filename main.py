@@ -1,6 +1,8 @@
 """Every target, re-exported so that `functions-framework --target NAME` (default source
-main.py) and Cloud Functions (`--source . --entry-point NAME`) find each one here."""
+main.py) and Cloud Functions (`--source . --entry-point NAME`) find each one here; and the
+bundle's hooks, which `runrun serve` reads from here (`runrun.hooks`)."""
 
+from functions import runrun_hooks as runrun_hooks  # what `runrun serve` reads (runrun.hooks)
 from functions.dialogflow import dialogflow_webhook
 from functions.process import process_delivery
 from functions.webhooks import (

@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         # An async target (`functions_framework.aio`) in the same process as the synchronous
         # `hello`, through the ASGI-in-WSGI adapter, against functions-framework's own
-        # server for it (`--asgi`): the cost of the async design (README, "Async targets").
+        # server for it (`--asgi`): the cost of the async design (docs/parity.md, "Async targets").
         "runrun_hello_async": load_runs(
             runrun("hello_async", cwd=HELLO_DIR, label="async hello world"),
             {},

@@ -1,11 +1,12 @@
-"""The webhook targets and the processor, as plain functions-framework functions."""
+"""The webhook targets and the processor, as plain functions-framework functions.
 
-from shared import announce_backends, configure_logging, warm_start_in_background
+`runrun_hooks` is what main.py hands `runrun serve` (see `runrun.hooks`): building it starts
+nothing. Under plain functions-framework nothing calls it, and each worker's runtime starts
+on its first request instead (shared/runtime/_warm.py).
+"""
+
+from shared import configure_logging
+from shared.serving import ServingHooks
 
 configure_logging()
-announce_backends()
-# functions-framework has no start-up hook: warm the store's and the queue's clients in the
-# background of the process that serves (after gunicorn's fork; see shared/_warm.py), so
-# the first deliveries do not each pay for opening the channels. runrun warms its own
-# workers before they serve, and turns this off.
-warm_start_in_background()
+runrun_hooks = ServingHooks(package=__name__)

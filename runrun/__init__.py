@@ -1,14 +1,15 @@
 """runrun: every functions-framework target of main.py in one Cloud Run container.
 
-`python -m runrun serve` serves each target at `/<name>` exactly as
-`functions-framework --target <name>` serves it at `/`; `routes`, `deploy-plan` and
-`cloudbuild` describe and deploy the same targets.
+`runrun serve` serves each target at `/<name>` exactly as `functions-framework --target
+<name>` serves it at `/`; `routes`, `deploy-plan` and `cloudbuild` describe and deploy the
+same targets. `runrun.hooks` is what a library may hand the server.
 """
 
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
     from . import deploy as deploy
+    from . import hooks as hooks
     from ._discover import Discovery as Discovery
     from ._discover import Target as Target
     from ._discover import discover as discover
@@ -28,8 +29,8 @@ if _typing.TYPE_CHECKING:
 
 # Every public name is imported on first use. `python -m runrun serve` imports this package
 # first: kept empty, it lets `__main__` switch the garbage collector off before the heavy
-# imports, and a serving container never imports deploy planning at all (README,
-# "Benchmarks": cold start).
+# imports, and a serving container never imports deploy planning at all (docs/benchmarks.md:
+# cold start).
 _LAZY = {
     "PlanSettings": ".deploy",
     "cloudbuild_yaml": ".deploy",
@@ -51,17 +52,19 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> _typing.Any:
-    import importlib
+    if name in ("hooks", "deploy"):  # modules of their own
+        import importlib
 
-    if name == "deploy":  # the deploy side, a package of its own
-        return importlib.import_module(".deploy", __name__)
+        return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
+        import importlib
+
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY, "deploy"})
+    return sorted({*globals(), *_LAZY, "deploy", "hooks"})
 
 
 __all__ = [
@@ -77,8 +80,9 @@ __all__ = [
     "UnsupportedTargetError",
     "build_app",
     "cloudbuild_yaml",
-    "deploy",
     "discover",
+    "deploy",
+    "hooks",
     "secrets_table",
     "serve",
     "target_app",

@@ -5,7 +5,7 @@ framework's own routes, execution-id middleware and crash answer), run by a2wsgi
 ASGI-to-WSGI adapter: one event loop thread per worker process, which the WSGI request
 threads hand their requests to. Synchronous targets stay on the server's native WSGI path;
 the alternative, granian's ASGI interface with every WSGI app adapted, cost the synchronous
-targets far more than this costs the async ones (figures in README, "Async targets").
+targets far more than this costs the async ones (figures in docs/parity.md, "Async targets").
 """
 
 from __future__ import annotations
@@ -20,6 +20,23 @@ from ._errors import UnsupportedTargetError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+
+# The scope key (and environ key) holding the mount the request came through.
+MOUNT_KEY = "runrun.mount"
+
+
+class _Unmounted:
+    """The ASGI app, with the mount the WSGI side moved out of the path in `MOUNT_KEY`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        environ = scope.get("wsgi_environ")
+        if environ is not None and MOUNT_KEY in environ:
+            scope = {**scope, MOUNT_KEY: environ[MOUNT_KEY]}
+        await self.app(scope, receive, send)
 
 
 class AsgiInWsgi:
@@ -38,11 +55,14 @@ class AsgiInWsgi:
                 if self._pid != os.getpid():
                     from a2wsgi import ASGIMiddleware
 
-                    self._adapter = ASGIMiddleware(self.asgi_app)
+                    self._adapter = ASGIMiddleware(_Unmounted(self.asgi_app))
                     self._pid = os.getpid()
         return self._adapter
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # As at `/` under functions-framework: the scope's root_path empty, its path the rest.
+        environ[MOUNT_KEY] = environ.get("SCRIPT_NAME", "")
+        environ["SCRIPT_NAME"] = ""
         chunks: Iterator[bytes] = iter(self._adapted()(environ, start_response))
         # a2wsgi calls start_response only once its body is iterated (PEP 3333 allows it);
         # granian takes the status and headers as soon as the app returns, so the first

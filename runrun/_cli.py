@@ -1,4 +1,5 @@
-"""`python -m runrun serve | send | routes | deploy-plan | dead-letters | cloudbuild | catch-up`."""
+"""`runrun serve | routes | send | deploy-plan | dead-letters | cloudbuild`, and the commands
+the source's library adds through its hooks (`runrun catch-up`, say)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,16 @@ import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from shared import ConfigError, Runtime, check_scheduling
-from shared._serve_env import ServeDefaults
-from shared.settings._settings import override_env
-
-from ._discover import Target, discover
+from ._discover import Discovery, discover
+from ._env import ServeDefaults, set_env
 from ._errors import RunrunError
 from ._server import DEFAULT_CONCURRENCY, SERVERS, ServeOptions
 
 # `serve` is what a container runs at every cold start: it builds only its own parser, so
 # the other commands' modules (deploy planning, gcloud checks, sample deliveries) are never
-# imported there (see README, "Benchmarks": cold start).
+# imported there (see docs/benchmarks.md: cold start).
 _SERVE_ONLY = "serve"
 
 
@@ -43,12 +41,7 @@ def _command(argv: Sequence[str]) -> str | None:
     return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
-def _parser(env: ServeDefaults, only_serve: bool = False) -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="python -m runrun",
-        description="Serve every functions-framework target of main.py in one process tree.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
+def _source_parser(with_target: bool = True) -> _Parser:
     source = _Parser(add_help=False)
     source.add_argument(
         "--source",
@@ -61,16 +54,30 @@ def _parser(env: ServeDefaults, only_serve: bool = False) -> argparse.ArgumentPa
         action="append",
         default=[],
         metavar="NAME=TYPE",
-        help="signature type of an undecorated target (http, event, cloudevent, typed); "
-        "repeatable; a bare TYPE is the default for undecorated targets "
-        "(env FUNCTION_SIGNATURE_TYPE)",
+        help="signature type of an undecorated function, which also names it as a target "
+        "(http, event, cloudevent); repeatable; a bare TYPE is the default for undecorated "
+        "targets (env FUNCTION_SIGNATURE_TYPE)",
     )
+    if not with_target:
+        return source
+    source.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="serve only this function, decorated or not (repeatable; env FUNCTION_TARGET; "
+        "default: every decorated function and every one named in pyproject.toml)",
+    )
+    return source
 
+
+def _add_serve(commands: Any, source: argparse.ArgumentParser) -> None:
+    env = ServeDefaults.from_env()
     serve = commands.add_parser("serve", parents=[source], help="serve every target at /NAME")
     serve.add_argument(
         "--dev",
         action="store_true",
-        help="dev mode: bind 127.0.0.1, generate unset secrets, open inspector (env RUNRUN_DEV)",
+        help="dev mode: bind 127.0.0.1; the source's library may do more (env RUNRUN_DEV)",
     )
     serve.add_argument(
         "--host", default=env.host, help="env HOST (default 127.0.0.1 with --dev, else 0.0.0.0)"
@@ -95,33 +102,45 @@ def _parser(env: ServeDefaults, only_serve: bool = False) -> argparse.ArgumentPa
         help="request threads per worker (env THREADS; default: concurrency / workers)",
     )
     serve.add_argument(
-        "--target",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="serve only this target (repeatable; default: every target)",
-    )
-    serve.add_argument(
         "--server",
         choices=SERVERS,
         default=env.server,
         help="HTTP server (env RUNRUN_SERVER, default granian)",
     )
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart the server when a source file changes (development only)",
+    )
+    serve.add_argument(
+        "--env-file",
+        type=Path,
+        metavar="FILE",
+        help="read variables from FILE (a .env file); the real environment wins",
+    )
 
+
+def _parser(only_serve: bool = False) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="runrun",
+        description="Serve every functions-framework target of main.py in one process tree.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    source = _source_parser()
+    _add_serve(commands, source)
     if only_serve:
         return parser
     from ._send import add_parser as send_parser
     from .deploy._cli import add_parsers as deploy_parsers
 
-    commands.add_parser("routes", parents=[source], help="list each target and its route")
-    send_parser(commands)
-
-    deploy_parsers(commands, source)
-
-    # Listed for --help only: `main` hands catch-up's arguments to the webhook library.
-    commands.add_parser("catch-up", help="ask a provider to redeliver what it gave up on")
-
-    build = commands.add_parser("cloudbuild", parents=[source], help="print cloudbuild.yaml")
+    commands.add_parser(
+        "routes", parents=[source], help="list each target and its route, and what is left alone"
+    )
+    # Deploy planning deploys every target (as `serve` serves them without --target).
+    every = _source_parser(with_target=False)
+    send_parser(commands, every)
+    deploy_parsers(commands, every)
+    build = commands.add_parser("cloudbuild", parents=[every], help="print cloudbuild.yaml")
     build.add_argument(
         "--check",
         type=Path,
@@ -131,79 +150,114 @@ def _parser(env: ServeDefaults, only_serve: bool = False) -> argparse.ArgumentPa
     return parser
 
 
-def _targets(args: argparse.Namespace) -> tuple[Target, ...]:
+def discovered(args: argparse.Namespace) -> Discovery:
     # Importing the targets may log to stdout, and these commands' stdout is their output
     # (`cloudbuild > cloudbuild.yaml`): whatever the import logs goes to stderr instead.
     with contextlib.redirect_stdout(sys.stderr):
-        return discover(args.source, tuple(args.signature_type)).targets
+        return discover(args.source, tuple(args.signature_type), tuple(getattr(args, "target", ())))
 
 
 def _routes(args: argparse.Namespace) -> None:
-    targets = _targets(args)
+    discovery = discovered(args)
+    targets = discovery.targets
     width = max((len(t.name) for t in targets), default=0)
     for target in targets:
         print(f"{target.name:<{width}}  {target.signature_type:<10}  {target.route}")
+    if not targets:
+        from ._server import nothing_to_serve
+
+        print(f"# {nothing_to_serve(discovery.source)}")
+    if discovery.left_alone:
+        print("\n# left alone (undecorated, not named as targets), and how to serve each:")
+        width = max(len(f.name + f.parameters) for f in discovery.left_alone)
+        for function in discovery.left_alone:
+            how = function.serve_with or "(no signature type can call it)"
+            print(f"{function.name + function.parameters:<{width}}  {how}")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ._server import serve
+
+    if args.reload:
+        from ._reload import serve_reloading
+
+        return serve_reloading(sys.argv[1:] if args.argv is None else args.argv)
+    if args.dev:
+        # For this process and every worker it starts: the source's library reads it too.
+        set_env({"RUNRUN_DEV": "1"})
+    dev = args.dev or ServeDefaults.from_env().dev
+    serve(
+        ServeOptions(
+            host=args.host or ("127.0.0.1" if dev else "0.0.0.0"),
+            port=args.port,
+            concurrency=args.concurrency,
+            workers=args.workers or 0,
+            server=args.server,
+            source=args.source,
+            signature_types=tuple(args.signature_type),
+            targets=tuple(args.target),
+            threads_per_worker=args.threads or 0,
+        )
+    )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "send":
+        from ._send import send
+
+        return send(args)
+    if args.command == "routes":
+        _routes(args)
+        return 0
+    from .deploy import _cli as deploy
+
+    if args.command == "deploy-plan":
+        return deploy.deploy_plan(args)
+    if args.command == "dead-letters":
+        return deploy.dead_letters(args)
+    return deploy.cloudbuild(args)
+
+
+# runrun's own commands; any other is looked up among the source library's (`commands` hook).
+BUILT_IN = ("serve", "routes", "send", "deploy-plan", "dead-letters", "cloudbuild")
+
+
+def _library_command(command: str, rest: list[str]) -> int:
+    """Run a command the source's library adds (see runrun.hooks: `commands`)."""
+    with contextlib.redirect_stdout(sys.stderr):
+        hooks = discover(ServeDefaults.from_env().source).hooks
+    commands = getattr(hooks, "commands", None)
+    added = dict(commands()) if commands is not None else {}
+    if command not in added:
+        known = ", ".join((*BUILT_IN, *sorted(added)))
+        raise RunrunError(f"no command {command!r} (the commands: {known})")
+    _help, run = added[command]
+    return int(run(rest))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    given = list(sys.argv[1:] if argv is None else argv)
     try:
-        env = ServeDefaults.from_env()
-    except ConfigError as exc:
-        print(f"runrun: {exc}", file=sys.stderr)
-        return 2
-    argv = sys.argv[1:] if argv is None else argv
-    if _command(argv) == "catch-up":  # the webhook library's command (docs/catch-up.md)
-        from shared.catchup import main as catch_up
+        from ._envfile import load_env_file
 
-        return catch_up(list(argv)[list(argv).index("catch-up") + 1 :])
-    args = _parser(env, only_serve=_command(argv) == _SERVE_ONLY).parse_args(argv)
-    if getattr(args, "source", None) is None:
-        args.source = env.source
-    try:
-        if args.command == "serve":
-            from ._server import serve
-
-            # Flags override the environment, for this process and every worker it starts.
-            settings = override_env({"RUNRUN_DEV": "1"} if args.dev else {})
-            # A delayed processor on Pub/Sub is refused here, before any worker starts.
-            check_scheduling(settings, Runtime(settings).processors)
-            host = args.host or ("127.0.0.1" if settings.dev else "0.0.0.0")
-            serve(
-                ServeOptions(
-                    host=host,
-                    port=args.port,
-                    concurrency=args.concurrency,
-                    workers=args.workers or 0,
-                    server=args.server,
-                    source=args.source,
-                    signature_types=tuple(args.signature_type),
-                    targets=tuple(args.target),
-                    threads_per_worker=args.threads or 0,
-                )
-            )
-        elif args.command == "send":
-            from ._send import send
-
-            return send(args)
-        elif args.command == "routes":
-            _routes(args)
-        elif args.command == "deploy-plan":
-            from .deploy._cli import deploy_plan
-
-            return deploy_plan(args)
-        elif args.command == "dead-letters":
-            from .deploy._cli import dead_letters
-
-            return dead_letters(args)
-        elif args.command == "cloudbuild":
-            from .deploy._cli import cloudbuild
-
-            return cloudbuild(args)
+        load_env_file(given)  # before any default is read from the environment
+        command = _command(given)
+        if command is not None and command not in BUILT_IN:
+            return _library_command(command, given[given.index(command) + 1 :])
+        args = _parser(only_serve=_command(given) == _SERVE_ONLY).parse_args(given)
+        args.argv = argv
+        if getattr(args, "source", None) is None:
+            args.source = ServeDefaults.from_env().source
+        return _run(args)
     except RunrunError as exc:
         print(f"runrun: {exc}", file=sys.stderr)
         return exc.exit_code
-    except ConfigError as exc:
+    except ValueError as exc:  # a setting the source's library refused as it loaded
+        if type(exc).__name__ != "ConfigError":
+            raise
         print(f"runrun: {exc}", file=sys.stderr)
         return 2
-    return 0

@@ -11,7 +11,9 @@ of them, since the whole module runs inside that app's creation).
 As under functions-framework, the module runs with logging already configured and inside a
 Flask app context (the "loader" app, whose config and extensions every target app starts
 from), so module-level `flask.current_app` works and `dictConfig` never disables its loggers.
-Each target's signature type comes from its decorator or from configuration (`_signatures`).
+Which functions are targets is `_select`'s; each target's signature type comes from its
+decorator or from configuration (`_signatures`). A library's hooks (`runrun.hooks`) are the
+module's `runrun_hooks` attribute, read here and nowhere else.
 """
 
 from __future__ import annotations
@@ -31,11 +33,16 @@ import flask
 import functions_framework as _functions_framework
 from functions_framework import _function_registry as _registry
 
-from shared._serve_env import FrameworkEnv, function_source, set_env
-
-from ._errors import ConfigurationError, DuplicateTargetError, SourceError, UnsupportedTargetError
+from ._env import FrameworkEnv, function_source, set_env
+from ._errors import DuplicateTargetError, SourceError
 from ._process import configure_process_logging, set_single_target_env
+from ._pyproject import RunrunTable
+from ._select import LeftAlone, select
 from ._signatures import SignatureConfig
+from ._target import RESERVED_SEGMENT as RESERVED_SEGMENT
+from ._target import Target as Target
+from ._target import duplicate_message
+from .hooks import HOOKS_ATTRIBUTE
 
 # functions-framework ships no annotations: use it as the untyped module it is.
 functions_framework: Any = _functions_framework
@@ -45,23 +52,6 @@ HTTP = _function_registry.HTTP_SIGNATURE_TYPE
 CLOUDEVENT = _function_registry.CLOUDEVENT_SIGNATURE_TYPE
 EVENT = _function_registry.BACKGROUNDEVENT_SIGNATURE_TYPE
 TYPED = _function_registry.TYPED_SIGNATURE_TYPE
-# The first path segment runrun keeps for itself (health); no target may take it.
-RESERVED_SEGMENT = "_runrun"
-
-
-@dataclass(frozen=True)
-class Target:
-    """One servable function: its route is `/<name>`, as `--target <name>` names it."""
-
-    name: str
-    function: Callable[..., Any]
-    signature_type: str  # effective: from the decorator, else from configuration
-    module: str  # where the function is defined (for errors and provider lookup)
-    asgi: bool = False  # served as `functions-framework --asgi` serves it (@aio, async def)
-
-    @property
-    def route(self) -> str:
-        return f"/{self.name}"
 
 
 class ErrorHandlers:
@@ -100,6 +90,15 @@ class Discovery:
     errorhandlers: ErrorHandlers = field(default_factory=ErrorHandlers)
     # The app the module was executed in: what it stored in `current_app` at import.
     loader_app: flask.Flask | None = None
+    # Every target the source defines (`targets` are those served: fewer under --target).
+    defined: tuple[str, ...] = ()
+    # Undecorated functions not named as targets: never served (`runrun routes` lists them).
+    left_alone: tuple[LeftAlone, ...] = ()
+
+    @property
+    def hooks(self) -> Any:
+        """The library hooks the source module binds (`runrun.hooks`), or None."""
+        return getattr(self.module, HOOKS_ATTRIBUTE, None)
 
     def target(self, name: str) -> Target:
         for target in self.targets:
@@ -108,7 +107,7 @@ class Discovery:
         raise KeyError(name)
 
 
-_cache: dict[tuple[Path, tuple[str, ...], tuple[str, ...], str], Discovery] = {}
+_cache: dict[tuple[Path, tuple[str, ...], tuple[str, ...], str, str], Discovery] = {}
 _cache_lock = threading.Lock()
 # Per source file and for the life of the process: a module imported once keeps the handlers
 # it registered and the app it ran in even when its targets are collected again.
@@ -129,7 +128,7 @@ def discover(
     """Import `source` (once per process) and return its targets.
 
     `signature_types`: `--signature-type` values (`NAME=TYPE` or a bare default `TYPE`);
-    `only`: serve just these targets (`--target`), none: every target.
+    `only`: serve just these targets (`--target`; none: FUNCTION_TARGET, else every target).
 
     Raises:
         SourceError: the file is missing or raised while importing.
@@ -138,26 +137,41 @@ def discover(
         ConfigurationError: a signature type or target name that contradicts the source.
     """
     path = Path(os.path.realpath(source or default_source()))
-    key = (path, tuple(signature_types), tuple(only), FrameworkEnv.from_env().signature_type)
+    framework = FrameworkEnv.from_env()
+    key = (path, tuple(signature_types), tuple(only), framework.signature_type, framework.target)
     with _cache_lock:
         cached = _cache.get(key)
         if cached is not None:
             return cached
         if not path.is_file():
             raise SourceError(f"{path} does not exist: pass --source or set FUNCTION_SOURCE")
-        config = SignatureConfig.load(path, signature_types)
+        table = RunrunTable.beside(path)
+        config = SignatureConfig.load(path, signature_types, table)
+        # functions-framework serves FUNCTION_TARGET when no --target is given.
+        only = tuple(only) or ((framework.target,) if framework.target else ())
         if len(only) == 1:
             # functions-framework sets it before the module runs: a module may read it.
             set_env({"FUNCTION_TARGET": only[0]})
         errorhandlers = _errorhandlers.setdefault(path, ErrorHandlers())
         loader_app = _loader_apps.setdefault(path, flask.Flask(path.stem))
         module = _import_once(path, errorhandlers, loader_app)
-        targets = _collect(module, config, only)
-        discovery = Discovery(path, module, targets, errorhandlers, loader_app)
+        named = {name: table.where_targets for name in table.targets}
+        named.update({name: where for name, (_, where) in config.by_name.items()})
+        chosen = select(module, config, only, named)
+        discovery = Discovery(
+            path,
+            module,
+            chosen.targets,
+            errorhandlers,
+            loader_app,
+            chosen.defined,
+            chosen.left_alone,
+        )
         _cache[key] = discovery
-        if len(targets) == 1:
-            set_single_target_env(targets[0].name, targets[0].signature_type)
-            _cache[(*key[:3], FrameworkEnv.from_env().signature_type)] = discovery
+        if len(chosen.targets) == 1:
+            set_single_target_env(chosen.targets[0].name, chosen.targets[0].signature_type)
+            after = FrameworkEnv.from_env()
+            _cache[(*key[:3], after.signature_type, after.target)] = discovery
         return discovery
 
 
@@ -240,81 +254,4 @@ class Registered:
     def check(self) -> None:
         for name, modules in sorted(self.modules.items()):
             if len(modules) > 1:
-                raise DuplicateTargetError(_duplicate_message(name, sorted(modules)))
-
-
-def _duplicate_message(name: str, modules: list[str]) -> str:
-    return (
-        f"target {name!r} is defined in {' and '.join(modules)}: functions-framework keys "
-        "targets by bare function name, so one would silently replace the other. "
-        "Rename one of them."
-    )
-
-
-def _exported(module: types.ModuleType) -> Iterator[tuple[str, Any, bool]]:
-    """(name, object, listed in __all__) for each public attribute of the module."""
-    listed = getattr(module, "__all__", None)
-    if listed is not None:
-        for name in listed:
-            yield name, getattr(module, name, None), True
-        return
-    for name, value in vars(module).items():
-        if not name.startswith("_"):
-            yield name, value, False
-
-
-def _collect(
-    module: types.ModuleType, config: SignatureConfig, only: tuple[str, ...]
-) -> tuple[Target, ...]:
-    registry = _function_registry.REGISTRY_MAP
-    targets: list[Target] = []
-    by_function_name: dict[str, Target] = {}
-    candidates: set[str] = set()
-    for name, value, listed in _exported(module):
-        if not isinstance(value, types.FunctionType):
-            continue  # functions-framework only accepts plain functions as targets
-        defined_in = value.__module__
-        if not listed and name not in registry and defined_in != module.__name__:
-            continue  # an imported helper, not a target
-        candidates.add(name)
-        if only and name not in only:
-            continue
-        if name == RESERVED_SEGMENT:
-            raise UnsupportedTargetError(f"{name!r} is reserved for runrun's own routes")
-        if value.__name__ != name and value.__name__ in registry:
-            # functions-framework looks the signature type up by target name, so an alias
-            # of a decorated function would silently become an HTTP target.
-            raise UnsupportedTargetError(
-                f"{name!r} is {defined_in}.{value.__name__} under another name: "
-                "export it under its own name"
-            )
-        earlier = by_function_name.get(value.__name__)
-        if earlier is not None and earlier.module != defined_in:
-            raise DuplicateTargetError(
-                _duplicate_message(value.__name__, sorted({earlier.module, defined_in}))
-            )
-        signature_type = config.resolve(name, value, registry.get(name))
-        if signature_type is None:
-            continue  # a helper no signature type can call
-        if signature_type not in (HTTP, CLOUDEVENT, EVENT, TYPED):
-            raise UnsupportedTargetError(f"{name!r} has unknown signature type {signature_type!r}")
-        # `functions-framework --asgi` serves @aio functions and coroutine functions alike.
-        asgi = name in _function_registry.ASGI_FUNCTIONS or (
-            name not in registry and inspect.iscoroutinefunction(value)
-        )
-        if asgi and signature_type not in (HTTP, CLOUDEVENT):
-            raise UnsupportedTargetError(
-                f"{name!r} is async (ASGI) with signature type {signature_type!r}: "
-                "functions-framework's ASGI server serves only 'http' and 'cloudevent'"
-            )
-        target = Target(name, value, signature_type, defined_in, asgi)
-        by_function_name[value.__name__] = target
-        targets.append(target)
-    missing = sorted(set(only) - candidates)
-    if missing:
-        raise ConfigurationError(
-            f"--target {', '.join(missing)}: no such target in {module.__file__} "
-            f"(targets: {', '.join(sorted(candidates)) or 'none'})"
-        )
-    config.check_names(candidates)
-    return tuple(sorted(targets, key=lambda target: target.name))
+                raise DuplicateTargetError(duplicate_message(name, sorted(modules)))

@@ -4,8 +4,9 @@ The first path segment moves from PATH_INFO to SCRIPT_NAME (as Werkzeug's
 DispatcherMiddleware does; `/NAME` alone becomes PATH_INFO `/`), so inside the target
 `request.path` is what it would be under `functions-framework --target <target>` at `/`,
 while `request.url` keeps the real URL.
-`/_runrun/health` answers with the targets, `/_runrun/inspect` is the inspector page when
-enabled; any other path is a 404 listing the targets.
+`/_runrun/health` answers with the targets; `/_runrun/<name>` is a route the source's
+library added (`runrun.hooks`: the webhook bundle's inspector is `/_runrun/inspect`), mounted
+the same way; any other path is a 404 listing the targets.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._discover import RESERVED_SEGMENT, Target
+from ._target import RESERVED_SEGMENT, Target
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 # Not ending in `z`: Cloud Run's front end reserves such paths (/healthz...).
 HEALTH_PATH = f"/{RESERVED_SEGMENT}/health"
-INSPECT_PATH = f"/{RESERVED_SEGMENT}/inspect"
+_OWN_PREFIX = f"/{RESERVED_SEGMENT}/"
 
 
 class TargetDispatcher:
@@ -32,11 +33,13 @@ class TargetDispatcher:
         self,
         targets: Iterable[Target],
         apps: Mapping[str, WSGIApplication],
-        inspector: WSGIApplication | None = None,
+        routes: Mapping[str, WSGIApplication] | None = None,
+        hooks: Any = None,
     ) -> None:
         self.targets = tuple(targets)
         self.apps = dict(apps)
-        self.inspector = inspector  # `/_runrun/inspect...`; None: a 404 like any unknown path
+        self.routes = dict(routes or {})  # the library's, each at /_runrun/<name>
+        self.hooks = hooks  # the source's `runrun_hooks` (each worker calls them)
         self._listing = [
             {"name": t.name, "signature_type": t.signature_type, "route": t.route}
             for t in self.targets
@@ -60,10 +63,14 @@ class TargetDispatcher:
             if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
                 return _json(start_response, "405 Method Not Allowed", {"error": "use GET"})
             return _json(start_response, "200 OK", {"status": "ok", "targets": self._listing})
-        if self.inspector is not None and (
-            path == INSPECT_PATH or path.startswith(INSPECT_PATH + "/")
-        ):
-            return self.inspector(environ, start_response)
+        if path.startswith(_OWN_PREFIX):
+            name, _, _ = path[len(_OWN_PREFIX) :].partition("/")
+            route = self.routes.get(name)
+            if route is not None:
+                mount = _OWN_PREFIX + name
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + mount
+                environ["PATH_INFO"] = path[len(mount) :]
+                return route(environ, start_response)
         body = {"error": f"no target at {path}", "targets": [t.route for t in self.targets]}
         return _json(start_response, "404 Not Found", body)
 

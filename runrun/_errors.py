@@ -4,7 +4,8 @@ RunrunError
  ├── SourceError            main.py (or --source) is missing or fails to import
  ├── DuplicateTargetError   two targets share a name (functions-framework keys by bare name)
  ├── UnsupportedTargetError a target runrun cannot serve (an unknown or unservable type)
- └── ConfigurationError     signature types or options that contradict the source
+ ├── ConfigurationError     signature types or options that contradict the source
+ └── HookRefusal            the source's library refused the start (its `check` hook raised)
 """
 
 from __future__ import annotations
@@ -32,3 +33,7 @@ class ConfigurationError(RunrunError):
     """Serving configuration that contradicts itself or the source: an unknown signature
     type, a type contradicting a decorator, a function that cannot take its type's
     arguments, an option naming no target."""
+
+
+class HookRefusal(RunrunError):
+    """The library the source uses refused the start: its `check` hook raised."""

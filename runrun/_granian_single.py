@@ -4,8 +4,7 @@ With one worker (one CPU, Cloud Run's default instance) a supervising master pro
 nothing a container does not already have: the platform restarts a container whose server
 exits. Forking it costs a cold start on one CPU the fork itself, the copy-on-write faults
 of every page the worker then touches, the worker's own set-up and the master's work after
-the fork: about 25 ms of the 0.25-0.3 s of CPU until the first answer (README,
-"Benchmarks"). So
+the fork: about 25 ms of the 0.25-0.3 s of CPU until the first answer (docs/benchmarks.md). So
 `serve` runs granian's thread-worker server, whose worker is a thread of this process,
 instead of its process-worker server.
 
@@ -32,8 +31,8 @@ from typing import Any
 
 from granian.server import common, mt
 
+from . import _lifecycle
 from ._granian_wsgi import install
-from ._lifecycle import worker_stopping
 
 log = logging.getLogger("runrun.server")
 
@@ -92,4 +91,4 @@ def thread_worker(
     try:
         MTServer._spawn_wsgi_worker(worker_id, signal, loader(), *args, **kwargs)
     finally:
-        worker_stopping()
+        _lifecycle.worker_stopping()

@@ -1,63 +1,74 @@
-"""What each server worker process does when it starts and before it exits: build this
-process's runtime (with the inspector's recorder when the inspector is on) and start it
-before the first request; stop it at SIGTERM, after the last request.
+"""Calling a library's hooks (`runrun.hooks`): each method only if the library has it.
 
-Nothing here runs in the pre-fork master: every client, connection and thread of the
-runtime belongs to the worker that built it (granian's one worker at one CPU is a thread
-of the server's process, which never forks: see `_granian_single`).
+`check` runs in the serving process before any worker starts; whatever it raises refuses the
+start in one line (`HookRefusal`, exit 2). `worker_started` runs in each worker before its
+first request and `worker_stopping` after its last: nothing here runs them in a pre-fork
+master, so every client, connection and thread they make belongs to the worker that made it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from shared import (
-    Runtime,
-    Settings,
-    get_settings,
-    install_runtime,
-    runtime_managed_by_server,
-    stop_runtime,
-)
-from shared.backends._batch_sizes import write_out as write_batch_sizes
+from ._errors import HookRefusal, UnsupportedTargetError
 
 log = logging.getLogger("runrun.server")
 
-# Said before the source is imported (the server imports this module first): each worker's
-# runtime is built, started and warmed here, so the functions package must not warm one in
-# the background of the pre-fork master or beside `worker_started`.
-runtime_managed_by_server()
+# The library's routes are mounted under /_runrun/<name>; these names are runrun's own.
+OWN_ROUTES = ("health",)
 
 
-def build_runtime(settings: Settings | None = None) -> Runtime:
-    """The runtime runrun serves with: the settings' backends, plus the activity recorder
-    as an observer when the inspector is on."""
-    settings = settings or get_settings()
-    observers = []
-    if settings.inspector_enabled:
-        from ._activity import ActivityRecorder  # only when the inspector is on
-
-        observers.append(ActivityRecorder(settings.state_dir / "activity.sqlite3"))
-    return Runtime(settings, observers=observers)
+def _method(hooks: Any, name: str) -> Any:
+    return getattr(hooks, name, None) if hooks is not None else None
 
 
-def worker_started() -> Runtime:
-    """Build, start and warm this worker's runtime before it serves: the local queue's
-    worker drains whatever an earlier run left in the outbox without waiting for a request,
-    and the store's and the queue's channels are open before the first delivery."""
-    runtime = install_runtime(build_runtime().start())
-    runtime.warm()
-    return runtime
+def check(hooks: Any, served: Sequence[str], defined: Sequence[str]) -> None:
+    """The library's `check`; anything it raises becomes a one-line refusal."""
+    method = _method(hooks, "check")
+    if method is None:
+        return
+    try:
+        method(tuple(served), tuple(defined))
+    except Exception as exc:  # noqa: BLE001 - the library's own refusal, whatever its class
+        raise HookRefusal(str(exc) or type(exc).__name__) from exc
+
+
+def routes(hooks: Any, served: Sequence[str]) -> dict[str, Any]:
+    """The library's extra WSGI apps by name (mounted at `/_runrun/<name>`)."""
+    method = _method(hooks, "routes")
+    found: Mapping[str, Any] = method(tuple(served)) if method is not None else {}
+    for name in found:
+        if name in OWN_ROUTES or not name or "/" in name:
+            raise UnsupportedTargetError(
+                f"the library's route {name!r} cannot be mounted at /_runrun/{name}"
+            )
+    return dict(found)
+
+
+class _Worker:
+    """The hooks this worker process started with: its stop hook is theirs."""
+
+    hooks: Any = None
+
+
+def worker_started(hooks: Any) -> None:
+    """The library's `worker_started`, in this worker before its first request."""
+    _Worker.hooks = hooks
+    method = _method(hooks, "worker_started")
+    if method is not None:
+        method()
 
 
 def worker_stopping(timeout: float = 5.0) -> None:
-    """Let the queue message in hand finish; flush the publisher and the recorder."""
+    """The `worker_stopping` of the hooks this worker started with, after its last request;
+    a failure is logged, never turned into a crash at shutdown."""
+    hooks, _Worker.hooks = _Worker.hooks, None
+    method = _method(hooks, "worker_stopping")
+    if method is None:
+        return
     try:
-        stop_runtime(timeout)
-        log.info("worker stopped: queue worker and publisher flushed")
-    except Exception:  # a failing flush must not turn a clean shutdown into a crash loop
-        log.exception("flushing the publisher at shutdown failed")
-    try:
-        write_batch_sizes(get_settings().batch_sizes_dir)
-    except OSError:  # figures for the benchmark only: never a reason to fail a shutdown
-        log.exception("writing the batch sizes out failed")
+        method(timeout)
+    except Exception:  # noqa: BLE001 - a failing hook must not make a clean stop a crash
+        log.exception("the library's worker_stopping hook failed")

@@ -13,11 +13,11 @@ What `create_app` does, and where it happens here:
 - ENTRY_POINT: `None` answered as "OK"                     -> `_answer_none_as_ok`
 - gunicorn's THREADED_TIMEOUT_ENABLED request timeout      -> `_timeouts.with_timeout`
 Async targets get functions-framework's own Starlette app (`functions-framework --asgi`),
-run by `_asgi.AsgiInWsgi` inside the same WSGI server (the choice is measured in README).
+run by `_asgi.AsgiInWsgi` inside the same WSGI server (the choice is measured in docs/parity.md).
 
 A synchronous target's app is built by the first request that reaches it, in the process
 serving it: werkzeug compiles every route as it is added, and building all of them was the
-largest part of a cold start that answers one target first (README, "Benchmarks"). Whatever
+largest part of a cold start that answers one target first (docs/benchmarks.md). Whatever
 can refuse a target (its signature type, its name, the process's logging set-up, Flask's
 root path for its name) is still settled at start; the build itself reads only what start
 already read.
@@ -34,8 +34,7 @@ import flask
 import functions_framework as _functions_framework
 from functions_framework import execution_id as _execution_id
 
-from shared import get_settings
-
+from . import _lifecycle
 from ._discover import Discovery, Target
 from ._dispatch import TargetDispatcher
 from ._errors import UnsupportedTargetError
@@ -147,12 +146,8 @@ def build_app(discovery: Discovery, timeout: float = 0) -> TargetDispatcher:
     """The one WSGI app serving every target of `discovery` at `/<name>`.
 
     `timeout` > 0: each synchronous target answers 500 once a request has run that many
-    seconds, as functions-framework does with THREADED_TIMEOUT_ENABLED."""
-    settings = get_settings()
-    inspector = None
-    if settings.inspector_enabled or settings.inspect:
-        # Its module (and the activity recorder's) only when asked for.
-        from ._inspect import make_inspector
-
-        inspector = make_inspector(discovery.targets, settings)
-    return TargetDispatcher(discovery.targets, target_apps(discovery, timeout), inspector)
+    seconds, as functions-framework does with THREADED_TIMEOUT_ENABLED. The source's
+    library may add routes under `/_runrun/` (`runrun.hooks`)."""
+    hooks = discovery.hooks
+    routes = _lifecycle.routes(hooks, [target.name for target in discovery.targets])
+    return TargetDispatcher(discovery.targets, target_apps(discovery, timeout), routes, hooks)

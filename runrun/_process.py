@@ -18,7 +18,7 @@ from typing import Any
 
 import functions_framework as _functions_framework
 
-from shared._serve_env import FrameworkEnv, set_env
+from ._env import FrameworkEnv, set_env
 
 # functions-framework ships no annotations: use it as the untyped module it is.
 functions_framework: Any = _functions_framework

@@ -5,9 +5,11 @@ own process instead (`_granian_single`). The master imports the source module an
 every target before forking (so each module runs once per process tree, and a broken or
 ambiguous main.py fails before any worker starts) but never builds a network client:
 those are built lazily in each worker, as is each target's Flask app (on the first request
-that reaches it, see `_mount`). Each worker runs `worker_started` after the fork (or, in
-the one-worker process, once the socket is bound) and `worker_stopping` after its last
-request.
+that reaches it, see `_mount`). The source's library, when it binds hooks
+(`runrun.hooks`), checks the start in the master before any worker starts; each worker runs
+its `worker_started` after the fork (or, in the one-worker process, once the socket is
+bound) and its `worker_stopping` after its last request. A source without hooks gets the
+servers and its targets, and nothing else.
 
 Threads per worker come from the concurrency setting (Cloud Run sends up to that many
 requests at once to an instance), never from os.cpu_count(), which ignores cgroup limits.
@@ -19,21 +21,20 @@ from __future__ import annotations
 
 import functools
 import gc
+import logging
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared import ConfigError, get_settings
-
-from ._devmode import prepare_secrets
+from . import _lifecycle
 from ._discover import discover
-from ._lifecycle import worker_started, worker_stopping
+from ._env import SERVERS as SERVERS
+from ._errors import ConfigurationError
 from ._mount import build_app
 from ._timeouts import timeout_from_env
 
-SERVERS = ("granian", "gunicorn")
 DEFAULT_CONCURRENCY = 80  # Cloud Run's default requests per instance
 GRACEFUL_SECONDS = 8.0  # inside Cloud Run's 10 s between SIGTERM and SIGKILL
 
@@ -99,23 +100,25 @@ def _load_app(options: ServeOptions) -> Any:
 
 
 def prepare(options: ServeOptions) -> Any:
-    """Import the targets and build the dispatcher in this (master) process."""
+    """Import the targets, build the dispatcher and check the start in this (master)
+    process."""
     # Everything imported and built here lives as long as the process: collecting while it
     # is created finds next to nothing (a few hundred objects of import-time garbage) and
     # costs a noticeable part of a cold start, so the collector waits until it is frozen.
     enabled = gc.isenabled()
     gc.disable()
     try:
+        _check_start(options)
         app = _load_app(options)
         # The server's own modules too (granian's bring asyncio): imported with the
         # collector on, its passes over what they create cost a few ms of a cold start.
         _import_server(options)
-    finally:
         # Shared with the forked workers, page by page, until written to; freezing it keeps
         # the collector's passes from writing to (and so copying) those pages in every
         # worker. Frozen without a full collection first: that costs tens of ms at start
-        # for a few hundred objects.
+        # for a few hundred objects. (A refused start freezes nothing: it only exits.)
         gc.freeze()
+    finally:
         if enabled:
             gc.enable()
     return app
@@ -141,20 +144,30 @@ def _import_server(options: ServeOptions) -> None:
 
 def serve(options: ServeOptions) -> None:
     """Run the chosen server until SIGTERM or SIGINT."""
-    app = prepare(options)
-    settings = get_settings()
-    if not options.targets:
-        # With every target served, a setting naming none of them can only be a typo.
-        # (One target served alone may share its environment with its siblings'.)
-        unknown = settings.unknown_targets_named(target.name for target in app.targets)
-        if unknown:
-            served = ", ".join(sorted(target.name for target in app.targets))
-            raise ConfigError(f"{', '.join(unknown)}: no such target (the targets: {served})")
-    prepare_secrets(app.targets, settings)
+    prepare(options)
     if options.server == "gunicorn":
         _serve_gunicorn(options)
     else:
         _serve_granian(options)
+
+
+def _check_start(options: ServeOptions) -> None:
+    """Refuse, before any server module is imported or any worker starts: a source with
+    nothing to serve, or one whose library's `check` hook refuses."""
+    discovery = discover(options.source, options.signature_types, options.targets)
+    if not discovery.targets:
+        raise ConfigurationError(nothing_to_serve(discovery.source))
+    served = [target.name for target in discovery.targets]
+    _lifecycle.check(discovery.hooks, served, discovery.defined)
+
+
+def nothing_to_serve(source: Path) -> str:
+    return (
+        f"{source} has no target to serve: decorate a function with "
+        "@functions_framework.http (or cloud_event, typed), or name an undecorated one with "
+        '--target NAME, FUNCTION_TARGET=NAME or `[tool.runrun] targets = ["NAME"]` in the '
+        "pyproject.toml beside it"
+    )
 
 
 # --- granian -------------------------------------------------------------------------
@@ -168,7 +181,7 @@ class _WorkerApp:
 
     def __call__(self) -> Any:
         app = _load_app(self.options)
-        worker_started()
+        _lifecycle.worker_started(app.hooks)
         return app
 
 
@@ -182,7 +195,14 @@ def _granian_worker(*args: Any, **kwargs: Any) -> None:
     try:
         MPServer._spawn_wsgi_worker(*args, **kwargs)
     finally:
-        worker_stopping()
+        _lifecycle.worker_stopping()
+
+
+def _quiet_unchosen_threads(record: logging.LogRecord) -> bool:
+    """granian warns at every start that more Python threads than twice the CPUs "seems
+    quite high": runrun sizes them from the concurrency Cloud Run sends (and caps what runs
+    at once with `backpressure`), so the warning stays for a `--threads` the user chose."""
+    return not record.getMessage().startswith("Configuration allows spawning up to")
 
 
 def _serve_granian(options: ServeOptions) -> None:
@@ -217,6 +237,8 @@ def _serve_granian(options: ServeOptions) -> None:
             **settings,
         )
         spawn_target = _granian_worker
+        if not options.threads_per_worker:
+            logging.getLogger("_granian").addFilter(_quiet_unchosen_threads)
     server.serve(spawn_target=spawn_target, target_loader=_WorkerApp(options), wrap_loader=False)
 
 
@@ -225,6 +247,8 @@ def _serve_granian(options: ServeOptions) -> None:
 
 def _serve_gunicorn(options: ServeOptions) -> None:
     from gunicorn.app.base import BaseApplication
+
+    hooks = _load_app(options).hooks
 
     class Application(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -240,8 +264,8 @@ def _serve_gunicorn(options: ServeOptions) -> None:
                 "graceful_timeout": max(1, math.floor(options.graceful_seconds)),
                 "keepalive": 5,
                 "loglevel": "warning",
-                "post_fork": lambda server, worker: worker_started(),
-                "worker_exit": lambda server, worker: worker_stopping(),
+                "post_fork": lambda server, worker: _lifecycle.worker_started(hooks),
+                "worker_exit": lambda server, worker: _lifecycle.worker_stopping(),
             }
             for key, value in settings.items():
                 self.cfg.set(key, value)

@@ -10,8 +10,9 @@ many undecorated functions needs a type per function, so the configuration here 
 3. the default for undecorated functions: a bare `--signature-type TYPE`, else
    FUNCTION_SIGNATURE_TYPE, else `http` (functions-framework's own default).
 
-A configured type that contradicts a decorator, an unknown type or a name that is no target
-is refused, and so is `typed` for an undecorated function: functions-framework takes the input
+Naming a function in 1. or 2. also makes it a target (`_select`). A configured type that
+contradicts a decorator, an unknown type or a name that is no function of the source is
+refused, and so is `typed` for an undecorated function: functions-framework takes the input
 type from `@functions_framework.typed` alone, and answers every request to such a function
 500. So is a function whose parameters cannot take its type's arguments, e.g. a
 first-generation background function `(data, context)` left to the `http` default: served
@@ -21,15 +22,14 @@ as HTTP it would answer every event with a crash.
 from __future__ import annotations
 
 import inspect
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared._serve_env import FrameworkEnv
-
+from ._env import FrameworkEnv
 from ._errors import ConfigurationError
+from ._pyproject import RunrunTable
 
 HTTP, EVENT, CLOUDEVENT, TYPED = "http", "event", "cloudevent", "typed"
 SIGNATURE_TYPES = (HTTP, EVENT, CLOUDEVENT, TYPED)
@@ -58,12 +58,15 @@ class SignatureConfig:
     default_origin: str = ""
 
     @classmethod
-    def load(cls, source: Path, flags: Iterable[str] = ()) -> SignatureConfig:
-        """Read pyproject.toml beside `source`, FUNCTION_SIGNATURE_TYPE and the CLI flags."""
+    def load(
+        cls, source: Path, flags: Iterable[str] = (), table: RunrunTable | None = None
+    ) -> SignatureConfig:
+        """Read pyproject.toml beside `source` (or `table`, read already),
+        FUNCTION_SIGNATURE_TYPE and the CLI flags."""
         by_name: dict[str, tuple[str, str]] = {}
-        pyproject = source.parent / "pyproject.toml"
-        for name, value in _pyproject_table(pyproject).items():
-            where = f"{pyproject} [tool.runrun.signature-types]"
+        table = table or RunrunTable.beside(source)
+        for name, value in table.signature_types.items():
+            where = table.where_types
             if not isinstance(value, str):
                 raise ConfigurationError(f"{where}: {name} must be a string, got {value!r}")
             by_name[name] = (check_type(value, where), where)
@@ -81,16 +84,6 @@ class SignatureConfig:
             else:
                 by_name[name] = (check_type(value, where), where)
         return cls(by_name, default, origin)
-
-    def check_names(self, names: Iterable[str]) -> None:
-        """Every name configured must be a target of the source."""
-        known = set(names)
-        for name, (_, where) in sorted(self.by_name.items()):
-            if name not in known:
-                raise ConfigurationError(
-                    f"{where} names {name!r}, which is not a target of the source "
-                    f"(targets: {', '.join(sorted(known)) or 'none'})"
-                )
 
     def resolve(self, name: str, function: Callable[..., Any], decorated: str | None) -> str | None:
         """The signature type `name` is served with, or a ConfigurationError saying why not.
@@ -120,11 +113,11 @@ class SignatureConfig:
                 "functions-framework takes a typed function's input type only from "
                 "@functions_framework.typed, so every request would crash; decorate it"
             )
-        if not _takes(function, _ARGUMENTS[signature_type]):
+        if not takes(function, _ARGUMENTS[signature_type]):
             params = _parameters(function)
-            if not where and not any(_takes(function, n) for n in set(_ARGUMENTS.values())):
+            if not where and not any(takes(function, n) for n in set(_ARGUMENTS.values())):
                 return None
-            if not where and _takes(function, _ARGUMENTS[EVENT]):
+            if not where and takes(function, _ARGUMENTS[EVENT]):
                 raise ConfigurationError(
                     f"{name}{params} takes (data, context): it looks like a background "
                     f"(event) function, not HTTP; {_HOW_TO_DECLARE.format(name=name)}"
@@ -138,19 +131,6 @@ class SignatureConfig:
         return signature_type
 
 
-def _pyproject_table(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigurationError(f"{path} cannot be read: {exc}") from None
-    table = data.get("tool", {}).get("runrun", {}).get("signature-types", {})
-    if not isinstance(table, dict):
-        raise ConfigurationError(f"{path}: [tool.runrun.signature-types] must be a table")
-    return table
-
-
 def _parameters(function: Callable[..., Any]) -> str:
     try:
         return str(inspect.signature(function))
@@ -158,7 +138,7 @@ def _parameters(function: Callable[..., Any]) -> str:
         return "(...)"
 
 
-def _takes(function: Callable[..., Any], count: int) -> bool:
+def takes(function: Callable[..., Any], count: int) -> bool:
     """Whether `function` can be called with `count` positional arguments."""
     try:
         signature = inspect.signature(function)

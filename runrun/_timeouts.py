@@ -16,10 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions_framework import request_timeout as _request_timeout
 
-from shared._serve_env import FrameworkEnv
-from shared.settings._env import ConfigError
-
-from ._errors import ConfigurationError
+from ._env import FrameworkEnv
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -30,10 +27,7 @@ request_timeout: Any = _request_timeout
 
 def timeout_from_env(threads: int) -> float:
     """The per-request timeout functions-framework would apply with `threads` threads."""
-    try:
-        env = FrameworkEnv.from_env()
-    except ConfigError as exc:
-        raise ConfigurationError(str(exc)) from None
+    env = FrameworkEnv.from_env()
     seconds, enabled = env.timeout_seconds, env.threaded_timeout
     return float(seconds) if seconds > 0 and threads > 1 and enabled else 0.0
 

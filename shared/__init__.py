@@ -37,8 +37,6 @@ from shared._log import configure_logging as configure_logging
 from shared._observe import DeliveryReport as DeliveryReport
 from shared._observe import Observer as Observer
 from shared._observe import RunReport as RunReport
-from shared._warm import runtime_managed_by_server as runtime_managed_by_server
-from shared._warm import warm_start_in_background as warm_start_in_background
 from shared.backends.handoff import MemoryPublisher as MemoryPublisher
 from shared.processing import ProcessorRegistry as ProcessorRegistry
 from shared.processing import process_event as process_event
@@ -113,14 +111,12 @@ __all__ = [
     "query_echo",
     "receive",
     "reload_settings",
-    "runtime_managed_by_server",
     "secrets_from_env",
     "slack_url_verification",
     "stop_runtime",
     "text_answer",
     "text_of",
     "using_runtime",
-    "warm_start_in_background",
     "webhook_target",
     "x_crc",
     "zoom_url_validation",

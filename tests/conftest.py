@@ -33,6 +33,16 @@ _PREFIXES = (
     "GOOGLE_APPLICATION_CREDENTIALS",
     "K_",
 )
+# functions-framework's own: runrun (like functions-framework) writes FUNCTION_TARGET into
+# the process's environment when it serves one target, and reads it as the target to serve.
+# Cleared before and after every test, never restored: a module-scoped fixture built between
+# two tests must not serve only the target an earlier test discovered.
+_FRAMEWORK = (
+    "FUNCTION_TARGET",
+    "FUNCTION_SIGNATURE_TYPE",
+    "FUNCTION_NAME",
+    "FUNCTION_TRIGGER_TYPE",
+)
 _SECRETS = (
     "WEBHOOK_SECRET",
     "GITHUB_WEBHOOK_SECRET",
@@ -54,8 +64,14 @@ def reset_process_state() -> None:
     reload_settings()
 
 
+def _clear_framework_env() -> None:
+    for name in _FRAMEWORK:
+        os.environ.pop(name, None)
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    _clear_framework_env()
     for name in list(os.environ):
         if name.startswith(_PREFIXES) or name in _SECRETS:
             monkeypatch.delenv(name)
@@ -64,6 +80,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Pa
     reset_process_state()
     yield state
     reset_process_state()
+    _clear_framework_env()
 
 
 @pytest.fixture(scope="session")

@@ -15,25 +15,32 @@ from werkzeug.test import Client
 
 from functions.processors import registry
 from runrun import build_app, discover
-from runrun._activity import ActivityRecorder
 from runrun._dispatch import TargetDispatcher
-from runrun._inspect import COOKIE, Inspector, make_inspector
-from runrun._lifecycle import worker_started
 from shared import (
     Delivery,
     DeliveryReport,
     RunReport,
     Runtime,
+    current_runtime,
     reload_settings,
     stop_runtime,
 )
 from shared.backends.handoff import LocalQueue
+from shared.devtools._activity import ActivityRecorder
+from shared.devtools._inspect import COOKIE, Inspector, make_inspector
+from shared.serving import ServingHooks
 from tests.pubsub_util import SECRET, github_headers, push_body
 from tests.runrun_scenarios import corpus
 
 STATE = "/_runrun/inspect/api/state"
 REPLAY = "/_runrun/inspect/api/replay"
 SAFETY_NET = 300.0  # only against a hang: every wait below is on the event itself
+
+
+def worker_started() -> Runtime:
+    """What a runrun worker runs before its first request: the bundle's hook."""
+    ServingHooks(package="functions").worker_started()
+    return current_runtime()
 
 
 @pytest.fixture
@@ -144,7 +151,7 @@ def test_an_activity_file_from_before_notes_gets_the_column(isolated_env: Path) 
 
 
 def test_token_is_required_as_bearer_or_cookie() -> None:
-    app = TargetDispatcher((), {}, Inspector((), "s3cret-token"))
+    app = TargetDispatcher((), {}, {"inspect": Inspector((), "s3cret-token")})
     client = Client(app)
     refused = client.get(STATE)
     assert refused.status_code == 401
@@ -281,3 +288,21 @@ def test_deliver_see_it_dead_letter_then_replay(
         assert queue.changed.wait_for(flaky_ran, timeout=SAFETY_NET)
     outcomes = {(r["processor"], r["outcome"]) for r in state()["runs"]}
     assert ("store", "skipped") in outcomes  # what had succeeded is not run again
+
+
+def test_dev_secrets_are_printed_by_the_start_that_generates_them_only(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shared.devtools._devsecrets import prepare_secrets, providers
+
+    monkeypatch.setenv("RUNRUN_DEV", "1")
+    settings = reload_settings()
+    discover(corpus.MAIN_SOURCE)  # the functions package imported, as at a start
+    described = providers("functions", {"github_webhook", "stripe_webhook"})
+    assert [p.target for p in described] == ["github_webhook", "stripe_webhook"]
+    prepare_secrets(described, settings)
+    first = capsys.readouterr().err
+    assert "generated secrets" in first and "GITHUB_WEBHOOK_SECRET=whsec_" in first
+    prepare_secrets(described, settings)
+    again = capsys.readouterr().err
+    assert again == f"runrun: dev mode: 2 unset secrets taken from {settings.dev_secrets_path}\n"

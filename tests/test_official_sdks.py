@@ -3,7 +3,7 @@ slack_sdk, twilio, standardwebhooks and svix sign; the real targets answer. For 
 accepted (2xx), the same delivery again (the stored answer, `Idempotent-Replayed: true`), the
 body changed after signing (401) and a timestamp outside the tolerance (401, where the scheme
 signs one). The figures form a matrix, identical in process (Flask test client) and over a
-real socket (`python -m runrun serve`), and the README shows exactly that matrix.
+real socket (`python -m runrun serve`), and docs/providers.md shows exactly that matrix.
 """
 
 from __future__ import annotations
@@ -292,9 +292,9 @@ def test_matrix_in_process_and_over_a_socket_is_the_readme_matrix(
     with capsys.disabled():
         print(f"\nSDK matrix ({versions}):\n{over_socket}")
     assert in_process == over_socket
-    readme = (ROOT / "README.md").read_text()
-    assert over_socket in readme, "README's SDK matrix differs from what the SDKs got:\n" + (
-        over_socket
+    readme = (ROOT / "docs" / "providers.md").read_text()
+    assert over_socket in readme, (
+        "docs/providers.md's SDK matrix differs from what the SDKs got:\n" + (over_socket)
     )
 
 

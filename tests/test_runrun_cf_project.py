@@ -202,10 +202,11 @@ def _refusal(tmp_path: Path, *args: str, source: Path = SOURCE, env: dict[str, s
     return run.stderr
 
 
-def test_a_background_function_left_undeclared_is_refused_with_how_to_declare_it(
+def test_a_background_function_named_without_its_type_is_refused_with_how_to_declare_it(
     tmp_path: Path,
 ) -> None:
-    message = _refusal(tmp_path, "--signature-type", "on_storage_object=cloudevent")
+    # Named as a target, it would be served as `http` (the default) and crash on every event.
+    message = _refusal(tmp_path, "--target", "hello_pubsub")
     assert "hello_pubsub(event, context)" in message
     assert "--signature-type hello_pubsub=TYPE" in message
     assert "[tool.runrun.signature-types]" in message
@@ -216,8 +217,8 @@ def test_a_background_function_left_undeclared_is_refused_with_how_to_declare_it
     [
         (["--signature-type", "hello_pubsub=evnt"], "unknown signature type 'evnt'"),
         (["--signature-type", "audit=event", *FLAGS], "its decorator registers it as 'http'"),
-        (["--signature-type", "nope=event", *FLAGS], "names 'nope', which is not a target"),
-        (["--target", "missing", *FLAGS], "--target missing: no such target"),
+        (["--signature-type", "nope=event", *FLAGS], "names 'nope', which is not a function"),
+        (["--target", "missing", *FLAGS], "--target names 'missing', which is not a function"),
         (["--signature-type", "hello_async=cloudevent", *FLAGS], "decorator registers it"),
         # Both servers serve async targets (through the adapter); any other is refused.
         (["--server", "uwsgi", *FLAGS], "argument --server: invalid choice: 'uwsgi'"),
@@ -243,24 +244,25 @@ def test_a_server_runrun_does_not_have_is_refused_from_the_environment(tmp_path:
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({"RUNRUN_DEADLINE_SECONDS_HELLO_PUBSUBB": "3"}, "RUNRUN_DEADLINE_SECONDS_HELLO_PUBSUBB"),
-        ({"RUNRUN_TARGET_QUEUES": "hello_pubsub=local,helo=local"}, "RUNRUN_TARGET_QUEUES=helo"),
+        ({"RUNRUN_DEADLINE_SECONDS_GITHUB_WEBHOK": "3"}, "RUNRUN_DEADLINE_SECONDS_GITHUB_WEBHOK"),
+        ({"RUNRUN_TARGET_QUEUES": "github_webhook=local,helo=local"}, "RUNRUN_TARGET_QUEUES=helo"),
     ],
 )
-def test_a_setting_naming_no_target_is_refused_at_start(
+def test_a_bundle_setting_naming_no_target_is_refused_at_start(
     tmp_path: Path, env: dict[str, str], named: str
 ) -> None:
-    message = _refusal(tmp_path, *FLAGS, env=env)
+    # The webhook bundle's own settings, checked by its hooks before any worker starts.
+    message = _refusal(tmp_path, source=corpus.MAIN_SOURCE, env=env)
     assert f"{named}: no such target (the targets: " in message
-    assert "hello_pubsub" in message
+    assert "github_webhook" in message
 
 
 def test_a_setting_naming_a_sibling_is_allowed_when_one_target_is_served(tmp_path: Path) -> None:
     # Deployed one function at a time, the functions may share one environment.
-    env = base_env(tmp_path / "state", RUNRUN_DEADLINE_SECONDS_HELLO_PUBSUB="3")
-    server = runrun("one-target", SOURCE, env, tmp_path, "--target", "app_info")
+    env = base_env(tmp_path / "state", RUNRUN_DEADLINE_SECONDS_STRIPE_WEBHOOK="3")
+    server = runrun("one-target", corpus.MAIN_SOURCE, env, tmp_path, "--target", "github_webhook")
     try:
-        assert server.wait_ready().request("GET", "/app_info").status == 200
+        assert server.wait_ready().request("GET", "/github_webhook").status == 405
     finally:
         server.stop()
 
@@ -302,7 +304,7 @@ def test_an_undecorated_typed_function_crashes_under_functions_framework_and_is_
         reference.stop()
     for args, env_extra in [
         (["--signature-type", "greet=typed"], {}),
-        ([], {"FUNCTION_SIGNATURE_TYPE": "typed"}),
+        (["--target", "greet"], {"FUNCTION_SIGNATURE_TYPE": "typed"}),
     ]:
         message = _refusal(tmp_path, *args, source=source, env=env_extra)
         assert (

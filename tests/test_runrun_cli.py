@@ -234,7 +234,8 @@ def test_a_target_name_flask_cannot_place_is_refused_at_start(
     source = tmp_path / "clock_main.py"
     # Two targets: a single one would name itself in the process's FUNCTION_TARGET.
     source.write_text(
-        "def time(request):\n    return 'ok'\n\n\ndef hello(request):\n    return 'ok'\n"
+        "import functions_framework\n\n\n@functions_framework.http\ndef time(request):\n"
+        "    return 'ok'\n\n\n@functions_framework.http\ndef hello(request):\n    return 'ok'\n"
     )
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.delitem(sys.modules, "clock_main", raising=False)

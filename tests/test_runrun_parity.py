@@ -63,11 +63,15 @@ def compare(cases: list[Case], reference: list[Answer], ours: list[Answer]) -> N
 
 
 def ff_apps(source: Path, names: list[str], types: dict[str, str] | None = None) -> dict[str, App]:
-    return {
+    apps = {
         # Explicit: create_app leaves the last type it used in FUNCTION_SIGNATURE_TYPE.
         name: functions_framework.create_app(name, str(source), (types or {}).get(name, "http"))
         for name in names
     }
+    # create_app leaves the last target in FUNCTION_TARGET, which runrun would serve alone
+    # (ff_globals restores both variables after the test).
+    os.environ["FUNCTION_TARGET"] = os.environ["FUNCTION_SIGNATURE_TYPE"] = ""
+    return apps
 
 
 def use_state(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:

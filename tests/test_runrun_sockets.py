@@ -94,7 +94,7 @@ def main_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 def _header_order_as_granian_sees_it(case: Case, answer: Answer) -> Answer:
     """granian's WSGI interface hands an application the request headers grouped by its
     own order (Content-Type and Content-Length first), not the client's: the one documented
-    difference ("Parity" in README). Under granian the `headers` echo is compared as a set."""
+    difference (docs/parity.md). Under granian the `headers` echo is compared as a set."""
     if case.target != "headers" or answer.status != 200:
         return answer
     body = json.dumps(sorted(json.loads(answer.body))).encode()

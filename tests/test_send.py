@@ -1,5 +1,6 @@
-"""`python -m runrun send`: its signers against the providers' published examples, its
-samples against the targets of main.py, and every sample event sent to a real `runrun serve`.
+"""`runrun send` with the bundle's samples (shared/devtools): its signers against the
+providers' published examples, its samples against the targets of main.py, and every sample
+event sent to a real `runrun serve`.
 
 GitHub:   https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
 Slack:    https://api.slack.com/authentication/verifying-requests-from-slack
@@ -19,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from runrun import _samples
-from runrun import _signing as sign
 from runrun._cli import main as cli
-from runrun._deliveries import SENDERS, Sender
 from shared import Provider
+from shared.devtools import _signing as sign
+from shared.devtools import samples as _samples
+from shared.devtools._deliveries import SENDERS, Sender
 from shared.dialogflow import Fulfilment
 from shared.providers import (
     SignedRequest,
@@ -255,7 +256,7 @@ def test_every_sample_event_is_accepted(
 ) -> None:
     status, out = _send(server, target, "--event", event, capsys=capsys)
     assert status == 0, out + server.output()
-    assert "# ok: the provider would count this as delivered" in out
+    assert "# ok: the sender would count this as delivered" in out
 
 
 @pytest.mark.usefixtures("secrets")
@@ -326,7 +327,7 @@ def test_missing_secret_unknown_target_and_meaningless_flags_exit_2(
     assert cli(["send", "github_webhook", "--url", url]) == 2
     assert "GITHUB_WEBHOOK_SECRET is not set" in capsys.readouterr().err
     assert cli(["send", "nobody_webhook", "--url", url]) == 2
-    assert "--provider" in capsys.readouterr().err
+    assert "no target 'nobody_webhook'" in capsys.readouterr().err
     assert cli(["send", "github_webhook", "--event", "nope", "--url", url]) == 2
     assert "push, ping, issues" in capsys.readouterr().err
 

@@ -1,9 +1,11 @@
 """Warm starts: the runtime opens the store's and the queue's channels before the first
-delivery; under plain functions-framework only the forked worker that serves does it."""
+delivery; under plain functions-framework each worker does it on its first request, and
+importing the functions starts nothing."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -56,7 +58,7 @@ def test_warm_never_fails_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.emulators
-def test_functions_framework_warms_its_worker_not_its_master(
+def test_functions_framework_warms_its_worker_on_its_first_request(
     on_emulators: Emulators, tmp_path: Path
 ) -> None:
     warm_up(on_emulators)
@@ -76,12 +78,14 @@ def test_functions_framework_warms_its_worker_not_its_master(
     ]
     server = Server("functions-framework", argv, env, tmp_path).start(cwd=ROOT)
     try:
-        # No request is sent: the worker warms on its own, right after gunicorn's fork.
+        # Importing the functions started nothing: the first request starts the runtime.
+        assert server.wait_ready().request("GET", "/").status == 405
         for _ in range(600):  # bounded: 60 s
             if warm_lines(server):
                 break
             time.sleep(0.1)
-        time.sleep(1.5)  # past the master's grace period: it must stay cold
+        # Later requests reuse the warmed runtime: never a second warm start.
+        assert server.request("GET", "/").status == 405
         lines = warm_lines(server)
         assert len(lines) == 1, server.output()
         assert set(lines[0]["seconds"]) == {"store", "queue"}  # type: ignore[arg-type]
@@ -137,3 +141,20 @@ def test_finding_16_a_publisher_without_topics_get_still_warms_without_a_failure
     finally:
         channel.close()
         server.stop(grace=None)
+
+
+def test_importing_the_functions_starts_no_thread_and_writes_no_file(tmp_path: Path) -> None:
+    # What gunicorn's pre-fork master does under functions-framework: import, then fork.
+    code = (
+        "import threading, sys\n"
+        "import main\n"
+        "assert threading.active_count() == 1, threading.enumerate()\n"
+        "assert not any(m.startswith('google.cloud.firestore') for m in sys.modules)\n"
+    )
+    state = tmp_path / "state"
+    env = base_env(state, PYTHONPATH=str(ROOT))
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert not state.exists()

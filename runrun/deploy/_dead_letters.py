@@ -72,7 +72,12 @@ def own_attributes(attributes: dict[str, str]) -> dict[str, str]:
 
 @contextmanager
 def _subscriber() -> Iterator[Any]:
-    from google.cloud.pubsub_v1 import SubscriberClient
+    try:
+        from google.cloud.pubsub_v1 import SubscriberClient
+    except ImportError as exc:  # an installed runrun without its Pub/Sub extra
+        raise DeadLetterError(
+            "reading dead letters needs the Pub/Sub client: pip install 'runrun[pubsub]'"
+        ) from exc
 
     client = SubscriberClient()
     try:

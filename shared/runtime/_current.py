@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 
 from shared.runtime._runtime import Runtime
+from shared.runtime._warm import warm_first_runtime
 from shared.settings import get_settings
 
 log = logging.getLogger("runrun.runtime")
@@ -34,6 +35,7 @@ class _ProcessRuntime:
             if self._runtime is None or self._pid != os.getpid():
                 self._runtime = Runtime(get_settings()).start()
                 self._pid = os.getpid()
+                warm_first_runtime(self._runtime)
             return self._runtime
 
     def install(self, runtime: Runtime) -> Runtime:

@@ -30,12 +30,15 @@ def where(request):
 
 @functions_framework.aio.http
 async def where_async(request):
-    """The request's URL as Starlette sees it (`functions-framework --asgi`)."""
+    """The request's URL as Starlette sees it (`functions-framework --asgi`), and the
+    mount runrun served it under (none under functions-framework)."""
     return {
         "url": str(request.url),
         "path": request.url.path,
+        "scope_path": request.scope["path"],
         "root_path": request.scope.get("root_path", ""),
         "path_param": request.path_params.get("path", ""),
+        "mount": request.scope.get("runrun.mount", ""),
     }
 
 

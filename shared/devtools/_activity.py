@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared import DeliveryReport, Observer, RunReport
+from shared._observe import DeliveryReport, Observer, RunReport
 
 log = logging.getLogger("runrun.activity")
 

@@ -1,8 +1,8 @@
 """What `runrun send` sends: for each provider, a signed request built the way the provider
 builds it (headers, signature, ownership checks), and what the provider counts as success.
 
-The signatures come from `_signing` (independent of `shared.providers`); the bodies from the
-sample files in `_samples/`.
+The signatures come from `_signing` (independent of `shared.verify`); the bodies from the
+sample files in `samples/`.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ for dead-lettered messages.
     GET  /_runrun/inspect/api/state   recent deliveries, runs, records, queue
     POST /_runrun/inspect/api/replay  {"message_id": ...}: put a dead-lettered message back
 
+runrun mounts it there (the bundle's `routes` hook): it sees its mount in SCRIPT_NAME and
+the rest of the path in PATH_INFO.
+
 On by default in dev mode (`runrun serve --dev`) only; anywhere else only with
 RUNRUN_INSPECT=1 and RUNRUN_INSPECT_TOKEN (`Settings.inspector_enabled`). When a token is set
 every request needs it, as `Authorization: Bearer <token>` or the cookie that
@@ -28,12 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from shared import Runtime, Settings, current_runtime, get_settings
+from shared.runtime import Runtime, current_runtime
+from shared.settings import Settings, get_settings
 from shared.settings._env import secret_like_values
 
 from ._activity import ActivityRecorder
-from ._discover import Target
-from ._dispatch import INSPECT_PATH
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -66,30 +68,31 @@ def _mask(value: Any, secrets: list[str]) -> Any:
 class Inspector:
     """The WSGI app behind `/_runrun/inspect`."""
 
-    def __init__(self, targets: Iterable[Target], token: str | None) -> None:
-        self.targets = [t.name for t in targets]
+    def __init__(self, targets: Iterable[str], token: str | None) -> None:
+        self.targets = list(targets)
         self.token = token.encode() if token else None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        path = (environ.get("PATH_INFO") or "/").rstrip("/")
+        mount = environ.get("SCRIPT_NAME", "").rstrip("/")
+        path = (environ.get("PATH_INFO") or "").rstrip("/")  # "" is the page itself
         method = environ.get("REQUEST_METHOD", "GET")
         query = parse_qs(environ.get("QUERY_STRING", ""))
-        if path == INSPECT_PATH and method == "GET" and self.token and "token" in query:
-            return self._login(query["token"][0], start_response)
+        if path == "" and method == "GET" and self.token and "token" in query:
+            return self._login(query["token"][0], mount, start_response)
         if not self._authorized(environ):
             headers = [("WWW-Authenticate", 'Bearer realm="runrun inspector"')]
             return _json(start_response, "401 Unauthorized", {"error": "token required"}, headers)
-        if path == INSPECT_PATH and method in ("GET", "HEAD"):
+        if path == "" and method in ("GET", "HEAD"):
             return _send(start_response, "200 OK", PAGE.read_bytes(), "text/html; charset=utf-8")
-        if path == f"{INSPECT_PATH}/api/state" and method in ("GET", "HEAD"):
+        if path == "/api/state" and method in ("GET", "HEAD"):
             runtime = current_runtime()
             state = _mask(self.state(runtime), _secret_values(runtime))
             return _json(start_response, "200 OK", state)
-        if path == f"{INSPECT_PATH}/api/replay" and method == "POST":
+        if path == "/api/replay" and method == "POST":
             return self._replay(environ, start_response)
-        if path in (INSPECT_PATH, f"{INSPECT_PATH}/api/state", f"{INSPECT_PATH}/api/replay"):
+        if path in ("", "/api/state", "/api/replay"):
             return _json(start_response, "405 Method Not Allowed", {"error": "wrong method"})
-        return _json(start_response, "404 Not Found", {"error": f"nothing at {path}"})
+        return _json(start_response, "404 Not Found", {"error": f"nothing at {mount}{path}"})
 
     def _authorized(self, environ: WSGIEnvironment) -> bool:
         if self.token is None:
@@ -108,15 +111,13 @@ class Inspector:
             offered = morsel.value if morsel is not None else ""
         return hmac.compare_digest(offered.encode(), self.token)
 
-    def _login(self, offered: str, start_response: StartResponse) -> list[bytes]:
+    def _login(self, offered: str, mount: str, start_response: StartResponse) -> list[bytes]:
         assert self.token is not None
         if not hmac.compare_digest(offered.encode(), self.token):
             return _json(start_response, "401 Unauthorized", {"error": "wrong token"})
-        cookie = (
-            f"{COOKIE}={offered}; Path={INSPECT_PATH}; HttpOnly; SameSite=Strict; Max-Age=43200"
-        )
+        cookie = f"{COOKIE}={offered}; Path={mount}; HttpOnly; SameSite=Strict; Max-Age=43200"
         # Off the address bar (and out of the browser's history) at once.
-        headers = [("Location", INSPECT_PATH), ("Set-Cookie", cookie)]
+        headers = [("Location", mount), ("Set-Cookie", cookie)]
         return _send(start_response, "303 See Other", b"", "text/plain", headers)
 
     def state(self, runtime: Runtime) -> dict[str, Any]:
@@ -196,7 +197,7 @@ class Inspector:
         return _json(start_response, "200 OK", {"replayed": message_id})
 
 
-def make_inspector(targets: Iterable[Target], settings: Settings | None = None) -> Inspector | None:
+def make_inspector(targets: Iterable[str], settings: Settings | None = None) -> Inspector | None:
     """The inspector when the settings enable it, else None (its paths are 404s)."""
     settings = settings or get_settings()
     if not settings.inspector_enabled:
