@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from runrun._cli import _parser
+from runrun._cli import BUILT_IN, _parser
+from shared.catchup._cli import parser as catch_up_parser
 from tests.runrun_scenarios.corpus import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -56,7 +57,13 @@ def test_each_command_parses(page: Path, command: str) -> None:
     if not RUNRUN.match(command):
         return  # another tool's command (gcloud, pip, curl...): not ours to parse
     argv = words[words.index("runrun") + 1 :] if "runrun" in words else words[1:]
+    # The bundle's own commands (its hooks' `commands`) parse with their own parsers.
+    library = {"catch-up": catch_up_parser}
     try:
+        if argv and argv[0] not in BUILT_IN and not argv[0].startswith("-"):
+            assert argv[0] in library, f"{page.name}: {command}: no such command"
+            library[argv[0]]().parse_args(argv[1:])
+            return
         _parser().parse_args(argv)
     except SystemExit as exc:
         assert exc.code == 0, f"{page.name}: {command}"  # only --help exits, with 0

@@ -243,21 +243,21 @@ def test_send_posts_a_plain_body_to_any_target(
 
 
 def test_deploy_planning_deploys_exactly_what_serve_serves(tmp_path: Path) -> None:
-    # Deploy planning reads the bundle's settings: it runs from this repository (ROOT).
     project = _project(tmp_path / "project", HELPERS_MAIN, '[tool.runrun]\ntargets = ["greet"]\n')
-    env = {**_env(tmp_path), "GOOGLE_CLOUD_PROJECT": "p"}
+    env = {**_env(tmp_path), "GOOGLE_CLOUD_PROJECT": "p", "RUNRUN_REGION": "europe-west1"}
     source = str(project / "main.py")
     served = [
         line.split()[0]
-        for line in _cli(ROOT, env, "routes", "--source", source)
+        for line in _cli(project, env, "routes", "--source", source)
         .stdout.partition("\n\n")[0]
         .splitlines()
     ]
     assert served == ["greet", "modules", "search"]
-    plan = _cli(ROOT, env, "deploy-plan", "--mode", "functions", "--source", source)
-    assert plan.returncode == 0, plan.stderr
-    deployed = sorted(set(re.findall(r"functions deploy (\w+)", plan.stdout)))
+    # The per-commit deploy is the build: what it deploys is cloudbuild.yaml's.
+    build = _cli(project, env, "cloudbuild", "--source", source).stdout
+    deployed = sorted(set(re.findall(r"functions deploy (\w+)", build)))
     assert deployed == served
-    build = _cli(ROOT, env, "cloudbuild", "--source", source).stdout
+    setup = _cli(project, env, "deploy-plan", "--setup", "--mode", "run", "--source", source)
+    assert setup.returncode == 0, setup.stderr
     for helper in ("verify_signature", "format_message", "lookup"):
-        assert helper not in plan.stdout and helper not in build
+        assert helper not in setup.stdout and helper not in build

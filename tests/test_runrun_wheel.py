@@ -88,15 +88,18 @@ def test_the_wheel_holds_the_shim_alone(installed: Installed) -> None:
         entry_points = wheel.read(next(n for n in names if n.endswith("entry_points.txt")))
     assert {name.split("/")[0] for name in names} == {"runrun", "runrun-0.1.0.dist-info"}
     assert "runrun/hooks.py" in names and "runrun/py.typed" in names
+    assert "runrun/deploy/_plans.py" in names  # the deploy package travels with the shim
     assert b"runrun = runrun.__main__:run" in entry_points
+    # What an extra adds (`runrun[pubsub]`) is installed only when asked for.
     requires = {
         _requirement(line.split(":", 1)[1])
         for line in metadata.decode().splitlines()
-        if line.startswith("Requires-Dist:")
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
     }
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert requires == {_requirement(line) for line in declared}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert requires == {_requirement(line) for line in project["dependencies"]}
     assert not any(name.startswith("google-cloud") for name, _ in requires)
+    assert set(project["optional-dependencies"]) == {"pubsub"}
     # The repository's own requirements pin the same ranges for what the shim needs.
     wanted = {
         _requirement(line)
@@ -117,15 +120,24 @@ def test_the_installed_command_claims_no_name_of_the_repository(
         assert found.returncode != 0, name
     helped = _run([str(installed.bin / "runrun"), "serve", "--help"], 60, cwd=tmp_path)
     assert "--reload" in helped.stdout and "--env-file" in helped.stdout
-    plan = subprocess.run(
-        [str(installed.bin / "runrun"), "deploy-plan"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    # Deploy planning is the shim's too: a plain project's setup and its build, installed.
+    (tmp_path / "main.py").write_text(
+        "import functions_framework\n\n\n@functions_framework.http\n"
+        "def hello(request):\n    return 'hello'\n"
     )
-    assert plan.returncode == 2 and plan.stderr.startswith("runrun: deploy-plan ")
-    assert "Traceback" not in plan.stderr
+    for command in (["deploy-plan", "--setup", "--mode", "run"], ["cloudbuild"]):
+        plan = subprocess.run(
+            [str(installed.bin / "runrun"), *command, "--project", "acme", "--region", "r1"]
+            if command[0] == "deploy-plan"
+            else [str(installed.bin / "runrun"), *command],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert plan.returncode == 0, plan.stderr
+        assert "Traceback" not in plan.stderr
+        assert ("functions deploy hello" if command == ["cloudbuild"] else "gcloud ") in plan.stdout
 
 
 def _env(installed: Installed, port: int, project: Project, results: Path) -> dict[str, str]:
