@@ -41,7 +41,7 @@ def _flag(command: list[str], name: str) -> str:
     reason="GCLOUD CHECK SKIPPED: gcloud is not installed, so the catch-up steps cannot be held",
 )
 def test_every_step_is_a_command_gcloud_knows_with_flags_it_takes() -> None:
-    from runrun._gcloud_check import HelpCache, check
+    from runrun.deploy._gcloud_check import HelpCache, check
 
     commands = [command for step in STEPS for command in (step.apply, step.describe) if command]
     problems = check([("catch-up", shlex.join(command)) for command in commands], HelpCache())
