@@ -175,7 +175,7 @@ def read_batch_sizes(directory: Path) -> dict[str, dict[str, int]]:
 
 def emulator_env() -> tuple[Any, list[CountingProxy], dict[str, str]] | None:
     sys.path.insert(0, str(ROOT))
-    from tests.emulators import EmulatorProcesses
+    from tests.support.emulators import EmulatorProcesses
 
     processes = EmulatorProcesses(Path(tempfile.mkdtemp()))
     try:

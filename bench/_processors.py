@@ -26,8 +26,8 @@ def _p50_ms(samples: list[float]) -> float:
 
 def measure(count: int) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
-    from tests.bqemulator import PROJECT, BigQueryEmulator
-    from tests.fcm_standin import fcm_stand_in
+    from tests.support.bqemulator import PROJECT, BigQueryEmulator
+    from tests.support.fcm_standin import fcm_stand_in
 
     work = Path(tempfile.mkdtemp(prefix="runrun-bench-processors-"))
     for name in list(os.environ):

@@ -1,5 +1,5 @@
 """The Cloud Tasks side of the emulator benchmark: PyPI's Cloud Tasks emulator (see
-tests/tasks_emulator) with the queue created PAUSED, so that only the hand-off is measured,
+tests/support/tasks_emulator) with the queue created PAUSED, so that only the hand-off is measured,
 as with Pub/Sub, where nothing consumes the topic during the run."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def tasks_env() -> tuple[Any, dict[str, str]] | None:
     from google.cloud import tasks_v2
 
     from shared.backends._clients import make_tasks_client
-    from tests.tasks_emulator import TasksEmulator
+    from tests.support.tasks_emulator import TasksEmulator
 
     emulator = TasksEmulator(Path(tempfile.mkdtemp()))
     try:

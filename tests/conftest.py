@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from shared import reload_settings, stop_runtime
-from tests.bqemulator import BigQueryEmulator
-from tests.emulators import EmulatorProcesses, Emulators
-from tests.fcm_standin import FcmStandIn, fcm_stand_in
-from tests.tasks_emulator import TasksEmulator
+from tests.support.bqemulator import BigQueryEmulator
+from tests.support.emulators import EmulatorProcesses, Emulators
+from tests.support.fcm_standin import FcmStandIn, fcm_stand_in
+from tests.support.tasks_emulator import TasksEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,7 +152,7 @@ def on_bigquery(
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
 
-    from tests.bqemulator import PROJECT
+    from tests.support.bqemulator import PROJECT
 
     dataset = f"runrun_{uuid.uuid4().hex[:10]}"
     client = bigquery.Client(

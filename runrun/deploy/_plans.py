@@ -14,7 +14,7 @@
 Both name their build service account: new projects otherwise build directly submitted
 builds as the Compute Engine default account, which may lack what a build needs
 (cloud.google.com/build/docs/cloud-build-service-account-updates). Both run top to bottom
-twice without a change the second time (tests/gcloud_double).
+twice without a change the second time (tests/support/gcloud_double).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Tests of bench/: the benchmark harness runs, and counts RPCs as the emulators see them."""

@@ -1,0 +1,1 @@
+"""The whole system under faults, fuzzing, load, shutdown and several instances."""

@@ -1,0 +1,1 @@
+"""Tests of runrun/, the shim: discovery, the command line, serving parity, the installed wheel."""

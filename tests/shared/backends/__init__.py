@@ -1,0 +1,1 @@
+"""Tests of shared/backends/: batching, group commit, SQLite connections, the embedded intake."""

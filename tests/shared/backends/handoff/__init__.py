@@ -1,0 +1,1 @@
+"""Tests of shared/backends/handoff/: group commit, Cloud Tasks hand-off."""

@@ -1,0 +1,1 @@
+"""Tests of shared/backends/idempotency/: every store against one contract."""

@@ -1,0 +1,1 @@
+"""Tests of shared/catchup/: runrun catch-up github against the GitHub stand-in."""

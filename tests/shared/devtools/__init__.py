@@ -1,0 +1,1 @@
+"""Tests of shared/devtools/: runrun send and the inspector."""

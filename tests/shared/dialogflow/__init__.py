@@ -1,0 +1,1 @@
+"""Tests of shared/dialogflow/: the Dialogflow CX fulfilment webhook."""

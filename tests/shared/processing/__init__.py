@@ -1,0 +1,1 @@
+"""Tests of shared/processing/: the processing side, its claims, completions and dead letters."""

@@ -1,0 +1,1 @@
+"""Tests of shared/processors/: notify (FCM), bigquery and deploy_staging (Cloud Build)."""

@@ -1,0 +1,1 @@
+"""What the tests share: stand-ins, kits, emulator starters, scenario apps and sample projects."""

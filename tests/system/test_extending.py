@@ -1,0 +1,123 @@
+"""docs/extending.md, kept honest: its code blocks are written into a copy of the project,
+and a delivery signed as the example provider signs it goes through the example target,
+the real embedded queue and the example processor, in a process of its own."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = ROOT / "docs" / "extending.md"
+BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+
+# Run in the copy: sign a delivery as Acme does, hand it to the example target, and wait
+# (on the processor's own report, never on the clock) for the example processor to run.
+SCENARIO = r"""
+import hashlib, hmac, json, threading
+import flask
+import main
+from functions.processors import registry
+from shared import Observer, Runtime, install_runtime, reload_settings, stop_runtime
+
+ran = threading.Event()
+reports = []
+
+class Runs(Observer):
+    def run(self, report):
+        reports.append(report)
+        if report.processor == "audit":
+            ran.set()
+
+runtime = install_runtime(Runtime(reload_settings(), processors=registry, observers=[Runs()]))
+runtime.start()
+body = json.dumps({"id": "ord-1", "type": "order.paid"}).encode()
+signature = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+app = flask.Flask("extending")
+answers = []
+for headers in ({"X-Acme-Signature": signature}, {"X-Acme-Signature": "sha256=00"}):
+    with app.test_request_context(
+        "/", method="POST", data=body, content_type="application/json", headers=headers
+    ):
+        answers.append(main.acme_webhook(flask.request).status_code)
+assert answers == [200, 401], answers
+assert ran.wait(60), reports
+audit = [r for r in reports if r.processor == "audit"]
+assert [(r.outcome, r.note) for r in audit] == [("ran", "audited ord-1")], audit
+document = runtime.documents("audit").get("ord-1")
+assert document == {"source": "acme_webhook", "event_type": "order.paid"}, document
+stop_runtime()
+print("extending: ok")
+"""
+
+
+def blocks() -> list[tuple[str, str, str]]:
+    """(kind, path, text) of each marked block: kind "file" or "add"; text without the
+    marker line (an "add" block's anchor is part of its path: `PATH after: ANCHOR`)."""
+    found = []
+    for text in BLOCK.findall(PAGE.read_text()):
+        first, _, rest = text.partition("\n")
+        marker = re.fullmatch(r"# (file|add to): (.+)", first.strip())
+        if marker is not None:
+            found.append(("file" if marker.group(1) == "file" else "add", marker.group(2), rest))
+    return found
+
+
+def apply(project: Path, kind: str, where: str, text: str) -> None:
+    path, _, anchor = where.partition(" after: ")
+    target = project / path
+    if kind == "file":
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        return
+    current = target.read_text()
+    if anchor:
+        assert anchor in current, f"{path} has no line {anchor!r} to add after"
+        head, _, tail = current.partition(anchor + "\n")
+        target.write_text(head + anchor + "\n" + text + tail)
+    else:
+        target.write_text(current + "\n" + text)
+
+
+def test_the_page_has_a_provider_and_a_processor() -> None:
+    paths = [where for _, where, _ in blocks()]
+    assert "shared/providers/acme/__init__.py" in paths
+    assert "shared/processors/audit/__init__.py" in paths
+    assert "functions/webhooks.py" in paths
+
+
+def test_the_worked_examples_receive_and_process_a_delivery(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    for name in ("shared", "functions"):
+        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "main.py", project / "main.py")
+    for kind, where, text in blocks():
+        apply(project, kind, where, text)
+    # main.py's re-export, as the page describes it in words.
+    main = project / "main.py"
+    main.write_text(
+        main.read_text()
+        + "\nfrom functions.webhooks import acme_webhook  # noqa: E402\n"
+        + '__all__ += ["acme_webhook"]\n'
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "ACME_WEBHOOK_SECRET": "s3cret",
+        "RUNRUN_AUDIT_COLLECTION": "audit",
+        "RUNRUN_STORE": "sqlite",
+        "RUNRUN_QUEUE": "local",
+        "RUNRUN_STATE_DIR": str(tmp_path / "state"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SCENARIO],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "extending: ok" in done.stdout
