@@ -221,6 +221,8 @@ def _serve_granian(options: ServeOptions) -> None:
         # or go to a less busy worker instead of queueing behind busy threads.
         "backpressure": threads,
         "log_access": False,
+        # A WSGI app takes no websocket: said here, granian does not log that it ignores them.
+        "websockets": False,
     }
     kill_timeout = max(1, math.floor(options.graceful_seconds))
     # "runrun" is only shown in the process title: the loader below supplies the app.
