@@ -25,7 +25,6 @@ from shared.backends._batch_sizes import write_out as write_batch_sizes
 from shared.runtime import (
     Runtime,
     announce_backends,
-    check_scheduling,
     install_runtime,
     stop_runtime,
 )
@@ -42,10 +41,10 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     recorder as an observer when the inspector is on."""
     settings = settings or get_settings()
     observers = []
-    if settings.inspector_enabled:
+    if settings.dev.inspector_enabled:
         from .devtools._activity import ActivityRecorder  # only when the inspector is on
 
-        observers.append(ActivityRecorder(settings.state_dir / "activity.sqlite3"))
+        observers.append(ActivityRecorder(settings.server.state_dir / "activity.sqlite3"))
     return Runtime(settings, observers=observers)
 
 
@@ -70,19 +69,20 @@ class ServingHooks:
         if unknown:
             targets = ", ".join(sorted(defined))
             raise ConfigError(f"{', '.join(unknown)}: no such target (the targets: {targets})")
-        # A delayed processor on Pub/Sub is refused here, before any worker starts.
-        check_scheduling(settings, Runtime(settings).processors)
+        # A processor's bad settings, or a delayed one on Pub/Sub, are refused here, before
+        # any worker starts.
+        Runtime(settings).check()
         announce_backends()
-        prepare_secrets(providers(self.package, set(served)), settings)
+        prepare_secrets(providers(self.package, set(served)), settings.dev)
 
     def routes(self, served: Sequence[str]) -> Mapping[str, Any]:
         """The inspector at `/_runrun/inspect`, when the settings enable it."""
-        settings = get_settings()
-        if not (settings.inspector_enabled or settings.inspect):
+        dev = get_settings().dev
+        if not (dev.inspector_enabled or dev.inspect):
             return {}
         from .devtools._inspect import make_inspector
 
-        inspector = make_inspector(served, settings)
+        inspector = make_inspector(served, dev)
         return {} if inspector is None else {"inspect": inspector}
 
     def worker_started(self) -> None:
@@ -101,7 +101,7 @@ class ServingHooks:
         except Exception:  # a failing flush must not turn a clean shutdown into a crash loop
             log.exception("flushing the publisher at shutdown failed")
         try:
-            write_batch_sizes(get_settings().batch_sizes_dir)
+            write_batch_sizes(get_settings().server.batch_sizes_dir)
         except OSError:  # figures for the benchmark only: never a reason to fail a shutdown
             log.exception("writing the batch sizes out failed")
 

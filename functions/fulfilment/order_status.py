@@ -9,6 +9,7 @@ id (`pi_...`, `in_...`), Shopify orders by number (`1001`, `#1001`) or id.
 from typing import Any
 
 from shared.dialogflow import FulfilmentRequest, FulfilmentRuntime, Reply
+from shared.processors.store import PROCESSOR as STORE
 
 from . import handlers
 
@@ -51,7 +52,7 @@ def order_status(call: FulfilmentRequest, runtime: FulfilmentRuntime) -> Reply:
     said = _said_id(call)
     if not said:
         return Reply(messages=["Which order? Tell me its number or payment id."])
-    collection = runtime.documents(runtime.settings.events_collection)
+    collection = runtime.documents(runtime.processor_settings(STORE).collection)
     for field, value in _lookups(said):
         documents = [
             d

@@ -62,7 +62,7 @@ def _secret(env: str) -> str | None:
     values = secrets_from_env(env)
     if values:
         return values[0].decode()
-    return load_dev_secrets(get_settings().dev_secrets_path).get(env)
+    return load_dev_secrets(get_settings().dev.secrets_path).get(env)
 
 
 def _body(sender: Sender, event: str, given: bytes | None, values: dict[str, str | int]) -> bytes:

@@ -101,7 +101,7 @@ def _answer(body: str, status: int = 200) -> flask.Response:
 
 
 def _fallback(runtime: FulfilmentRuntime) -> str:
-    return response_json(Reply(messages=[runtime.settings.dialogflow_fallback_text]))
+    return response_json(Reply(messages=[runtime.settings.dialogflow.fallback_text]))
 
 
 def fulfil_with(
@@ -132,13 +132,13 @@ def fulfil_with(
 
 
 def _auth(runtime: FulfilmentRuntime, target: Fulfilment) -> DialogflowAuth:
-    settings = runtime.settings
+    settings = runtime.settings.dialogflow
     return DialogflowAuth(
         secrets=runtime.secrets.values(target.secret_env),
         basic=runtime.secrets.values(BASIC_ENV),
-        secret_header=settings.dialogflow_secret_header,
-        audiences=settings.dialogflow_audiences,
-        agents=settings.dialogflow_service_agents,
+        secret_header=settings.secret_header,
+        audiences=settings.audiences,
+        agents=settings.service_agents,
         certificates=runtime.certificates,
     )
 
@@ -151,19 +151,19 @@ def _fulfil(
     started: float,
     details: dict[str, Any],
 ) -> flask.Response:
-    settings = runtime.settings
+    limit = runtime.settings.receive.max_body_bytes
     if request.method != "POST":
         raise MethodNotAllowed(request.method, ("POST",))
-    if request.content_length is not None and request.content_length > settings.max_body_bytes:
+    if request.content_length is not None and request.content_length > limit:
         details["close"] = True  # the unread body must not be parsed as the next request
-        read_body(request, settings.max_body_bytes)  # refuses it without reading it
+        read_body(request, limit)  # refuses it without reading it
     headers = {name.lower(): value for name, value in request.headers.items()}
     verify_dialogflow(headers, _auth(runtime, target))
     if request.mimetype != JSON:
         shown = request.mimetype or "none"
         raise UnsupportedMediaType(f"content type {shown!r} is not accepted; send {JSON}")
     try:
-        body = read_body(request, settings.max_body_bytes)
+        body = read_body(request, limit)
     except PayloadTooLarge:
         details["close"] = True
         raise
@@ -174,7 +174,7 @@ def _fulfil(
         known = ", ".join(registry.tags()) or "none"
         raise BadRequest(f"unknown fulfillment tag {call.tag!r}; this webhook serves {known}")
 
-    deadline = started + settings.dialogflow_budget_seconds
+    deadline = started + runtime.settings.dialogflow.budget_seconds
     claim: Claim | None = None
     if call.response_id:
         digest = hashlib.sha256(body).hexdigest()

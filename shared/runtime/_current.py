@@ -89,5 +89,9 @@ def announce_backends() -> None:
     settings = get_settings()
     log.info(
         "backends selected",
-        extra={"store": settings.store, "queue": settings.queue, "topic": settings.topic},
+        extra={
+            "store": settings.store.kind,
+            "queue": settings.queue.kind,
+            "topic": settings.queue.topic,
+        },
     )
