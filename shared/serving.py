@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from shared._log import configure_logging
 from shared.backends._batch_sizes import write_out as write_batch_sizes
 from shared.runtime import (
     Runtime,
@@ -59,7 +60,10 @@ class ServingHooks:
 
     def check(self, served: Sequence[str], defined: Sequence[str]) -> None:
         """Refuse bad settings before any worker starts; prepare the secrets."""
-        from .devtools._devsecrets import prepare_secrets, providers
+        from .devtools._devsecrets import prepare_secrets
+        from .devtools._targets import described_targets
+
+        configure_logging()
 
         # Read afresh: the environment as the server starts with it (`--dev` writes
         # RUNRUN_DEV, `--env-file` adds variables), whatever an import read before.
@@ -73,7 +77,7 @@ class ServingHooks:
         # any worker starts.
         Runtime(settings).check()
         announce_backends()
-        prepare_secrets(providers(self.package, set(served)), settings.dev)
+        prepare_secrets(described_targets(self.package, set(served)), settings.dev)
 
     def routes(self, served: Sequence[str]) -> Mapping[str, Any]:
         """The inspector at `/_runrun/inspect`, when the settings enable it."""
@@ -90,6 +94,7 @@ class ServingHooks:
         worker drains whatever an earlier run left in the outbox without waiting for a
         request, and the store's and the queue's channels are open before the first
         delivery."""
+        configure_logging()
         runtime = install_runtime(build_runtime().start())
         runtime.warm()
 
@@ -107,9 +112,10 @@ class ServingHooks:
 
     def samples(self) -> Mapping[str, Sequence[str]]:
         """The sample deliveries `runrun send` can send, by target."""
-        from .devtools._deliveries import SENDERS
+        from .devtools._targets import described_targets
 
-        return {sender.target: sender.events for sender in SENDERS}
+        described = described_targets(self.package)
+        return {d.target: d.samples.events for d in described if d.samples is not None}
 
     def sample_request(
         self,
@@ -122,8 +128,12 @@ class ServingHooks:
     ) -> SampleDelivery:
         """One sample delivery to `url`, signed as the target's provider signs it."""
         from .devtools._send import sample_delivery
+        from .devtools._targets import described_targets
 
-        return sample_delivery(target, sample, url, body, stale, bad_signature)
+        found = described_targets(self.package, {target})
+        if not found:
+            raise ValueError(f"no samples for {target!r}")
+        return sample_delivery(found[0], sample, url, body, stale, bad_signature)
 
     def commands(self) -> Mapping[str, tuple[str, Callable[[Sequence[str]], int]]]:
         """The bundle's own commands: `runrun catch-up PROVIDER ...` (docs/catch-up.md)."""

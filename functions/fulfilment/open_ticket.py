@@ -11,10 +11,7 @@ from shared import Delivery
 from shared._delivery import rfc3339_now
 from shared.dialogflow import FulfilmentRequest, FulfilmentRuntime, Reply
 
-from . import handlers
 
-
-@handlers.handler("open-ticket")
 def open_ticket(call: FulfilmentRequest, runtime: FulfilmentRuntime) -> Reply:
     ticket = {
         "session": call.session,

@@ -11,8 +11,6 @@ from typing import Any
 from shared.dialogflow import FulfilmentRequest, FulfilmentRuntime, Reply
 from shared.processors.store import PROCESSOR as STORE
 
-from . import handlers
-
 PARAMETER = "order_id"
 
 
@@ -47,7 +45,6 @@ def _status(document: dict[str, Any]) -> str:
     return " and ".join(str(p) for p in parts if p)
 
 
-@handlers.handler("order-status")
 def order_status(call: FulfilmentRequest, runtime: FulfilmentRuntime) -> Reply:
     said = _said_id(call)
     if not said:

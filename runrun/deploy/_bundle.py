@@ -212,16 +212,8 @@ def secrets_table(targets: Iterable[Target]) -> dict[str, tuple[str, ...]]:
 
 
 def secret_envs(target: Target) -> tuple[str, ...]:
-    """The env vars holding `target`'s secrets, read from its module's provider object."""
-    module = sys.modules.get(target.module)
-    for value in vars(module).values() if module is not None else ():
-        if getattr(value, "target", None) == target.name:
-            names = getattr(value, "env_names", None)
-            if callable(names):
-                names = names()
-            if isinstance(names, tuple) and names:
-                return tuple(str(n) for n in names)
-            name = getattr(value, "secret_env", None)
-            if isinstance(name, str) and name:
-                return (name,)
-    return ()
+    """The env vars holding `target`'s secrets, from the provider description it carries."""
+    from shared.providers import description_of
+
+    described = description_of(target.function)
+    return described.env_names if described is not None else ()

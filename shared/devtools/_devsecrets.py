@@ -12,27 +12,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 
-from shared.dialogflow import Fulfilment
-from shared.providers import Provider
+from shared.providers import Fulfilment, Provider
 from shared.settings import DevSettings, secrets_from_env
 from shared.settings._secrets import ensure_dev_secrets, load_dev_secrets
 
 log = logging.getLogger("runrun.server")
-
-
-def providers(package: str, targets: Collection[str]) -> list[Provider | Fulfilment]:
-    """The provider (or fulfilment) description of each of `targets` that has one, found
-    in the modules of `package` that are imported (where the targets are defined)."""
-    found: dict[str, Provider | Fulfilment] = {}
-    for name, module in list(sys.modules.items()):
-        if module is None or not (name == package or name.startswith(package + ".")):
-            continue
-        for value in list(vars(module).values()):
-            if isinstance(value, Provider | Fulfilment) and value.target in targets:
-                found.setdefault(value.target, value)
-    return [found[name] for name in sorted(found)]
 
 
 def prepare_secrets(described: Iterable[Provider | Fulfilment], dev: DevSettings) -> None:

@@ -22,8 +22,7 @@ import contextvars
 import hashlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import flask
@@ -44,7 +43,8 @@ from shared._observe import DeliveryReport
 from shared.backends.idempotency import Claim, Idempotency, Replay
 from shared.dialogflow._messages import FulfilmentRequest, Reply, parse_request, response_json
 from shared.providers import DialogflowAuth, verify_dialogflow
-from shared.providers.dialogflow._verify import BASIC_ENV, SECRET_ENV
+from shared.providers.dialogflow import Fulfilment
+from shared.providers.dialogflow._verify import BASIC_ENV
 from shared.receiving._body import read_body
 
 if TYPE_CHECKING:
@@ -59,26 +59,12 @@ _WAIT_STEP_SECONDS = 0.05  # how often a retry looks for the first call's answer
 _STORE_BUDGET_SECONDS = 0.5  # the claim's completion, after the handler
 
 
-@dataclass(frozen=True)
-class Fulfilment:
-    """A fulfilment target, as runrun sees it: its name and the secret that deploy mounts
-    and dev mode generates (the static-header form; basic auth and ID tokens are configured
-    by hand)."""
-
-    target: str
-    secret_env: str = SECRET_ENV
-    hook_envs: tuple[str, ...] = ()
-
-    @property
-    def env_names(self) -> tuple[str, ...]:
-        return (self.secret_env,)
-
-
 class FulfilmentRegistry:
-    """Handlers per fulfillment tag, registered with `@registry.handler("tag")`."""
+    """Handlers per fulfillment tag: given as a mapping, or added with
+    `@registry.handler("tag")`."""
 
-    def __init__(self) -> None:
-        self._handlers: dict[str, Handler] = {}
+    def __init__(self, handlers: Mapping[str, Handler] | None = None) -> None:
+        self._handlers: dict[str, Handler] = dict(handlers or {})
 
     def handler(self, tag: str) -> Callable[[Handler], Handler]:
         def decorator(fn: Handler) -> Handler:

@@ -293,12 +293,13 @@ def test_deliver_see_it_dead_letter_then_replay(
 def test_dev_secrets_are_printed_by_the_start_that_generates_them_only(
     isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from shared.devtools._devsecrets import prepare_secrets, providers
+    from shared.devtools._devsecrets import prepare_secrets
+    from shared.devtools._targets import described_targets
 
     monkeypatch.setenv("RUNRUN_DEV", "1")
     settings = reload_settings()
     discover(corpus.MAIN_SOURCE)  # the functions package imported, as at a start
-    described = providers("functions", {"github_webhook", "stripe_webhook"})
+    described = described_targets("functions", {"github_webhook", "stripe_webhook"})
     assert [p.target for p in described] == ["github_webhook", "stripe_webhook"]
     prepare_secrets(described, settings.dev)
     first = capsys.readouterr().err
