@@ -6,17 +6,8 @@ DIALOGFLOW_WEBHOOK_SECRET in a header, DIALOGFLOW_BASIC_AUTH, or the service age
 token (DIALOGFLOW_AUDIENCE + DIALOGFLOW_SERVICE_AGENT).
 """
 
-import flask
-import functions_framework
-
-from shared import fulfil
-from shared.dialogflow import Fulfilment
+from shared import fulfilment_target
 
 from .fulfilment import handlers
 
-DIALOGFLOW = Fulfilment(target="dialogflow_webhook")
-
-
-@functions_framework.http
-def dialogflow_webhook(request: flask.Request) -> flask.Response:
-    return fulfil(request, DIALOGFLOW, handlers)
+dialogflow_webhook = fulfilment_target("dialogflow", handlers)

@@ -56,6 +56,7 @@ from shared.runtime import announce_backends as announce_backends
 from shared.runtime import check_scheduling as check_scheduling
 from shared.runtime import current_runtime as current_runtime
 from shared.runtime import fulfil as fulfil
+from shared.runtime import fulfilment_target as fulfilment_target
 from shared.runtime import install_runtime as install_runtime
 from shared.runtime import process_push as process_push
 from shared.runtime import receive as receive
@@ -103,6 +104,7 @@ __all__ = [
     "deadline_scope",
     "echo_challenge",
     "fulfil",
+    "fulfilment_target",
     "get_settings",
     "install_runtime",
     "meta_subscribe",

@@ -21,11 +21,11 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from shared._log import configure_logging
 from shared.backends._batch_sizes import write_out as write_batch_sizes
 from shared.runtime import (
     Runtime,
     announce_backends,
-    check_scheduling,
     install_runtime,
     stop_runtime,
 )
@@ -42,10 +42,10 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     recorder as an observer when the inspector is on."""
     settings = settings or get_settings()
     observers = []
-    if settings.inspector_enabled:
+    if settings.dev.inspector_enabled:
         from .devtools._activity import ActivityRecorder  # only when the inspector is on
 
-        observers.append(ActivityRecorder(settings.state_dir / "activity.sqlite3"))
+        observers.append(ActivityRecorder(settings.server.state_dir / "activity.sqlite3"))
     return Runtime(settings, observers=observers)
 
 
@@ -60,7 +60,10 @@ class ServingHooks:
 
     def check(self, served: Sequence[str], defined: Sequence[str]) -> None:
         """Refuse bad settings before any worker starts; prepare the secrets."""
-        from .devtools._devsecrets import prepare_secrets, providers
+        from .devtools._devsecrets import prepare_secrets
+        from .devtools._targets import described_targets
+
+        configure_logging()
 
         # Read afresh: the environment as the server starts with it (`--dev` writes
         # RUNRUN_DEV, `--env-file` adds variables), whatever an import read before.
@@ -70,19 +73,20 @@ class ServingHooks:
         if unknown:
             targets = ", ".join(sorted(defined))
             raise ConfigError(f"{', '.join(unknown)}: no such target (the targets: {targets})")
-        # A delayed processor on Pub/Sub is refused here, before any worker starts.
-        check_scheduling(settings, Runtime(settings).processors)
+        # A processor's bad settings, or a delayed one on Pub/Sub, are refused here, before
+        # any worker starts.
+        Runtime(settings).check()
         announce_backends()
-        prepare_secrets(providers(self.package, set(served)), settings)
+        prepare_secrets(described_targets(self.package, set(served)), settings.dev)
 
     def routes(self, served: Sequence[str]) -> Mapping[str, Any]:
         """The inspector at `/_runrun/inspect`, when the settings enable it."""
-        settings = get_settings()
-        if not (settings.inspector_enabled or settings.inspect):
+        dev = get_settings().dev
+        if not (dev.inspector_enabled or dev.inspect):
             return {}
         from .devtools._inspect import make_inspector
 
-        inspector = make_inspector(served, settings)
+        inspector = make_inspector(served, dev)
         return {} if inspector is None else {"inspect": inspector}
 
     def worker_started(self) -> None:
@@ -90,6 +94,7 @@ class ServingHooks:
         worker drains whatever an earlier run left in the outbox without waiting for a
         request, and the store's and the queue's channels are open before the first
         delivery."""
+        configure_logging()
         runtime = install_runtime(build_runtime().start())
         runtime.warm()
 
@@ -101,15 +106,16 @@ class ServingHooks:
         except Exception:  # a failing flush must not turn a clean shutdown into a crash loop
             log.exception("flushing the publisher at shutdown failed")
         try:
-            write_batch_sizes(get_settings().batch_sizes_dir)
+            write_batch_sizes(get_settings().server.batch_sizes_dir)
         except OSError:  # figures for the benchmark only: never a reason to fail a shutdown
             log.exception("writing the batch sizes out failed")
 
     def samples(self) -> Mapping[str, Sequence[str]]:
         """The sample deliveries `runrun send` can send, by target."""
-        from .devtools._deliveries import SENDERS
+        from .devtools._targets import described_targets
 
-        return {sender.target: sender.events for sender in SENDERS}
+        described = described_targets(self.package)
+        return {d.target: d.samples.events for d in described if d.samples is not None}
 
     def sample_request(
         self,
@@ -122,8 +128,12 @@ class ServingHooks:
     ) -> SampleDelivery:
         """One sample delivery to `url`, signed as the target's provider signs it."""
         from .devtools._send import sample_delivery
+        from .devtools._targets import described_targets
 
-        return sample_delivery(target, sample, url, body, stale, bad_signature)
+        found = described_targets(self.package, {target})
+        if not found:
+            raise ValueError(f"no samples for {target!r}")
+        return sample_delivery(found[0], sample, url, body, stale, bad_signature)
 
     def commands(self) -> Mapping[str, tuple[str, Callable[[Sequence[str]], int]]]:
         """The bundle's own commands: `runrun catch-up PROVIDER ...` (docs/catch-up.md)."""

@@ -1,11 +1,17 @@
 """The handlers `dialogflow_webhook` runs, one per fulfillment tag set in the agent.
 
-Add one: a module here with a function decorated by `handlers.handler("tag")`, taking a
-FulfilmentRequest and the Runtime and returning a Reply, imported below.
+Add one: a module here with a function taking a FulfilmentRequest and the runtime and
+returning a Reply, and its tag in `handlers` below.
 """
 
 from shared.dialogflow import FulfilmentRegistry
 
-handlers = FulfilmentRegistry()
+from .open_ticket import open_ticket
+from .order_status import order_status
 
-from . import open_ticket, order_status  # noqa: E402,F401 - importing registers them
+handlers = FulfilmentRegistry(
+    {
+        "open-ticket": open_ticket,
+        "order-status": order_status,
+    }
+)

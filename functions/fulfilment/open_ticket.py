@@ -11,10 +11,7 @@ from shared import Delivery
 from shared._delivery import rfc3339_now
 from shared.dialogflow import FulfilmentRequest, FulfilmentRuntime, Reply
 
-from . import handlers
 
-
-@handlers.handler("open-ticket")
 def open_ticket(call: FulfilmentRequest, runtime: FulfilmentRuntime) -> Reply:
     ticket = {
         "session": call.session,
@@ -31,7 +28,7 @@ def open_ticket(call: FulfilmentRequest, runtime: FulfilmentRuntime) -> Reply:
         received_at=rfc3339_now(),
         data=body,
     )
-    runtime.publisher.publish(runtime.settings.topic, body, delivery.attributes())
+    runtime.publisher.publish(runtime.settings.queue.topic, body, delivery.attributes())
     return Reply(
         messages=["Thanks, I have opened a ticket. Our team will get back to you by email."],
         parameters={"ticket_requested": True},

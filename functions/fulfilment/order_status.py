@@ -9,8 +9,7 @@ id (`pi_...`, `in_...`), Shopify orders by number (`1001`, `#1001`) or id.
 from typing import Any
 
 from shared.dialogflow import FulfilmentRequest, FulfilmentRuntime, Reply
-
-from . import handlers
+from shared.processors.store import PROCESSOR as STORE
 
 PARAMETER = "order_id"
 
@@ -46,12 +45,11 @@ def _status(document: dict[str, Any]) -> str:
     return " and ".join(str(p) for p in parts if p)
 
 
-@handlers.handler("order-status")
 def order_status(call: FulfilmentRequest, runtime: FulfilmentRuntime) -> Reply:
     said = _said_id(call)
     if not said:
         return Reply(messages=["Which order? Tell me its number or payment id."])
-    collection = runtime.documents(runtime.settings.events_collection)
+    collection = runtime.documents(runtime.processor_settings(STORE).collection)
     for field, value in _lookups(said):
         documents = [
             d

@@ -15,9 +15,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .._discover import Target
 from ._needs import DeployNeeds, QueueNeeds
+
+if TYPE_CHECKING:
+    from shared.settings import QueueSettings
 
 PROCESS_TARGET = "process_delivery"
 NOTIFY_ROUTES_SECRET = "RUNRUN_NOTIFY_ROUTES"  # JSON: mounted as a secret, not a variable
@@ -94,47 +98,53 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
     if not uses_library(targets):
         return DeployNeeds()
     from shared import get_settings
+    from shared.processors.bigquery import BigQuerySettings
+    from shared.processors.deploy_staging import DeploySettings
+    from shared.processors.notify import NotifySettings
 
-    env = get_settings()
+    settings = get_settings()
+    queue_settings, store = settings.queue, settings.store
+    notify = NotifySettings.from_env(settings)
+    deploy = DeploySettings.from_env(settings)
+    table = BigQuerySettings.from_env(settings).table
     secrets = secrets_table(targets)
-    if env.notify_routes:  # only the processing target reads the routing table
+    if notify.routes:  # only the processing target reads the routing table
         secrets[PROCESS_TARGET] = (*secrets.get(PROCESS_TARGET, ()), NOTIFY_ROUTES_SECRET)
     variables = {
         "GOOGLE_CLOUD_PROJECT": project,
-        "RUNRUN_TOPIC": env.topic,
-        "RUNRUN_COMMAND_TOPIC": env.command_topic,
-        "RUNRUN_IDEMPOTENCY_COLLECTION": env.idempotency_collection,
+        "RUNRUN_TOPIC": queue_settings.topic,
+        "RUNRUN_COMMAND_TOPIC": deploy.command_topic,
+        "RUNRUN_IDEMPOTENCY_COLLECTION": store.idempotency_collection,
         **carried_env(),
     }
     apis = ["firestore.googleapis.com", "pubsub.googleapis.com"]
     roles = [(project, "roles/datastore.user")]
     account_roles: list[tuple[str, str]] = []
-    if env.notify_routes:
+    if notify.routes:
         apis.append("fcm.googleapis.com")
         roles.append((project, "roles/firebasecloudmessaging.admin"))
-    if env.cloudbuild_triggers and env.deploy_via == "cloudbuild":
+    if deploy.triggers and deploy.via == "cloudbuild":
         # deploy-staging runs triggers (triggers:run is builds.create) and lists builds;
         # only when triggers are configured (a runtime able to start builds is a risk).
         apis.append("cloudbuild.googleapis.com")
-        roles.append((env.cloudbuild_project or project, "roles/cloudbuild.builds.editor"))
-        if env.cloudbuild_service_account:  # Cloud Build checks actAs on the trigger's account
-            account_roles.append((env.cloudbuild_service_account, "roles/iam.serviceAccountUser"))
-    setup: list[str] = []
-    if env.bigquery_table:
+        roles.append((deploy.project or project, "roles/cloudbuild.builds.editor"))
+        if deploy.service_account:  # Cloud Build checks actAs on the trigger's account
+            account_roles.append((deploy.service_account, "roles/iam.serviceAccountUser"))
+    setup = bigquery_setup(table, project, region) if table else []
+    if table:
         apis.append("bigquery.googleapis.com")
-        setup += bigquery_setup(env.bigquery_table, project, region)
-    queue = tasks_queue(env) if "tasks" in env.queues_used else None
+    queue = tasks_queue(queue_settings) if "tasks" in queue_settings.queues_used else None
     if queue is not None:
         apis.append("cloudtasks.googleapis.com")
     return DeployNeeds(
         apis=tuple(apis),
         secrets=secrets,
         env=variables,
-        published_topics=(env.topic, env.command_topic),
-        event_topics={PROCESS_TARGET: env.topic},
+        published_topics=(queue_settings.topic, deploy.command_topic),
+        event_topics={PROCESS_TARGET: queue_settings.topic},
         project_roles=tuple(roles),
         account_roles=tuple(account_roles),
-        firestore_ttl=(env.idempotency_collection, "expire_at"),
+        firestore_ttl=(store.idempotency_collection, "expire_at"),
         queue=queue,
         dead_letter_publisher=PROCESS_TARGET if queue is not None else "",
         setup_lines=tuple(setup),
@@ -150,23 +160,20 @@ def carried_env() -> dict[str, str]:
     return found
 
 
-def tasks_queue(env: object) -> QueueNeeds:
-    from shared import Settings
-
-    assert isinstance(env, Settings)
-    queue = (env.tasks_queue or "").rsplit("/", 1)[-1] or DEFAULT_QUEUE
+def tasks_queue(settings: QueueSettings) -> QueueNeeds:
+    queue = (settings.tasks_queue or "").rsplit("/", 1)[-1] or DEFAULT_QUEUE
     return QueueNeeds(
         queue=queue,
-        rate=env.queue_rate,
-        max_concurrent=env.queue_max_concurrent,
-        min_backoff=max(env.queue_min_backoff_seconds, 1.0),
+        rate=settings.rate,
+        max_concurrent=settings.max_concurrent,
+        min_backoff=max(settings.min_backoff_seconds, 1.0),
         max_backoff=600.0,
-        dispatch_deadline=env.tasks_dispatch_deadline_seconds,
+        dispatch_deadline=settings.tasks_dispatch_deadline_seconds,
         env={
             "RUNRUN_TASKS_QUEUE": "{queue_path}",
             "RUNRUN_TASKS_URL": "{url}/" + PROCESS_TARGET,
             "RUNRUN_QUEUE_MAX_ATTEMPTS": "{max_attempts}",
-            "RUNRUN_TASKS_DISPATCH_DEADLINE_SECONDS": str(env.tasks_dispatch_deadline_seconds),
+            "RUNRUN_TASKS_DISPATCH_DEADLINE_SECONDS": str(settings.tasks_dispatch_deadline_seconds),
         },
     )
 
@@ -205,16 +212,8 @@ def secrets_table(targets: Iterable[Target]) -> dict[str, tuple[str, ...]]:
 
 
 def secret_envs(target: Target) -> tuple[str, ...]:
-    """The env vars holding `target`'s secrets, read from its module's provider object."""
-    module = sys.modules.get(target.module)
-    for value in vars(module).values() if module is not None else ():
-        if getattr(value, "target", None) == target.name:
-            names = getattr(value, "env_names", None)
-            if callable(names):
-                names = names()
-            if isinstance(names, tuple) and names:
-                return tuple(str(n) for n in names)
-            name = getattr(value, "secret_env", None)
-            if isinstance(name, str) and name:
-                return (name,)
-    return ()
+    """The env vars holding `target`'s secrets, from the provider description it carries."""
+    from shared.providers import description_of
+
+    described = description_of(target.function)
+    return described.env_names if described is not None else ()

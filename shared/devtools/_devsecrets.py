@@ -12,41 +12,27 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 
-from shared.dialogflow import Fulfilment
-from shared.providers import Provider
-from shared.settings import Settings, secrets_from_env
+from shared.providers import Fulfilment, Provider
+from shared.settings import DevSettings, secrets_from_env
 from shared.settings._secrets import ensure_dev_secrets, load_dev_secrets
 
 log = logging.getLogger("runrun.server")
 
 
-def providers(package: str, targets: Collection[str]) -> list[Provider | Fulfilment]:
-    """The provider (or fulfilment) description of each of `targets` that has one, found
-    in the modules of `package` that are imported (where the targets are defined)."""
-    found: dict[str, Provider | Fulfilment] = {}
-    for name, module in list(sys.modules.items()):
-        if module is None or not (name == package or name.startswith(package + ".")):
-            continue
-        for value in list(vars(module).values()):
-            if isinstance(value, Provider | Fulfilment) and value.target in targets:
-                found.setdefault(value.target, value)
-    return [found[name] for name in sorted(found)]
-
-
-def prepare_secrets(described: Iterable[Provider | Fulfilment], settings: Settings) -> None:
+def prepare_secrets(described: Iterable[Provider | Fulfilment], dev: DevSettings) -> None:
     described = list(described)
-    if settings.dev:
+    if dev.enabled:
         names = {n for p in described for n in (p.secret_env, *p.hook_envs)}
-        before = load_dev_secrets(settings.dev_secrets_path)
-        in_use = ensure_dev_secrets(settings.dev_secrets_path, names)
+        before = load_dev_secrets(dev.secrets_path)
+        in_use = ensure_dev_secrets(dev.secrets_path, names)
         generated = {name: value for name, value in in_use.items() if name not in before}
         if generated:
             lines = [f"  {name}={value}" for name, value in sorted(generated.items())]
             print(
                 f"runrun: dev mode: generated secrets for what is unset "
-                f"(kept in {settings.dev_secrets_path}; `runrun send` signs with them):\n"
+                f"(kept in {dev.secrets_path}; `runrun send` signs with them):\n"
                 + "\n".join(lines),
                 file=sys.stderr,
                 flush=True,
@@ -54,7 +40,7 @@ def prepare_secrets(described: Iterable[Provider | Fulfilment], settings: Settin
         if len(in_use) > len(generated):
             print(
                 f"runrun: dev mode: {len(in_use) - len(generated)} unset secrets taken from "
-                f"{settings.dev_secrets_path}",
+                f"{dev.secrets_path}",
                 file=sys.stderr,
                 flush=True,
             )

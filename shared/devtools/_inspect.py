@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from shared.runtime import Runtime, current_runtime
-from shared.settings import Settings, get_settings
+from shared.settings import DevSettings
 from shared.settings._env import secret_like_values
 
 from ._activity import ActivityRecorder
@@ -126,11 +126,11 @@ class Inspector:
         notes = []
         recorder = runtime.observers.find(ActivityRecorder)
         if recorder is None:  # this process records nothing; other workers may
-            recorder = ActivityRecorder(settings.state_dir / "activity.sqlite3")
+            recorder = ActivityRecorder(settings.server.state_dir / "activity.sqlite3")
         records: list[dict[str, Any]] = []
         listed = runtime.idempotency.store.recent()
         if listed is None:
-            notes.append(f"idempotency records live in the {settings.store} store: not shown")
+            notes.append(f"idempotency records live in the {settings.store.kind} store: not shown")
         else:
             records = [
                 {
@@ -166,7 +166,7 @@ class Inspector:
                 queue["counts"][m.state] = queue["counts"].get(m.state, 0) + 1
         return {
             "targets": self.targets,
-            "backends": {"store": settings.store, "queue": settings.queue},
+            "backends": {"store": settings.store.kind, "queue": settings.queue.kind},
             "deliveries": recorder.recent_deliveries(),
             "runs": recorder.recent_runs(),
             "records": records,
@@ -197,14 +197,13 @@ class Inspector:
         return _json(start_response, "200 OK", {"replayed": message_id})
 
 
-def make_inspector(targets: Iterable[str], settings: Settings | None = None) -> Inspector | None:
+def make_inspector(targets: Iterable[str], dev: DevSettings) -> Inspector | None:
     """The inspector when the settings enable it, else None (its paths are 404s)."""
-    settings = settings or get_settings()
-    if not settings.inspector_enabled:
-        if settings.inspect:
+    if not dev.inspector_enabled:
+        if dev.inspect:
             log.warning("RUNRUN_INSPECT ignored: outside dev mode it needs RUNRUN_INSPECT_TOKEN")
         return None
-    return Inspector(targets, settings.inspect_token)
+    return Inspector(targets, dev.inspect_token)
 
 
 def _send(

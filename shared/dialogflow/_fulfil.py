@@ -22,8 +22,7 @@ import contextvars
 import hashlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import flask
@@ -44,7 +43,8 @@ from shared._observe import DeliveryReport
 from shared.backends.idempotency import Claim, Idempotency, Replay
 from shared.dialogflow._messages import FulfilmentRequest, Reply, parse_request, response_json
 from shared.providers import DialogflowAuth, verify_dialogflow
-from shared.providers.dialogflow._verify import BASIC_ENV, SECRET_ENV
+from shared.providers.dialogflow import Fulfilment
+from shared.providers.dialogflow._verify import BASIC_ENV
 from shared.receiving._body import read_body
 
 if TYPE_CHECKING:
@@ -59,26 +59,12 @@ _WAIT_STEP_SECONDS = 0.05  # how often a retry looks for the first call's answer
 _STORE_BUDGET_SECONDS = 0.5  # the claim's completion, after the handler
 
 
-@dataclass(frozen=True)
-class Fulfilment:
-    """A fulfilment target, as runrun sees it: its name and the secret that deploy mounts
-    and dev mode generates (the static-header form; basic auth and ID tokens are configured
-    by hand)."""
-
-    target: str
-    secret_env: str = SECRET_ENV
-    hook_envs: tuple[str, ...] = ()
-
-    @property
-    def env_names(self) -> tuple[str, ...]:
-        return (self.secret_env,)
-
-
 class FulfilmentRegistry:
-    """Handlers per fulfillment tag, registered with `@registry.handler("tag")`."""
+    """Handlers per fulfillment tag: given as a mapping, or added with
+    `@registry.handler("tag")`."""
 
-    def __init__(self) -> None:
-        self._handlers: dict[str, Handler] = {}
+    def __init__(self, handlers: Mapping[str, Handler] | None = None) -> None:
+        self._handlers: dict[str, Handler] = dict(handlers or {})
 
     def handler(self, tag: str) -> Callable[[Handler], Handler]:
         def decorator(fn: Handler) -> Handler:
@@ -101,7 +87,7 @@ def _answer(body: str, status: int = 200) -> flask.Response:
 
 
 def _fallback(runtime: FulfilmentRuntime) -> str:
-    return response_json(Reply(messages=[runtime.settings.dialogflow_fallback_text]))
+    return response_json(Reply(messages=[runtime.settings.dialogflow.fallback_text]))
 
 
 def fulfil_with(
@@ -132,13 +118,13 @@ def fulfil_with(
 
 
 def _auth(runtime: FulfilmentRuntime, target: Fulfilment) -> DialogflowAuth:
-    settings = runtime.settings
+    settings = runtime.settings.dialogflow
     return DialogflowAuth(
         secrets=runtime.secrets.values(target.secret_env),
         basic=runtime.secrets.values(BASIC_ENV),
-        secret_header=settings.dialogflow_secret_header,
-        audiences=settings.dialogflow_audiences,
-        agents=settings.dialogflow_service_agents,
+        secret_header=settings.secret_header,
+        audiences=settings.audiences,
+        agents=settings.service_agents,
         certificates=runtime.certificates,
     )
 
@@ -151,19 +137,19 @@ def _fulfil(
     started: float,
     details: dict[str, Any],
 ) -> flask.Response:
-    settings = runtime.settings
+    limit = runtime.settings.receive.max_body_bytes
     if request.method != "POST":
         raise MethodNotAllowed(request.method, ("POST",))
-    if request.content_length is not None and request.content_length > settings.max_body_bytes:
+    if request.content_length is not None and request.content_length > limit:
         details["close"] = True  # the unread body must not be parsed as the next request
-        read_body(request, settings.max_body_bytes)  # refuses it without reading it
+        read_body(request, limit)  # refuses it without reading it
     headers = {name.lower(): value for name, value in request.headers.items()}
     verify_dialogflow(headers, _auth(runtime, target))
     if request.mimetype != JSON:
         shown = request.mimetype or "none"
         raise UnsupportedMediaType(f"content type {shown!r} is not accepted; send {JSON}")
     try:
-        body = read_body(request, settings.max_body_bytes)
+        body = read_body(request, limit)
     except PayloadTooLarge:
         details["close"] = True
         raise
@@ -174,7 +160,7 @@ def _fulfil(
         known = ", ".join(registry.tags()) or "none"
         raise BadRequest(f"unknown fulfillment tag {call.tag!r}; this webhook serves {known}")
 
-    deadline = started + settings.dialogflow_budget_seconds
+    deadline = started + runtime.settings.dialogflow.budget_seconds
     claim: Claim | None = None
     if call.response_id:
         digest = hashlib.sha256(body).hexdigest()

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared._observe import Observers
 from shared.backends import DocumentCollection
 from shared.backends.handoff import Publisher
 from shared.backends.idempotency import Idempotency
+from shared.processing import Registration
 from shared.providers import CertificateCache
 from shared.settings import Secrets, Settings
 
 
 class FulfilmentRuntime(Protocol):
     """What the fulfilment pipeline and its handlers use (handlers: settings, documents,
-    publisher)."""
+    publisher, a processor's settings)."""
 
     @property
     def settings(self) -> Settings: ...
@@ -39,3 +40,7 @@ class FulfilmentRuntime(Protocol):
     def publisher(self) -> Publisher: ...
 
     def documents(self, name: str) -> DocumentCollection: ...
+
+    def processor_settings(self, registration: Registration) -> Any:
+        """A processor's own settings block (the `store` processor's collection, say)."""
+        ...

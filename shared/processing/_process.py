@@ -128,7 +128,7 @@ def _scheduled_later(
         runtime.schedule(replace(delivery, processor=registration.name), at=due)
     except WebhookError as exc:  # the queue is down: this message comes back later
         log.warning("could not schedule processor", extra={"reason": exc.message})
-        raise RetryLater(runtime.settings.retry_after_seconds, exc.message) from exc
+        raise RetryLater(runtime.settings.server.retry_after_seconds, exc.message) from exc
     log.info("processor scheduled", extra={"processor": registration.name, "not_before": due})
     _report(runtime, delivery, registration.name, "scheduled")
     return True

@@ -64,7 +64,7 @@ def _dead_lettered(
     if exc.status_code < 500 and exc.status_code != 409:
         return False
     headers = {name.lower(): value for name, value in request.headers.items()}
-    attempt = last_task_attempt(headers, runtime.settings.queue_max_attempts)
+    attempt = last_task_attempt(headers, runtime.settings.queue.max_attempts)
     if attempt is None:
         return False
     message_id = dead_letter_task(runtime, event, attempt, headers)

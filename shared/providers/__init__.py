@@ -1,8 +1,9 @@
-"""The providers: how each one's requests are described, verified and answered.
+"""The providers: how each one's requests are described, verified, answered and sampled.
 
-`Provider` describes one sender (its secret, its verifier, its delivery id, its handshake);
-a package per provider holds its verifier over the one core (`_core`), and the handshakes
-some of them need live in `_handshake`."""
+`Provider` describes one sender (its secret, its verifier, its delivery id, its handshake,
+its samples); a package per provider holds its description, its verifier over the one core
+(`_core`) and its samples over the one kit (`_samples`); the handshakes some of them need
+live in `_handshake`. A target carries its provider's description (`_target`)."""
 
 from shared.providers._core import SignedRequest as SignedRequest
 from shared.providers._core import hmac_matches as hmac_matches
@@ -21,9 +22,21 @@ from shared.providers._provider import Handshake as Handshake
 from shared.providers._provider import Inbound as Inbound
 from shared.providers._provider import Provider as Provider
 from shared.providers._provider import text_of as text_of
+from shared.providers._samples import Answer as Answer
+from shared.providers._samples import Draft as Draft
+from shared.providers._samples import Outgoing as Outgoing
+from shared.providers._samples import Samples as Samples
+from shared.providers._samples import echoed as echoed
+from shared.providers._samples import hmac_digest as hmac_digest
+from shared.providers._samples import json_post as json_post
 from shared.providers._secret import verify_shared_secret as verify_shared_secret
-from shared.providers.dialogflow._verify import DialogflowAuth as DialogflowAuth
-from shared.providers.dialogflow._verify import verify_dialogflow as verify_dialogflow
+from shared.providers._target import description_of as description_of
+from shared.providers._target import mark as mark_target
+from shared.providers._target import provider_named as provider_named
+from shared.providers.dialogflow import DIALOGFLOW as DIALOGFLOW
+from shared.providers.dialogflow import DialogflowAuth as DialogflowAuth
+from shared.providers.dialogflow import Fulfilment as Fulfilment
+from shared.providers.dialogflow import verify_dialogflow as verify_dialogflow
 from shared.providers.dropbox import DROPBOX as DROPBOX
 from shared.providers.dropbox._verify import verify_dropbox as verify_dropbox
 from shared.providers.generic import GENERIC as GENERIC
@@ -50,27 +63,39 @@ from shared.providers.zoom import ZOOM as ZOOM
 from shared.providers.zoom._verify import verify_zoom as verify_zoom
 
 __all__ = [
+    "Answer",
     "CertificateCache",
+    "DIALOGFLOW",
     "DROPBOX",
     "DialogflowAuth",
+    "Draft",
+    "Fulfilment",
     "GENERIC",
     "GITHUB",
     "GRAPH",
     "Handshake",
     "Inbound",
     "META",
+    "Outgoing",
     "Provider",
     "SHOPIFY",
     "SLACK",
     "STANDARD",
     "STRIPE",
+    "Samples",
     "SignedRequest",
     "TWILIO",
     "X",
     "ZOOM",
+    "description_of",
     "echo_challenge",
+    "echoed",
+    "hmac_digest",
     "hmac_matches",
+    "json_post",
+    "mark_target",
     "meta_subscribe",
+    "provider_named",
     "push_auth_enabled",
     "query_echo",
     "slack_url_verification",

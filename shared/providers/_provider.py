@@ -11,7 +11,8 @@ from typing import Any
 import flask
 
 from shared._errors import NotConfigured
-from shared.providers import SignedRequest
+from shared.providers._core import SignedRequest
+from shared.providers._samples import Samples
 
 Verifier = Callable[[SignedRequest, Sequence[bytes], int], None]
 
@@ -117,6 +118,8 @@ class Provider:
     # seconds; the target's deadline is this minus a safety margin. None: not documented,
     # and RUNRUN_DEADLINE_SECONDS applies.
     answer_window_seconds: float | None = None
+    # The sample deliveries `runrun send` sends, signed as this provider signs them.
+    samples: Samples | None = None
 
     @property
     def env_names(self) -> tuple[str, ...]:

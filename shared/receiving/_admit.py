@@ -42,7 +42,7 @@ def admit(
     Raises:
         MethodNotAllowed, PayloadTooLarge, BadRequest, UnsupportedMediaType.
     """
-    limit = runtime.settings.max_body_bytes
+    limit = runtime.settings.receive.max_body_bytes
     if request.method not in provider.methods:
         raise MethodNotAllowed(request.method, provider.methods)
     if request.content_length is not None and request.content_length > limit:

@@ -43,7 +43,7 @@ def authenticate(
         body=body, headers=headers, url=public_url(request), form=form, secrets_by_env=named
     )
     provider.verify(
-        signed, secrets, _tolerance(provider, runtime.settings.timestamp_tolerance_seconds)
+        signed, secrets, _tolerance(provider, runtime.settings.receive.timestamp_tolerance_seconds)
     )
     if payload is None:  # JSON is parsed only once the signature is known to be good
         payload, _ = parse(body, admitted.body_format)

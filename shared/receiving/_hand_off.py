@@ -59,7 +59,7 @@ class HandOff:
         self, runtime: ReceivingRuntime, route: Route, claims: ReceiveClaims, reply: Reply
     ) -> None:
         self.runtime, self.route, self.claims, self.reply = runtime, route, claims, reply
-        self.topic = runtime.settings.topic
+        self.topic = runtime.settings.queue.topic
         self.unclaimed = 0  # items published without a claim (the store failed)
 
     def take(self, item: Item) -> Replay | None:

@@ -103,7 +103,9 @@ def _hand_off(
     """Hand every part off within the target's deadline, and answer: the 2xx the provider
     expects, or the replay of an earlier answer to a single delivery."""
     reply = provider.answer([key for _, _, key in parts])
-    deadline = runtime.settings.deadline_for(provider.target, provider.answer_window_seconds)
+    deadline = runtime.settings.receive.deadline_for(
+        provider.target, provider.answer_window_seconds
+    )
     claims = ReceiveClaims(runtime, provider.target, deadline)
     hand_off = HandOff(runtime, runtime.route_for(provider.target), claims, reply)
     handed_off = 0

@@ -7,6 +7,7 @@ from shared.runtime._current import install_runtime as install_runtime
 from shared.runtime._current import stop_runtime as stop_runtime
 from shared.runtime._current import using_runtime as using_runtime
 from shared.runtime._entry import fulfil as fulfil
+from shared.runtime._entry import fulfilment_target as fulfilment_target
 from shared.runtime._entry import process_push as process_push
 from shared.runtime._entry import receive as receive
 from shared.runtime._entry import webhook_target as webhook_target
@@ -19,6 +20,7 @@ __all__ = [
     "check_scheduling",
     "current_runtime",
     "fulfil",
+    "fulfilment_target",
     "install_runtime",
     "process_push",
     "receive",

@@ -54,11 +54,11 @@ class Backends:
     ) -> None:
         """Backends given here replace the ones the settings name (tests, embedding)."""
         self.settings = settings
-        self.secrets = Secrets(settings)
+        self.secrets = Secrets(settings.dev)
         self._adc_project: Lazy[str] = Lazy(default_project)
         self._firestore: Lazy[Any] = Lazy(lambda: make_firestore(self.project))
         self._pubsub: Lazy[Any] = Lazy(make_publisher_client)
-        self._tasks: Lazy[Any] = Lazy(lambda: make_tasks_client(settings.tasks_emulator))
+        self._tasks: Lazy[Any] = Lazy(lambda: make_tasks_client(settings.queue.tasks_emulator))
         self._certificates: Lazy[CertificateCache] = Lazy(CertificateCache)
         self._fulfilment_pool: Lazy[ThreadPoolExecutor] = Lazy(_fulfilment_pool)
         self._idempotency: Lazy[Idempotency] = Lazy(lambda: self._build_idempotency(store))
@@ -68,7 +68,7 @@ class Backends:
         # The queues some targets use besides the default one (RUNRUN_TARGET_QUEUES).
         self._other_publishers: dict[str, Lazy[Publisher]] = {
             kind: Lazy(partial(self._build_other, kind))
-            for kind in settings.queues_used - {settings.queue}
+            for kind in settings.queue.queues_used - {settings.queue.kind}
         }
         self._documents: dict[str, DocumentCollection] = {}
         self._intakes: dict[int, EmbeddedIntake | None] = {}  # by publisher
@@ -77,11 +77,12 @@ class Backends:
 
     @property
     def project(self) -> str | None:
-        if self.settings.project is not None:
-            return self.settings.project
-        if self.settings.firestore_emulator or self.settings.pubsub_emulator:
+        settings = self.settings
+        if settings.server.project is not None:
+            return settings.server.project
+        if settings.store.firestore_emulator or settings.queue.pubsub_emulator:
             return EMULATOR_PROJECT
-        if self.settings.on_cloud_run:
+        if settings.server.on_cloud_run:
             return self._adc_project.get() or None
         return None
 
@@ -118,7 +119,7 @@ class Backends:
 
     def publisher_for(self, target: str) -> Publisher:
         """The publisher of the queue `target`'s deliveries go to (RUNRUN_TARGET_QUEUES)."""
-        other = self._other_publishers.get(self.settings.queue_for(target))
+        other = self._other_publishers.get(self.settings.queue.queue_for(target))
         return self.publisher if other is None else other.get()
 
     def intake_for(self, target: str) -> EmbeddedIntake | None:
@@ -145,13 +146,22 @@ class Backends:
 
     def _build_idempotency(self, store: IdempotencyStore | None) -> Idempotency:
         return Idempotency(
-            store or make_store(self.settings, lambda: self.firestore),
-            lease_seconds=self.settings.lease_seconds,
-            ttl_seconds=self.settings.key_ttl_seconds,
+            store or self._make_store(),
+            lease_seconds=self.settings.store.lease_seconds,
+            ttl_seconds=self.settings.store.key_ttl_seconds,
+        )
+
+    def _make_store(self) -> IdempotencyStore:
+        settings = self.settings
+        return make_store(
+            settings.store,
+            settings.server.state_dir,
+            beside_queue="local" in settings.queue.queues_used,
+            firestore=lambda: self.firestore,
         )
 
     def _build_publisher(self, given: Publisher | None) -> Publisher:
-        return self._with_worker(given or self._make_publisher(self.settings.queue))
+        return self._with_worker(given or self._make_publisher(self.settings.queue.kind))
 
     def _build_other(self, kind: str) -> Publisher:
         return self._with_worker(self._make_publisher(kind))
@@ -159,7 +169,9 @@ class Backends:
     def _make_publisher(self, kind: str) -> Publisher:
         return make_publisher(
             kind,
-            self.settings,
+            self.settings.queue,
+            self.settings.server.state_dir,
+            self.settings.server.project,
             pubsub=lambda: self.pubsub,
             tasks=lambda: self.tasks,
             project=lambda: self.project,
@@ -171,10 +183,10 @@ class Backends:
         with self._lock:
             collection = self._documents.get(name)
             if collection is None:
-                if self.settings.store == "firestore":
+                if self.settings.store.kind == "firestore":
                     collection = FirestoreCollection(lambda: self.firestore, name)
                 else:
-                    path = self.settings.state_dir / "documents.sqlite3"
+                    path = self.settings.server.state_dir / "documents.sqlite3"
                     collection = SqliteCollection(path, name)
                 self._documents[name] = collection
             return collection
@@ -182,8 +194,8 @@ class Backends:
     def deadline(self, seconds: float | None = None) -> contextlib.AbstractContextManager[None]:
         """A budget for backend calls (default RUNRUN_DEADLINE_SECONDS)."""
         settings = self.settings
-        budget = settings.deadline_seconds if seconds is None else seconds
-        return deadline_scope(budget, retry_after=settings.retry_after_seconds)
+        budget = settings.receive.deadline_seconds if seconds is None else seconds
+        return deadline_scope(budget, retry_after=settings.server.retry_after_seconds)
 
     def verify_push(self, headers: Mapping[str, str]) -> Mapping[str, Any]:
         """Check Google's OIDC token on a push request (see `verify.verify_google_oidc`)."""

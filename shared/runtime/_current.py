@@ -9,6 +9,7 @@ import os
 import threading
 from collections.abc import Iterator
 
+from shared._log import configure_logging
 from shared.runtime._runtime import Runtime
 from shared.runtime._warm import warm_first_runtime
 from shared.settings import get_settings
@@ -33,6 +34,8 @@ class _ProcessRuntime:
             return runtime
         with self._lock:
             if self._runtime is None or self._pid != os.getpid():
+                # Plain functions-framework's start: its first request in each worker.
+                configure_logging()
                 self._runtime = Runtime(get_settings()).start()
                 self._pid = os.getpid()
                 warm_first_runtime(self._runtime)
@@ -89,5 +92,9 @@ def announce_backends() -> None:
     settings = get_settings()
     log.info(
         "backends selected",
-        extra={"store": settings.store, "queue": settings.queue, "topic": settings.topic},
+        extra={
+            "store": settings.store.kind,
+            "queue": settings.queue.kind,
+            "topic": settings.queue.topic,
+        },
     )

@@ -4,16 +4,19 @@ RUNRUN_TARGET_QUEUES name the kinds a process uses)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from shared.backends.handoff import LocalQueue, Publisher
 from shared.backends.handoff._outbox import exponential_backoff
-from shared.settings import Settings
+from shared.settings import QueueSettings
 
 
 def make_publisher(
     kind: str,
-    settings: Settings,
+    settings: QueueSettings,
+    state_dir: Path,
+    project_name: str | None,
     *,
     pubsub: Callable[[], Any],
     tasks: Callable[[], Any],
@@ -29,7 +32,7 @@ def make_publisher(
     if kind == "tasks":
         from shared.backends.handoff._tasks import CloudTasksPublisher
 
-        assert settings.tasks_queue and settings.tasks_url  # checked by the settings
+        assert settings.tasks_queue and settings.tasks_url  # checked when read
         return CloudTasksPublisher(
             tasks,
             queue=settings.tasks_queue,
@@ -41,11 +44,11 @@ def make_publisher(
             dispatch_deadline_seconds=settings.tasks_dispatch_deadline_seconds,
             create_queue=bool(settings.tasks_emulator),
         )
-    low, high = settings.queue_min_backoff_seconds, settings.queue_max_backoff_seconds
+    low, high = settings.min_backoff_seconds, settings.max_backoff_seconds
     return LocalQueue(
-        settings.state_dir / "queue.sqlite3",
-        max_attempts=settings.queue_max_attempts,
-        project=settings.project or "local",
+        state_dir / "queue.sqlite3",
+        max_attempts=settings.max_attempts,
+        project=project_name or "local",
         backoff=lambda attempts: exponential_backoff(attempts, low, high),
-        rate=settings.queue_rate,
+        rate=settings.rate,
     )

@@ -25,9 +25,9 @@ def check_scheduling(settings: Settings, registry: ProcessorRegistry | None) -> 
         if registration.delay is None:
             continue
         if registration.source == "*":
-            queues = settings.queues_used
+            queues = settings.queue.queues_used
         else:
-            queues = {settings.queue_for(registration.source)}
+            queues = {settings.queue.queue_for(registration.source)}
         if "pubsub" in queues:
             raise ConfigError(
                 f"processor {registration.name!r} runs {registration.delay:g} s after its "

@@ -89,12 +89,16 @@ class Runtime(Backends):
     def processors(self) -> ProcessorRegistry | None:
         """The registry that `process` runs: given, or imported from RUNRUN_PROCESSORS."""
         if self._processors is None:
-            self._processors = import_registry(self.settings.processors)
+            self._processors = import_registry(self.settings.server.processors)
         return self._processors
 
     def processor_context(self, registration: Registration) -> ProcessorContext[Any, Any]:
         """What `registration`'s processor sees of this runtime (built once per processor)."""
         return self._contexts.get(registration)
+
+    def processor_settings(self, registration: Registration) -> Any:
+        """`registration`'s own settings block, read once (what its context carries)."""
+        return self._contexts.get(registration).settings
 
     def enabled(self, registration: Registration) -> bool:
         """Whether `registration` runs in this process (asked of its own settings block)."""
@@ -122,7 +126,10 @@ class Runtime(Backends):
         not_before = time.time() + delay if delay is not None else at
         with self.deadline():
             return self.publisher_for(delivery.source).publish(
-                self.settings.topic, delivery.data, delivery.attributes(), not_before=not_before
+                self.settings.queue.topic,
+                delivery.data,
+                delivery.attributes(),
+                not_before=not_before,
             )
 
     def publish(self, topic: str, delivery: Delivery, attributes: Mapping[str, str]) -> str:
@@ -153,10 +160,9 @@ class Runtime(Backends):
 
     # --- life cycle ----------------------------------------------------------------------
 
-    def start(self) -> Runtime:
-        """Check the processors' settings, and build what must run before the first
-        request: the local queue's worker drains what an earlier run left without waiting
-        for a delivery.
+    def check(self) -> Runtime:
+        """Read and check every processor's own settings block and its schedule; builds
+        no client and starts nothing (a server checks this before any worker starts).
 
         Raises:
             ConfigError: a processor's settings (or its schedule) cannot work.
@@ -165,7 +171,18 @@ class Runtime(Backends):
         check_scheduling(self.settings, registry)
         for registration in registry.registrations if registry is not None else ():
             self._contexts.get(registration)  # reads and checks its settings block now
-        if self.settings.queue == "local" or isinstance(self._publisher.peek(), LocalQueue):
+        return self
+
+    def start(self) -> Runtime:
+        """Check the processors' settings, and build what must run before the first
+        request: the local queue's worker drains what an earlier run left without waiting
+        for a delivery.
+
+        Raises:
+            ConfigError: a processor's settings (or its schedule) cannot work.
+        """
+        self.check()
+        if self.settings.queue.kind == "local" or isinstance(self._publisher.peek(), LocalQueue):
             try:
                 self.publisher  # noqa: B018 - building it starts the worker
             except WebhookError as exc:  # the handoff step answers 503 until it works
@@ -186,13 +203,13 @@ class Runtime(Backends):
         timings: dict[str, float] = {}
         parts: tuple[tuple[str, Callable[[], None]], ...] = (
             ("store", lambda: self.idempotency.store.warm()),
-            ("queue", lambda: self.publisher.warm(self.settings.topic)),
+            ("queue", lambda: self.publisher.warm(self.settings.queue.topic)),
         )
         for name, warm_part in parts:
             started = time.perf_counter()
             try:
                 with deadline_scope(
-                    timeout, nested=False, retry_after=self.settings.retry_after_seconds
+                    timeout, nested=False, retry_after=self.settings.server.retry_after_seconds
                 ):
                     warm_part()
             except WebhookError as exc:
@@ -211,7 +228,7 @@ class Runtime(Backends):
             if self._worker is None and not self._stopped:
                 self._worker = LocalWorker(
                     queue,
-                    self.settings.topic,
+                    self.settings.queue.topic,
                     self.process,
                     claims=self.claiming,
                     completions=deferring,

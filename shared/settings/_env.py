@@ -1,24 +1,17 @@
 """Reading the environment, one variable at a time.
 
 Every setting goes through these readers, so a bad value is refused the same way wherever it
-is read: `ConfigError` naming the variable and what it holds. The settings themselves are
-built in `_config` (the receiving and processing paths) and `_serve_env` (the serving
-process); secrets are read here on each use and never copied into a long-lived object.
+is read: `ConfigError` naming the variable and what it holds. The blocks that use them are
+the settings package's own (`Settings.from_env()`) and each processor's; secrets are read
+here on each use and never copied into a long-lived object.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from shared.settings._notify_routes import NotifyRoute
 
 _OFF = ("0", "false", "off", "no")
 _ON = ("1", "true", "on", "yes")
-# Dialogflow CX waits at most 30 s for a webhook (5 s by default).
-DIALOGFLOW_MAX_TIMEOUT_SECONDS = 30.0
 # Where Google's token certificates are fetched; tests point RUNRUN_OIDC_CERTS_URL elsewhere.
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 # Env var names whose values are secrets wherever they appear (the inspector masks them).
@@ -117,77 +110,3 @@ def secret_like_values() -> list[str]:
         for part in value.split(",")
     }
     return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
-
-
-def env_triggers(name: str) -> dict[str, str]:
-    """`owner/repo=trigger-id,owner/other=trigger-id`: which trigger deploys which repository."""
-    mapping: dict[str, str] = {}
-    for entry in env_list(name):
-        repository, sep, trigger = (part.strip() for part in entry.partition("="))
-        if not sep or not repository or not trigger:
-            raise ConfigError(f"{name} entries must be owner/repo=trigger-id, got {entry!r}")
-        if repository in mapping:
-            raise ConfigError(f"{name} names {repository!r} twice")
-        mapping[repository] = trigger
-    return mapping
-
-
-def env_budget(name: str, default: float) -> float:
-    value = env_float(name, default)
-    if value >= DIALOGFLOW_MAX_TIMEOUT_SECONDS:
-        raise ConfigError(
-            f"{name} must stay below Dialogflow's {DIALOGFLOW_MAX_TIMEOUT_SECONDS:g} s timeout,"
-            f" got {value:g}"
-        )
-    return value
-
-
-def env_notify_routes() -> tuple[NotifyRoute, ...]:
-    """The FCM routing table, inline or from a file; empty (notify off) when neither is set."""
-    from shared.settings._notify_routes import (  # no SDK: only the table's checks
-        RouteError,
-        parse_routes,
-    )
-
-    inline = env_text("RUNRUN_NOTIFY_ROUTES")
-    path = env_text("RUNRUN_NOTIFY_ROUTES_FILE")
-    if inline and path:
-        raise ConfigError("set RUNRUN_NOTIFY_ROUTES or RUNRUN_NOTIFY_ROUTES_FILE, not both")
-    name, text = "RUNRUN_NOTIFY_ROUTES", inline
-    if path:
-        name = f"RUNRUN_NOTIFY_ROUTES_FILE ({path})"
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{name} cannot be read: {exc}") from None
-    if not text:
-        return ()
-    try:
-        return parse_routes(text)
-    except RouteError as exc:
-        raise ConfigError(f"{name}: {exc}") from None
-
-
-def env_bigquery_table() -> str | None:
-    raw = env_text("RUNRUN_BIGQUERY_TABLE")
-    if not raw:
-        return None
-    parts = raw.split(".")
-    if len(parts) not in (2, 3) or not all(parts):
-        raise ConfigError(
-            f"RUNRUN_BIGQUERY_TABLE must be dataset.table or project.dataset.table, got {raw!r}"
-        )
-    return raw
-
-
-def env_pairs(name: str) -> tuple[tuple[str, str], ...]:
-    """`target:event,target:*` selections; empty means every delivery."""
-    pairs = []
-    for item in env_text(name).split(","):
-        if not item.strip():
-            continue
-        target, sep, event = item.strip().partition(":")
-        if not sep or not target.strip() or not event.strip():
-            raise ConfigError(f"{name}: {item.strip()!r} is not target:event (use * for any)")
-        pairs.append((target.strip(), event.strip()))
-    return tuple(pairs)

@@ -15,8 +15,8 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
+from shared.settings._dev import DevSettings
 from shared.settings._env import secrets_from_env
-from shared.settings._settings import Settings
 
 
 def load_dev_secrets(path: Path) -> dict[str, str]:
@@ -56,8 +56,8 @@ def ensure_dev_secrets(path: Path, names: Iterable[str]) -> dict[str, str]:
 class Secrets:
     """The secrets of one process: env vars, read on each use, then dev secrets."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._dev = load_dev_secrets(settings.dev_secrets_path) if settings.dev else {}
+    def __init__(self, dev: DevSettings) -> None:
+        self._dev = load_dev_secrets(dev.secrets_path) if dev.enabled else {}
 
     def dev_values(self) -> list[str]:
         """The dev secrets in use (for masking wherever they could appear)."""

@@ -79,9 +79,9 @@ def test_batch_sizes_are_written_out_only_when_asked(
     assert _batch_sizes.snapshot()[kind] == {1: 1, 3: 2}
 
     monkeypatch.delenv("RUNRUN_BATCH_SIZES_DIR", raising=False)
-    assert _batch_sizes.write_out(reload_settings().batch_sizes_dir) is None
+    assert _batch_sizes.write_out(reload_settings().server.batch_sizes_dir) is None
     monkeypatch.setenv("RUNRUN_BATCH_SIZES_DIR", str(tmp_path / "sizes"))
-    written = _batch_sizes.write_out(reload_settings().batch_sizes_dir)
+    written = _batch_sizes.write_out(reload_settings().server.batch_sizes_dir)
     assert written is not None and written.parent == tmp_path / "sizes"
     assert '"3": 2' in written.read_text()
 

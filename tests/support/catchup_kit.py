@@ -55,7 +55,7 @@ def receiver_fixture(
         pubsub = PubSub()
         reload_settings()
         try:
-            pubsub.subscribe(get_settings().topic)  # the topic must exist for the hand-off
+            pubsub.subscribe(get_settings().queue.topic)  # the topic must exist for the hand-off
             yield make_app("github_webhook", monkeypatch)
         finally:
             pubsub.close()

@@ -1,6 +1,6 @@
 """Small helpers every kind of test uses, kept once: a free local port, stopping a server
 process the test started, and the HMAC that most providers sign with (the full per-provider
-signers are `runrun._signing`, held to the providers' published examples)."""
+signers are in each provider's package, held to the providers' published examples)."""
 
 from __future__ import annotations
 

@@ -23,6 +23,8 @@ from werkzeug.test import TestResponse
 from functions.processors import registry
 from shared import Delivery, Runtime, current_runtime, get_settings, reload_settings
 from shared.backends.handoff import _local, _local_worker
+from shared.processors.deploy_staging import DeploySettings
+from shared.processors.store import EventsSettings
 from tests.support.pubsub_util import ROOT, SECRET, github_headers, make_app, push_body, wait_for
 
 WORKER_THREAD = "runrun-local-queue"
@@ -89,7 +91,7 @@ def outbox(state: Path) -> list[tuple[str, str, int]]:
 
 
 def drained(state: Path) -> bool:
-    return not [row for row in outbox(state) if row[0] == get_settings().topic]
+    return not [row for row in outbox(state) if row[0] == get_settings().queue.topic]
 
 
 def test_delivery_is_processed_by_the_worker_once(
@@ -103,7 +105,11 @@ def test_delivery_is_processed_by_the_worker_once(
     first = deliver(github, body, delivery_id)
     assert first.status_code == 200, first.get_data(as_text=True)
     stored = wait_for(
-        lambda: current_runtime().documents(settings.events_collection).get(delivery_id),
+        lambda: (
+            current_runtime()
+            .documents(EventsSettings.from_env(settings).collection)
+            .get(delivery_id)
+        ),
         "the worker to store the delivery",
     )
     assert stored["payload"] == json.loads(body)
@@ -124,13 +130,13 @@ def test_delivery_is_processed_by_the_worker_once(
         received_at="2030-01-01T00:00:00.000Z",
         data=body,
     )
-    current_runtime().publisher.publish(settings.topic, body, message.attributes())
+    current_runtime().publisher.publish(settings.queue.topic, body, message.attributes())
     wait_for(lambda: drained(embedded), "the redelivered message to be consumed")
 
     # 2 HTTP deliveries + 1 queued duplicate: 1 processor run, on the worker thread, and
     # exactly one deploy command waiting on the command topic.
     assert runs.seen == [(delivery_id, WORKER_THREAD)]
-    assert outbox(embedded) == [(settings.command_topic, "pending", 0)]
+    assert outbox(embedded) == [(DeploySettings.from_env(settings).command_topic, "pending", 0)]
 
 
 def test_always_failing_processor_is_dead_lettered(
@@ -149,10 +155,14 @@ def test_always_failing_processor_is_dead_lettered(
         "the message to be dead-lettered",
     )
 
-    assert rows == [(get_settings().topic, "dead", 3)]
+    assert rows == [(get_settings().queue.topic, "dead", 3)]
     # Each failure released the processor's claim, so every attempt really ran it.
     assert runs.ids() == [delivery_id] * 3
-    stored = current_runtime().documents(get_settings().events_collection).get(delivery_id)
+    stored = (
+        current_runtime()
+        .documents(EventsSettings.from_env(get_settings()).collection)
+        .get(delivery_id)
+    )
     assert stored is not None, "the processors that succeeded stay done"
 
 
@@ -162,7 +172,7 @@ body = {body!r}
 delivery = Delivery("github_webhook", {delivery_id!r}, "push", "application/json",
                     "2030-01-01T00:00:00.000Z", body)
 runtime = Runtime(get_settings(), run_queue_worker=False)
-runtime.publisher.publish(get_settings().topic, body, delivery.attributes())
+runtime.publisher.publish(get_settings().queue.topic, body, delivery.attributes())
 """
 
 
@@ -177,7 +187,7 @@ def test_outbox_left_by_a_previous_process_is_drained_on_start(
         "RUNRUN_STATE_DIR": str(embedded),
         "RUNRUN_STORE": "sqlite",
         "RUNRUN_QUEUE": "local",
-        "RUNRUN_TOPIC": get_settings().topic,
+        "RUNRUN_TOPIC": get_settings().queue.topic,
     }
     # A process that queued a delivery and exited before any worker ran it.
     subprocess.run(
@@ -187,7 +197,7 @@ def test_outbox_left_by_a_previous_process_is_drained_on_start(
         check=True,
         timeout=60,
     )
-    assert outbox(embedded) == [(get_settings().topic, "pending", 0)]
+    assert outbox(embedded) == [(get_settings().queue.topic, "pending", 0)]
 
     # This process starts serving: its first request (any request) starts the worker.
     app = make_app("github_webhook", monkeypatch)
@@ -195,7 +205,11 @@ def test_outbox_left_by_a_previous_process_is_drained_on_start(
     wait_for(lambda: drained(embedded), "the leftover message to be drained")
 
     assert runs.seen == [(delivery_id, WORKER_THREAD)]
-    stored = current_runtime().documents(get_settings().events_collection).get(delivery_id)
+    stored = (
+        current_runtime()
+        .documents(EventsSettings.from_env(get_settings()).collection)
+        .get(delivery_id)
+    )
     assert stored is not None and stored["payload"] == json.loads(body)
 
 

@@ -30,6 +30,8 @@ import requests
 from functions.processors import registry
 from shared import Delivery, Runtime, current_runtime, get_settings, reload_settings, stop_runtime
 from shared.backends.idempotency import document_id
+from shared.processors.deploy_staging import DeploySettings
+from shared.processors.store import EventsSettings
 from tests.support.emulators import Emulators, free_port
 from tests.support.pubsub_util import (
     ROOT,
@@ -102,7 +104,7 @@ def redeliver(process: flask.Flask, envelope: dict[str, Any]) -> int:
 
 
 def test_signed_delivery_publishes_the_raw_body_once(github: flask.Flask, pubsub: PubSub) -> None:
-    subscription = pubsub.subscribe(get_settings().topic)
+    subscription = pubsub.subscribe(get_settings().queue.topic)
     delivery_id = str(uuid.uuid4())
     # Not re-serialized anywhere: the exact bytes GitHub signed must reach the processor.
     body = b'{"zen": "Keep it logically awesome.",  "ref": "refs/heads/x", "hook_id": 1}'
@@ -126,7 +128,7 @@ def test_signed_delivery_publishes_the_raw_body_once(github: flask.Flask, pubsub
 
 
 def test_duplicates_replay_and_mismatches_are_422(github: flask.Flask, pubsub: PubSub) -> None:
-    subscription = pubsub.subscribe(get_settings().topic)
+    subscription = pubsub.subscribe(get_settings().queue.topic)
     delivery_id = str(uuid.uuid4())
     body = push_body()
 
@@ -147,7 +149,7 @@ def test_duplicates_replay_and_mismatches_are_422(github: flask.Flask, pubsub: P
 
 
 def test_concurrent_duplicates_publish_once(github: flask.Flask, pubsub: PubSub) -> None:
-    subscription = pubsub.subscribe(get_settings().topic)
+    subscription = pubsub.subscribe(get_settings().queue.topic)
     delivery_id = str(uuid.uuid4())
     body = push_body()
     threads = 20
@@ -186,8 +188,8 @@ def test_redelivered_message_is_processed_once(
     github: flask.Flask, process: flask.Flask, pubsub: PubSub
 ) -> None:
     settings = get_settings()
-    deliveries = pubsub.subscribe(settings.topic)
-    commands = pubsub.subscribe(settings.command_topic)
+    deliveries = pubsub.subscribe(settings.queue.topic)
+    commands = pubsub.subscribe(DeploySettings.from_env(settings).command_topic)
     to_main, to_branch = str(uuid.uuid4()), str(uuid.uuid4())
     main_body = push_body(ref="refs/heads/main", after="a" * 40)
     branch_body = push_body(ref="refs/heads/feature", after="b" * 40)
@@ -204,7 +206,7 @@ def test_redelivered_message_is_processed_once(
     ]
 
     assert statuses == [200, 200, 200, 200]
-    stored = documents(settings.events_collection)
+    stored = documents(EventsSettings.from_env(settings).collection)
     assert set(stored) == {to_main, to_branch}
     assert stored[to_main]["payload"] == json.loads(main_body)
     assert stored[to_main]["source"] == "github_webhook"
@@ -231,8 +233,8 @@ def test_concurrent_pushes_of_one_message_process_it_once(
     github: flask.Flask, process: flask.Flask, pubsub: PubSub
 ) -> None:
     settings = get_settings()
-    deliveries = pubsub.subscribe(settings.topic)
-    commands = pubsub.subscribe(settings.command_topic)
+    deliveries = pubsub.subscribe(settings.queue.topic)
+    commands = pubsub.subscribe(DeploySettings.from_env(settings).command_topic)
     delivery_id = str(uuid.uuid4())
     assert deliver(github, push_body(), delivery_id).status_code == 200
     (message,) = pubsub.pull(deliveries, expected=1)
@@ -261,7 +263,7 @@ def test_concurrent_pushes_of_one_message_process_it_once(
     assert len(statuses) == pushes
     assert set(statuses) <= {200, 409}, statuses
     assert retry == 200
-    assert set(documents(settings.events_collection)) == {delivery_id}
+    assert set(documents(EventsSettings.from_env(settings).collection)) == {delivery_id}
     assert len(pubsub.pull(commands, expected=1)) == 1
 
 
@@ -271,7 +273,7 @@ def test_relay_receives_each_delivery_once_and_retries_after_500(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = get_settings()
-    deliveries = pubsub.subscribe(settings.topic)
+    deliveries = pubsub.subscribe(settings.queue.topic)
     with relay_server() as (relay, url):
         monkeypatch.setenv("RUNRUN_RELAY_URL", url)
         reload_settings()
@@ -306,7 +308,7 @@ def test_relay_receives_each_delivery_once_and_retries_after_500(
         assert relayed == [ok_body, failing_body], "each delivery relayed successfully once"
         assert [body for _, body in relay.answered(500)] == [failing_body]
         assert len(relay.requests) == 3
-        assert set(documents(settings.events_collection)) == {ok_id, failing_id}
+        assert set(documents(EventsSettings.from_env(settings).collection)) == {ok_id, failing_id}
 
 
 @pytest.fixture(params=["refused", "silent"])
@@ -328,7 +330,7 @@ def test_failing_queue_is_503_and_releases_the_claim(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = get_settings()
-    subscription = pubsub.subscribe(settings.topic)
+    subscription = pubsub.subscribe(settings.queue.topic)
     delivery_id = str(uuid.uuid4())
     body = push_body()
 
@@ -340,7 +342,7 @@ def test_failing_queue_is_503_and_releases_the_claim(
     assert down.status_code == 503, down.get_data(as_text=True)
     assert int(down.headers["Retry-After"]) >= 1
     key_id = document_id("github_webhook", delivery_id)
-    assert key_id not in documents(settings.idempotency_collection), "claim not released"
+    assert key_id not in documents(settings.store.idempotency_collection), "claim not released"
 
     # The queue is back (a fresh client, as a new instance would build): the provider's
     # retry of the same delivery is accepted, not refused as in progress.
@@ -352,7 +354,7 @@ def test_failing_queue_is_503_and_releases_the_claim(
     assert "Idempotent-Replayed" not in up.headers
     # 2 deliveries, 1 publish.
     assert len(pubsub.pull(subscription, expected=1)) == 1
-    assert documents(settings.idempotency_collection)[key_id]["status"] == "completed"
+    assert documents(settings.store.idempotency_collection)[key_id]["status"] == "completed"
 
 
 def test_failing_store_still_accepts_and_publishes(
@@ -364,7 +366,7 @@ def test_failing_store_still_accepts_and_publishes(
 ) -> None:
     """The queue is where a delivery becomes durable: a store that refuses or never answers
     costs the claim (a duplicate may then be published twice), never the delivery."""
-    subscription = pubsub.subscribe(get_settings().topic)
+    subscription = pubsub.subscribe(get_settings().queue.topic)
     delivery_id = str(uuid.uuid4())
     body = push_body()
 
@@ -403,7 +405,7 @@ def test_failing_processor_is_released_and_rerun(
     registry.register(name="flaky-test-processor")(flaky)
 
     settings = get_settings()
-    deliveries = pubsub.subscribe(settings.topic)
+    deliveries = pubsub.subscribe(settings.queue.topic)
     delivery_id = str(uuid.uuid4())
     assert deliver(github, push_body(ref="refs/heads/topic"), delivery_id).status_code == 200
     (message,) = pubsub.pull(deliveries, expected=1)
@@ -415,7 +417,7 @@ def test_failing_processor_is_released_and_rerun(
     assert redeliver(process, envelope) == 200
 
     assert runs == [delivery_id, delivery_id], "failed once, ran once more, then skipped"
-    assert set(documents(settings.events_collection)) == {delivery_id}
+    assert set(documents(EventsSettings.from_env(settings).collection)) == {delivery_id}
 
 
 @pytest.fixture
@@ -431,9 +433,9 @@ def server(emu: Emulators, tmp_path: Path) -> Iterator[str]:
         "PUBSUB_EMULATOR_HOST": emu.pubsub_host,
         "GOOGLE_CLOUD_PROJECT": "runrun-test",
         "GITHUB_WEBHOOK_SECRET": SECRET,
-        "RUNRUN_TOPIC": settings.topic,
-        "RUNRUN_IDEMPOTENCY_COLLECTION": settings.idempotency_collection,
-        "RUNRUN_EVENTS_COLLECTION": settings.events_collection,
+        "RUNRUN_TOPIC": settings.queue.topic,
+        "RUNRUN_IDEMPOTENCY_COLLECTION": settings.store.idempotency_collection,
+        "RUNRUN_EVENTS_COLLECTION": EventsSettings.from_env(settings).collection,
         "RUNRUN_STATE_DIR": str(tmp_path / "server-state"),
     }
     command = [
@@ -477,7 +479,7 @@ def server(emu: Emulators, tmp_path: Path) -> Iterator[str]:
 
 
 def test_functions_framework_process(server: str, pubsub: PubSub) -> None:
-    subscription = pubsub.subscribe(get_settings().topic)
+    subscription = pubsub.subscribe(get_settings().queue.topic)
     url = server
     delivery_id = str(uuid.uuid4())
     body = push_body()

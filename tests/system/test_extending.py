@@ -1,6 +1,6 @@
 """docs/extending.md, kept honest: its code blocks are written into a copy of the project,
-and a delivery signed as the example provider signs it goes through the example target,
-the real embedded queue and the example processor, in a process of its own."""
+and the example provider's own sample, signed by its own signer, goes through the example
+target, the real embedded queue and the example processor, in a process of its own."""
 
 from __future__ import annotations
 
@@ -12,15 +12,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "extending.md"
-BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+BLOCK = re.compile(r"```(?:python|json)\n(.*?)```", re.S)
 
-# Run in the copy: sign a delivery as Acme does, hand it to the example target, and wait
-# (on the processor's own report, never on the clock) for the example processor to run.
+# Run in the copy: build Acme's sample as `runrun send` does (through the bundle's hooks),
+# hand it to the example target, and wait (on the processor's own report, never on the
+# clock) for the example processor to run. The deploy plan finds the target's secret on it.
 SCENARIO = r"""
-import hashlib, hmac, json, threading
+import json, threading
 import flask
 import main
 from functions.processors import registry
+from runrun import discover
+from runrun.deploy._bundle import secrets_table
 from shared import Observer, Runtime, install_runtime, reload_settings, stop_runtime
 
 ran = threading.Event()
@@ -32,22 +35,27 @@ class Runs(Observer):
         if report.processor == "audit":
             ran.set()
 
+assert main.runrun_hooks.samples()["acme_webhook"] == ("order.paid",)
+targets = {t.name: t for t in discover("main.py").targets}
+assert secrets_table([targets["acme_webhook"]]) == {"acme_webhook": ("ACME_WEBHOOK_SECRET",)}
 runtime = install_runtime(Runtime(reload_settings(), processors=registry, observers=[Runs()]))
 runtime.start()
-body = json.dumps({"id": "ord-1", "type": "order.paid"}).encode()
-signature = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
 app = flask.Flask("extending")
 answers = []
-for headers in ({"X-Acme-Signature": signature}, {"X-Acme-Signature": "sha256=00"}):
+for bad in (False, True):
+    sample = main.runrun_hooks.sample_request(
+        "acme_webhook", "order.paid", "http://localhost/", bad_signature=bad
+    )
     with app.test_request_context(
-        "/", method="POST", data=body, content_type="application/json", headers=headers
+        "/", method=sample.method, data=sample.body, headers=dict(sample.headers)
     ):
         answers.append(main.acme_webhook(flask.request).status_code)
+    order = json.loads(sample.body)["id"] if not bad else order
 assert answers == [200, 401], answers
 assert ran.wait(60), reports
 audit = [r for r in reports if r.processor == "audit"]
-assert [(r.outcome, r.note) for r in audit] == [("ran", "audited ord-1")], audit
-document = runtime.documents("audit").get("ord-1")
+assert [(r.outcome, r.note) for r in audit] == [("ran", f"audited {order}")], audit
+document = runtime.documents("audit").get(order)
 assert document == {"source": "acme_webhook", "event_type": "order.paid"}, document
 stop_runtime()
 print("extending: ok")
@@ -86,12 +94,15 @@ def test_the_page_has_a_provider_and_a_processor() -> None:
     paths = [where for _, where, _ in blocks()]
     assert "shared/providers/acme/__init__.py" in paths
     assert "shared/processors/audit/__init__.py" in paths
-    assert "functions/webhooks.py" in paths
+    assert "shared/providers/acme/samples/order.paid.json" in paths
+    # The provider's target is one line in functions/.
+    [target] = [text for _, where, text in blocks() if where == "functions/webhooks.py"]
+    assert target.strip() == 'acme_webhook = webhook_target("acme")'
 
 
 def test_the_worked_examples_receive_and_process_a_delivery(tmp_path: Path) -> None:
     project = tmp_path / "project"
-    for name in ("shared", "functions"):
+    for name in ("shared", "functions", "runrun"):
         shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "main.py", project / "main.py")
     for kind, where, text in blocks():

@@ -1,5 +1,7 @@
-"""Importing the library starts nothing: no thread, no file, no change to logging. Start-up
-work (logging, settings, warm-up, registration) belongs to an explicit start hook."""
+"""Importing the library, the functions or main.py starts nothing: no thread, no file, no
+change to logging. Start-up work (logging, settings, warm-up, registration) belongs to an
+explicit start hook: runrun's (the bundle's `check` and `worker_started`), or under plain
+functions-framework each worker's first request."""
 
 from __future__ import annotations
 
@@ -38,6 +40,14 @@ for name in names:
     importlib.import_module(name)
 import shared.processors
 shared.processors.shipped()  # building the list imports each processor package
+# The functions and main.py as functions-framework imports them (every target module).
+for name in ["functions", *(m.name for m in pkgutil.walk_packages(
+    importlib.import_module("functions").__path__, "functions."
+))]:
+    importlib.import_module(name)
+    names.append(name)
+import main
+names.append("main")
 assert threading.active_count() == before_threads, threading.enumerate()
 assert handlers() == before_handlers, handlers() - before_handlers
 assert set(os.listdir(".")) == before_files, set(os.listdir(".")) ^ before_files
@@ -45,7 +55,7 @@ print("imported", len(names), "modules")
 """
 
 
-def test_importing_every_module_of_shared_starts_nothing(tmp_path: Path) -> None:
+def test_importing_shared_functions_and_main_starts_nothing(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(
         [sys.executable, "-c", SCENARIO],

@@ -16,6 +16,7 @@ from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore, pubsub_v1
 
 from shared import get_settings, reload_settings
+from shared.processors.store import EventsSettings
 from tests.support.emulators import Emulators
 from tests.support.providers_kit import (
     TARGETS,
@@ -45,8 +46,8 @@ def subscription(on_emulators: Emulators) -> Iterator[str]:
         client.close()
         _warm.add(on_emulators.firestore_host)
     reload_settings()
-    topic = f"projects/{PROJECT}/topics/{get_settings().topic}"
-    name = f"projects/{PROJECT}/subscriptions/{get_settings().topic}-pull"
+    topic = f"projects/{PROJECT}/topics/{get_settings().queue.topic}"
+    name = f"projects/{PROJECT}/subscriptions/{get_settings().queue.topic}-pull"
     publisher = pubsub_v1.PublisherClient()
     subscriber = pubsub_v1.SubscriberClient()
     try:
@@ -111,7 +112,11 @@ def process(message: Any) -> None:
 def stored(delivery_id: str) -> dict[str, Any] | None:
     client = firestore.Client(project=PROJECT)
     try:
-        snapshot = client.collection(get_settings().events_collection).document(delivery_id).get()
+        snapshot = (
+            client.collection(EventsSettings.from_env(get_settings()).collection)
+            .document(delivery_id)
+            .get()
+        )
         return snapshot.to_dict() if snapshot.exists else None
     finally:
         client.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from shared.backends.idempotency._machine import Idempotency as Idempotency
@@ -12,23 +13,26 @@ from shared.backends.idempotency._outcomes import Replay as Replay
 from shared.backends.idempotency._store import IdempotencyRecord as IdempotencyRecord
 from shared.backends.idempotency._store import IdempotencyStore as IdempotencyStore
 from shared.backends.idempotency._store import document_id as document_id
-from shared.settings._settings import Settings
+from shared.settings import StoreSettings
 
 
-def make_store(settings: Settings, firestore: Callable[[], Any]) -> IdempotencyStore:
-    """The store named by RUNRUN_STORE (firestore | sqlite | memory)."""
-    if settings.store == "firestore":
+def make_store(
+    settings: StoreSettings, state_dir: Path, *, beside_queue: bool, firestore: Callable[[], Any]
+) -> IdempotencyStore:
+    """The store named by RUNRUN_STORE (firestore | sqlite | memory); `beside_queue`: the
+    local queue's outbox is in `state_dir` too."""
+    if settings.kind == "firestore":
         from shared.backends.idempotency._firestore import FirestoreStore
 
         return FirestoreStore(firestore, settings.idempotency_collection)
-    if settings.store == "sqlite":
+    if settings.kind == "sqlite":
         from shared.backends.idempotency._sqlite import SqliteStore
 
-        legacy = settings.state_dir / "idempotency.sqlite3"
-        if "local" in settings.queues_used:
+        legacy = state_dir / "idempotency.sqlite3"
+        if beside_queue:
             # Beside the local queue's outbox, so that a delivery's claim, message and
             # completion are one transaction (shared/backends/_intake.py); earlier records move in.
-            return SqliteStore(settings.state_dir / "queue.sqlite3", legacy=legacy)
+            return SqliteStore(state_dir / "queue.sqlite3", legacy=legacy)
         return SqliteStore(legacy)
     return MemoryStore()
 

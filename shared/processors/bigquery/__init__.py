@@ -7,7 +7,7 @@ from shared._delivery import Delivery
 from shared.processing import ProcessorContext, Registration
 from shared.processors.bigquery._rows import SCHEMA as SCHEMA
 from shared.processors.bigquery._rows import row_for as row_for
-from shared.processors.bigquery._writer import BigQuerySettings as BigQuerySettings
+from shared.processors.bigquery._settings import BigQuerySettings as BigQuerySettings
 from shared.processors.bigquery._writer import TableWriter as TableWriter
 
 
@@ -30,7 +30,7 @@ def _configured(block: BigQuerySettings) -> bool:
 PROCESSOR = Registration(
     "bigquery",
     bigquery,
-    settings=BigQuerySettings.of,
+    settings=BigQuerySettings.from_env,
     enabled=_configured,
     client=TableWriter,
     close_client=TableWriter.close,

@@ -15,38 +15,18 @@ past the deadline the processor fails and the queue redelivers with its own back
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared._delivery import Delivery
 from shared._errors import PermanentFailure
 from shared.processors.bigquery._rows import SCHEMA, row_for
-from shared.settings import Settings
+from shared.processors.bigquery._settings import BigQuerySettings
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
 
 # insertAll's per-row reasons that a later retry can fix; any other row error is the row's.
 _TRANSIENT_REASONS = {"backendError", "internalError", "timeout", "stopped", "rateLimitExceeded"}
-
-
-@dataclass(frozen=True)
-class BigQuerySettings:
-    table: str | None  # RUNRUN_BIGQUERY_TABLE: [project.]dataset.table; None: off
-    events: tuple[tuple[str, str], ...]  # RUNRUN_BIGQUERY_EVENTS: target:event pairs, or all
-    timeout_seconds: float  # RUNRUN_BIGQUERY_TIMEOUT_SECONDS
-    emulator_host: str | None  # BIGQUERY_EMULATOR_HOST
-    project: str | None  # the client's project (default: the dataset's, or ADC's)
-
-    @classmethod
-    def of(cls, settings: Settings) -> BigQuerySettings:
-        return cls(
-            table=settings.bigquery_table,
-            events=settings.bigquery_events,
-            timeout_seconds=settings.bigquery_timeout_seconds,
-            emulator_host=settings.bigquery_emulator_host,
-            project=settings.project,
-        )
 
 
 class TableWriter:

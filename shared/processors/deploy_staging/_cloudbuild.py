@@ -24,13 +24,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from shared._errors import NotConfigured, PermanentFailure
 from shared.processing import ProcessorContext
-from shared.settings import Settings
+from shared.processors.deploy_staging._settings import DeploySettings
 
 if TYPE_CHECKING:
     from google.cloud.devtools.cloudbuild_v1 import CloudBuildClient
@@ -41,29 +40,6 @@ DELIVERY_SUBSTITUTION = "_RUNRUN_DELIVERY"
 # Cloud Build's rule for a build tag.
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _ZERO_SHA = "0" * 40
-
-
-@dataclass(frozen=True)
-class DeploySettings:
-    via: str  # RUNRUN_DEPLOY_VIA: "cloudbuild", or "topic" for a deployer of the team's own
-    triggers: Mapping[str, str]  # RUNRUN_CLOUDBUILD_TRIGGERS: repository -> trigger id
-    project: str | None  # RUNRUN_CLOUDBUILD_PROJECT (default: the service's project)
-    region: str  # RUNRUN_CLOUDBUILD_REGION
-    endpoint: str | None  # RUNRUN_CLOUDBUILD_ENDPOINT: a stand-in in tests
-    timeout_seconds: float  # RUNRUN_CLOUDBUILD_TIMEOUT_SECONDS
-    command_topic: str  # RUNRUN_COMMAND_TOPIC, where "topic" publishes its commands
-
-    @classmethod
-    def of(cls, settings: Settings) -> DeploySettings:
-        return cls(
-            via=settings.deploy_via,
-            triggers=settings.cloudbuild_triggers,
-            project=settings.cloudbuild_project,
-            region=settings.cloudbuild_region,
-            endpoint=settings.cloudbuild_endpoint,
-            timeout_seconds=settings.cloudbuild_timeout_seconds,
-            command_topic=settings.command_topic,
-        )
 
 
 DeployContext: TypeAlias = "ProcessorContext[DeploySettings, CloudBuildClient]"

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 
 from shared._delivery import Delivery
 from shared.processing import ProcessorContext, Registration
-from shared.processors.notify._fcm import NotifySettings as NotifySettings
 from shared.processors.notify._fcm import build_messages as build_messages
 from shared.processors.notify._fcm import delete_firebase_app as delete_firebase_app
 from shared.processors.notify._fcm import make_firebase_app as make_firebase_app
 from shared.processors.notify._fcm import send_notification as send_notification
-from shared.settings import NotifyRoute as NotifyRoute
-from shared.settings import RouteError as RouteError
-from shared.settings import parse_routes as parse_routes
-from shared.settings import route_for as route_for
+from shared.processors.notify._routes import NotifyRoute as NotifyRoute
+from shared.processors.notify._routes import RouteError as RouteError
+from shared.processors.notify._routes import parse_routes as parse_routes
+from shared.processors.notify._routes import route_for as route_for
+from shared.processors.notify._settings import NotifySettings as NotifySettings
 
 if TYPE_CHECKING:
     from firebase_admin import App
@@ -35,7 +35,7 @@ def _configured(block: NotifySettings) -> bool:
 PROCESSOR = Registration(
     "notify",
     notify,
-    settings=NotifySettings.of,
+    settings=NotifySettings.from_env,
     enabled=_configured,
     client=make_firebase_app,
     close_client=delete_firebase_app,

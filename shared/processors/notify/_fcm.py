@@ -17,36 +17,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared._delivery import Delivery
 from shared._errors import PermanentFailure
 from shared.processing import ProcessorContext
-from shared.settings import Settings
-from shared.settings._notify_routes import MissingField, NotifyRoute
+from shared.processors.notify._routes import MissingField, NotifyRoute
+from shared.processors.notify._settings import NotifySettings
 
 if TYPE_CHECKING:
     from firebase_admin import App
 
 log = logging.getLogger("runrun.notify")
-
-
-@dataclass(frozen=True)
-class NotifySettings:
-    routes: tuple[NotifyRoute, ...]  # RUNRUN_NOTIFY_ROUTES(_FILE); empty: off
-    dry_run: bool  # RUNRUN_NOTIFY_DRY_RUN: FCM validates the messages, sends none
-    timeout_seconds: float  # RUNRUN_FCM_TIMEOUT_SECONDS
-    project: str | None
-
-    @classmethod
-    def of(cls, settings: Settings) -> NotifySettings:
-        return cls(
-            routes=settings.notify_routes,
-            dry_run=settings.notify_dry_run,
-            timeout_seconds=settings.fcm_timeout_seconds,
-            project=settings.project,
-        )
 
 
 def make_firebase_app(settings: NotifySettings) -> App:

@@ -12,7 +12,7 @@ from typing import Any
 
 from shared._delivery import Delivery
 from shared.processing import ProcessorContext, Registration
-from shared.settings import Settings
+from shared.settings import Settings, env_text
 
 RELAY_TIMEOUT_SECONDS = 10
 
@@ -20,6 +20,10 @@ RELAY_TIMEOUT_SECONDS = 10
 @dataclass(frozen=True)
 class RelaySettings:
     url: str | None  # RUNRUN_RELAY_URL
+
+    @classmethod
+    def from_env(cls, settings: Settings) -> RelaySettings:
+        return cls(url=env_text("RUNRUN_RELAY_URL") or None)
 
 
 def relay(delivery: Delivery, context: ProcessorContext[RelaySettings, Any]) -> None:
@@ -42,15 +46,11 @@ def relay(delivery: Delivery, context: ProcessorContext[RelaySettings, Any]) -> 
     response.raise_for_status()
 
 
-def _settings(settings: Settings) -> RelaySettings:
-    return RelaySettings(url=settings.relay_url)
-
-
 def _configured(block: RelaySettings) -> bool:
     return block.url is not None
 
 
-PROCESSOR = Registration("relay", relay, settings=_settings, enabled=_configured)
+PROCESSOR = Registration("relay", relay, settings=RelaySettings.from_env, enabled=_configured)
 
 __all__ = [
     "PROCESSOR",

@@ -12,15 +12,19 @@ from typing import Any
 
 from shared._delivery import Delivery
 from shared.processing import ProcessorContext, Registration
-from shared.settings import Settings
+from shared.settings import Settings, env_text
 
 
 @dataclass(frozen=True)
-class StoreSettings:
+class EventsSettings:
     collection: str  # RUNRUN_EVENTS_COLLECTION
 
+    @classmethod
+    def from_env(cls, settings: Settings) -> EventsSettings:
+        return cls(collection=env_text("RUNRUN_EVENTS_COLLECTION") or "webhook_events")
 
-def store(delivery: Delivery, context: ProcessorContext[StoreSettings, Any]) -> None:
+
+def store(delivery: Delivery, context: ProcessorContext[EventsSettings, Any]) -> None:
     document: dict[str, Any] = {
         "source": delivery.source,
         "delivery_id": delivery.delivery_id,
@@ -33,14 +37,10 @@ def store(delivery: Delivery, context: ProcessorContext[StoreSettings, Any]) -> 
         context.documents(context.settings.collection).put(delivery.delivery_id, document)
 
 
-def _settings(settings: Settings) -> StoreSettings:
-    return StoreSettings(collection=settings.events_collection)
-
-
-PROCESSOR = Registration("store", store, settings=_settings)
+PROCESSOR = Registration("store", store, settings=EventsSettings.from_env)
 
 __all__ = [
     "PROCESSOR",
-    "StoreSettings",
+    "EventsSettings",
     "store",
 ]

@@ -9,6 +9,7 @@ import uuid
 
 from shared.providers._handshake import query_echo
 from shared.providers._provider import Provider
+from shared.providers.dropbox._sample import SAMPLES
 from shared.providers.dropbox._verify import verify_dropbox
 
 DROPBOX = Provider(
@@ -24,4 +25,5 @@ DROPBOX = Provider(
     event_type=lambda inbound: "list_folder",
     handshake=query_echo("GET", "challenge"),
     methods=("GET", "POST"),
+    samples=SAMPLES,
 )

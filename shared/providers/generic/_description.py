@@ -10,6 +10,7 @@ import hashlib
 from shared.providers._handshake import echo_challenge
 from shared.providers._provider import Inbound, Provider, text_of
 from shared.providers._secret import verify_shared_secret
+from shared.providers.generic._sample import SAMPLES
 
 
 def _delivery_id(inbound: Inbound) -> str | None:
@@ -31,4 +32,5 @@ GENERIC = Provider(
     delivery_id_source="Idempotency-Key, webhook-id, body id or the body's SHA-256",
     event_type=lambda inbound: text_of(inbound.field("type")) or "event",
     challenge=echo_challenge,
+    samples=SAMPLES,
 )

@@ -6,6 +6,7 @@ https://docs.github.com/en/webhooks/webhook-events-and-payloads#delivery-headers
 from __future__ import annotations
 
 from shared.providers._provider import Inbound, Provider
+from shared.providers.github._sample import SAMPLES
 from shared.providers.github._verify import verify_github
 
 
@@ -23,4 +24,5 @@ GITHUB = Provider(
     # GitHub sends `ping` when a hook is created: nothing to process.
     ignore=lambda inbound: _event(inbound) == "ping",
     answer_window_seconds=10,  # GitHub: 10 s
+    samples=SAMPLES,
 )

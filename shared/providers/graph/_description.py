@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.providers._handshake import query_echo
 from shared.providers._provider import Inbound, Provider, text_of
+from shared.providers.graph._sample import SAMPLES
 from shared.providers.graph._verify import verify_graph
 
 
@@ -48,4 +49,5 @@ GRAPH = Provider(
     split=_notifications,
     answer=_accepted,
     answer_window_seconds=3,  # Graph: 3 s, then 202 and queue the work
+    samples=SAMPLES,
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 from shared.providers._handshake import meta_subscribe
 from shared.providers._provider import Inbound, Provider, text_of
+from shared.providers.meta._sample import SAMPLES
 from shared.providers.meta._verify import verify_meta
 
 
@@ -69,4 +70,5 @@ META = Provider(
     handshake=meta_subscribe("META_VERIFY_TOKEN"),
     methods=("GET", "POST"),
     split=_items,
+    samples=SAMPLES,
 )

@@ -6,6 +6,7 @@ https://shopify.dev/docs/apps/build/webhooks
 from __future__ import annotations
 
 from shared.providers._provider import Provider
+from shared.providers.shopify._sample import SAMPLES
 from shared.providers.shopify._verify import verify_shopify
 
 SHOPIFY = Provider(
@@ -17,4 +18,5 @@ SHOPIFY = Provider(
     delivery_id_source="header X-Shopify-Webhook-Id",
     event_type=lambda inbound: inbound.headers.get("x-shopify-topic", "").strip(),
     answer_window_seconds=5,  # Shopify: about 5 s
+    samples=SAMPLES,
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from shared.providers._handshake import slack_url_verification
 from shared.providers._provider import Provider, text_of
+from shared.providers.slack._sample import SAMPLES
 from shared.providers.slack._verify import verify_slack
 
 SLACK = Provider(
@@ -19,4 +20,5 @@ SLACK = Provider(
     event_type=lambda inbound: text_of(inbound.field("event", "type")) or "",
     challenge=slack_url_verification,
     answer_window_seconds=3,  # Slack: 3 s
+    samples=SAMPLES,
 )

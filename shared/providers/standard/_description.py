@@ -8,6 +8,7 @@ https://www.standardwebhooks.com/
 from __future__ import annotations
 
 from shared.providers._provider import Provider, text_of
+from shared.providers.standard._sample import SAMPLES
 from shared.providers.standard._verify import message_id as standard_message_id
 from shared.providers.standard._verify import verify_standard
 
@@ -21,4 +22,5 @@ STANDARD = Provider(
     event_type=lambda inbound: text_of(inbound.field("type")) or "",
     tolerance_env="STANDARD_WEBHOOK_TOLERANCE_SECONDS",
     answer_window_seconds=15,  # Standard Webhooks: 15-30 s; the shorter end
+    samples=SAMPLES,
 )

@@ -6,6 +6,7 @@ https://docs.stripe.com/webhooks
 from __future__ import annotations
 
 from shared.providers._provider import Provider, text_of
+from shared.providers.stripe._sample import SAMPLES
 from shared.providers.stripe._verify import verify_stripe
 
 STRIPE = Provider(
@@ -15,4 +16,5 @@ STRIPE = Provider(
     delivery_id=lambda inbound: text_of(inbound.field("id")),
     delivery_id_source="body id",
     event_type=lambda inbound: text_of(inbound.field("type")) or "",
+    samples=SAMPLES,
 )

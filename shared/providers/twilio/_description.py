@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from shared.providers._core import SignedRequest
 from shared.providers._provider import Inbound, Provider, text_of
+from shared.providers.twilio._sample import SAMPLES
 from shared.providers.twilio._verify import verify_twilio
 
 AUTH_TOKEN_ENV = "TWILIO_AUTH_TOKEN"
@@ -72,4 +73,5 @@ TWILIO = Provider(
     body_formats=("form", "json"),
     answer=_twiml,
     answer_window_seconds=15,  # Twilio: about 15 s
+    samples=SAMPLES,
 )

@@ -9,6 +9,7 @@ import hashlib
 
 from shared.providers._handshake import x_crc
 from shared.providers._provider import Inbound, Provider, text_of
+from shared.providers.x._sample import SAMPLES
 from shared.providers.x._verify import verify_x
 
 SECRET_ENV = "X_CONSUMER_SECRET"
@@ -46,4 +47,5 @@ X = Provider(
     event_type=_event_type,
     handshake=x_crc(SECRET_ENV),
     methods=("GET", "POST"),
+    samples=SAMPLES,
 )

@@ -10,6 +10,7 @@ import json
 
 from shared.providers._handshake import zoom_url_validation
 from shared.providers._provider import Inbound, Provider, text_of
+from shared.providers.zoom._sample import SAMPLES
 from shared.providers.zoom._verify import verify_zoom
 
 SECRET_ENV = "ZOOM_WEBHOOK_SECRET_TOKEN"
@@ -36,4 +37,5 @@ ZOOM = Provider(
     challenge=zoom_url_validation(SECRET_ENV),
     tolerance_env="ZOOM_TIMESTAMP_TOLERANCE_SECONDS",
     answer_window_seconds=3,  # Zoom: 3 s
+    samples=SAMPLES,
 )

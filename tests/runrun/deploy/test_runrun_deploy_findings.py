@@ -135,12 +135,16 @@ def test_finding_5_one_deploy_carries_the_cloud_tasks_settings(
 
 
 def test_finding_6_every_setting_the_service_reads_is_carried_or_said_why_not() -> None:
-    # Every module of the settings package reads the environment for the service.
-    config = "".join(p.read_text() for p in (ROOT / "shared" / "settings").glob("*.py"))
-    read = set(re.findall(r'"((?:RUNRUN|DIALOGFLOW|PUSH|K)_[A-Z0-9_]+)"', config)) - {
-        "RUNRUN_DEADLINE_SECONDS_"
-    }
+    # The settings package's blocks and each processor's own block read the environment
+    # for the service.
+    readers = [*(ROOT / "shared" / "settings").glob("*.py")]
+    readers += (ROOT / "shared" / "processors").rglob("*.py")
+    config = "".join(p.read_text() for p in readers)
+    read = set(re.findall(r'"((?:RUNRUN|DIALOGFLOW|PUSH|K|[A-Z]+_EMULATOR)_[A-Z0-9_]+)"', config))
+    read -= {"RUNRUN_DEADLINE_SECONDS_"}
     read -= {"RUNRUN_OIDC_CERTS_URL"}  # read by the verifiers, for tests
+    # The scan finds the core blocks' variables and the processors' alike.
+    assert {"RUNRUN_STORE", "RUNRUN_RELAY_URL", "RUNRUN_BIGQUERY_TABLE"} <= read
     assert read - set(CARRIED) - set(NOT_CARRIED) == set()
 
 

@@ -82,8 +82,8 @@ def test_on_in_dev_mode_elsewhere_only_enabled_with_a_token(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = reload_settings()
-    assert settings.inspector_enabled is enabled
-    assert (make_inspector(()) is not None) is enabled
+    assert settings.dev.inspector_enabled is enabled
+    assert (make_inspector((), settings.dev) is not None) is enabled
 
 
 def test_disabled_it_is_the_404_of_any_unknown_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -293,16 +293,17 @@ def test_deliver_see_it_dead_letter_then_replay(
 def test_dev_secrets_are_printed_by_the_start_that_generates_them_only(
     isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from shared.devtools._devsecrets import prepare_secrets, providers
+    from shared.devtools._devsecrets import prepare_secrets
+    from shared.devtools._targets import described_targets
 
     monkeypatch.setenv("RUNRUN_DEV", "1")
     settings = reload_settings()
     discover(corpus.MAIN_SOURCE)  # the functions package imported, as at a start
-    described = providers("functions", {"github_webhook", "stripe_webhook"})
+    described = described_targets("functions", {"github_webhook", "stripe_webhook"})
     assert [p.target for p in described] == ["github_webhook", "stripe_webhook"]
-    prepare_secrets(described, settings)
+    prepare_secrets(described, settings.dev)
     first = capsys.readouterr().err
     assert "generated secrets" in first and "GITHUB_WEBHOOK_SECRET=whsec_" in first
-    prepare_secrets(described, settings)
+    prepare_secrets(described, settings.dev)
     again = capsys.readouterr().err
-    assert again == f"runrun: dev mode: 2 unset secrets taken from {settings.dev_secrets_path}\n"
+    assert again == f"runrun: dev mode: 2 unset secrets taken from {settings.dev.secrets_path}\n"

@@ -1,6 +1,6 @@
-"""`runrun send` with the bundle's samples (shared/devtools): its signers against the
-providers' published examples, its samples against the targets of main.py, and every sample
-event sent to a real `runrun serve`.
+"""`runrun send` with the bundle's samples (each provider's, in shared/providers/<name>/):
+its signers against the providers' published examples, its samples against the targets of
+main.py, and every sample event sent to a real `runrun serve`.
 
 GitHub:   https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
 Slack:    https://api.slack.com/authentication/verifying-requests-from-slack
@@ -10,9 +10,9 @@ Twilio:   https://www.twilio.com/docs/usage/security#validating-requests
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
-import importlib
 import json
 import re
 from collections.abc import Iterator
@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 
+import main
 from runrun._cli import main as cli
-from shared import Provider
-from shared.devtools import _signing as sign
-from shared.devtools import samples as _samples
-from shared.devtools._deliveries import SENDERS, Sender
-from shared.dialogflow import Fulfilment
+from shared.devtools._targets import described_targets
 from shared.providers import (
+    Fulfilment,
+    Provider,
     SignedRequest,
     verify_dropbox,
     verify_github,
@@ -38,6 +37,17 @@ from shared.providers import (
     verify_x,
     verify_zoom,
 )
+from shared.providers._samples import Samples, fill
+from shared.providers.dropbox import sign_dropbox
+from shared.providers.github import sign_github
+from shared.providers.meta import sign_meta
+from shared.providers.shopify import sign_shopify
+from shared.providers.slack import sign_slack
+from shared.providers.standard import sign_standard
+from shared.providers.stripe import sign_stripe
+from shared.providers.twilio import sign_twilio, twilio_body_url
+from shared.providers.x import sign_x
+from shared.providers.zoom import sign_zoom, zoom_encrypted_token
 from tests.support.runrun_scenarios import corpus
 from tests.support.runrun_scenarios.processes import Server, base_env, runrun
 
@@ -45,7 +55,7 @@ from tests.support.runrun_scenarios.processes import Server, base_env, runrun
 
 
 def test_github_published_example() -> None:
-    signature = sign.github(b"It's a Secret to Everybody", b"Hello, World!")
+    signature = sign_github(b"It's a Secret to Everybody", b"Hello, World!")
     assert signature == "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
 
 
@@ -59,12 +69,12 @@ SLACK_BODY = (
 
 
 def test_slack_published_example() -> None:
-    signature = sign.slack(b"8f742231b10e8888abcd99yyyzzz85a5", 1531420618, SLACK_BODY)
+    signature = sign_slack(b"8f742231b10e8888abcd99yyyzzz85a5", 1531420618, SLACK_BODY)
     assert signature == "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
 
 
 def test_standard_webhooks_published_example() -> None:
-    signature = sign.standard(
+    signature = sign_standard(
         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         "msg_p5jXN8AQM9LWM0D4loKWxJek",
         1614265330,
@@ -82,7 +92,7 @@ def test_twilio_published_example() -> None:
         ("To", "+18005551212"),
     ]
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
-    assert sign.twilio(b"12345", url, reversed(params)) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+    assert sign_twilio(b"12345", url, reversed(params)) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
 
 
 # --- the rest, spelled out from each provider's description of its scheme ---------------
@@ -97,14 +107,15 @@ def _hex(secret: bytes, message: bytes) -> str:
 
 def test_documented_schemes() -> None:
     secret = b"s3cret"
-    assert sign.stripe(secret, NOW, BODY) == f"t={NOW},v1=" + _hex(secret, b"1700000000." + BODY)
-    assert sign.zoom(secret, NOW, BODY) == "v0=" + _hex(secret, b"v0:1700000000:" + BODY)
-    assert sign.zoom_encrypted_token(secret, "tok") == _hex(secret, b"tok")
-    assert sign.dropbox(secret, BODY) == _hex(secret, BODY)
+    assert sign_stripe(secret, NOW, BODY) == f"t={NOW},v1=" + _hex(secret, b"1700000000." + BODY)
+    assert sign_zoom(secret, NOW, BODY) == "v0=" + _hex(secret, b"v0:1700000000:" + BODY)
+    assert zoom_encrypted_token(secret, "tok") == _hex(secret, b"tok")
+    assert sign_dropbox(secret, BODY) == _hex(secret, BODY)
     digest = hmac.new(secret, BODY, hashlib.sha256).digest()
-    assert sign.shopify(secret, BODY) == __import__("base64").b64encode(digest).decode()
-    assert sign.x(secret, BODY) == "sha256=" + sign.shopify(secret, BODY)
-    assert sign.twilio_body_url("https://a.b/c", BODY).endswith(hashlib.sha256(BODY).hexdigest())
+    assert sign_shopify(secret, BODY) == base64.b64encode(digest).decode()
+    assert sign_x(secret, BODY) == "sha256=" + sign_shopify(secret, BODY)
+    assert sign_meta(secret, BODY) == sign_github(secret, BODY)  # Meta signs as GitHub does
+    assert twilio_body_url("https://a.b/c", BODY).endswith(hashlib.sha256(BODY).hexdigest())
 
 
 def _signed(headers: dict[str, str], body: bytes = BODY, url: str = "") -> SignedRequest:
@@ -114,21 +125,21 @@ def _signed(headers: dict[str, str], body: bytes = BODY, url: str = "") -> Signe
 def test_the_verifiers_accept_what_the_signers_sign() -> None:
     # Written apart, checked against each other: each side also has its own vectors.
     s = b"round-trip"
-    verify_github(_signed({"x-hub-signature-256": sign.github(s, BODY)}), [s], 300)
-    verify_stripe(_signed({"stripe-signature": sign.stripe(s, NOW, BODY)}), [s], 300)
-    slack = {"x-slack-signature": sign.slack(s, NOW, BODY), "x-slack-request-timestamp": str(NOW)}
+    verify_github(_signed({"x-hub-signature-256": sign_github(s, BODY)}), [s], 300)
+    verify_stripe(_signed({"stripe-signature": sign_stripe(s, NOW, BODY)}), [s], 300)
+    slack = {"x-slack-signature": sign_slack(s, NOW, BODY), "x-slack-request-timestamp": str(NOW)}
     verify_slack(_signed(slack), [s], 300)
-    zoom = {"x-zm-signature": sign.zoom(s, NOW, BODY), "x-zm-request-timestamp": str(NOW)}
+    zoom = {"x-zm-signature": sign_zoom(s, NOW, BODY), "x-zm-request-timestamp": str(NOW)}
     verify_zoom(_signed(zoom), [s], 300)
-    verify_shopify(_signed({"x-shopify-hmac-sha256": sign.shopify(s, BODY)}), [s], 300)
-    verify_x(_signed({"x-twitter-webhooks-signature": sign.x(s, BODY)}), [s], 300)
-    verify_dropbox(_signed({"x-dropbox-signature": sign.dropbox(s, BODY)}), [s], 300)
+    verify_shopify(_signed({"x-shopify-hmac-sha256": sign_shopify(s, BODY)}), [s], 300)
+    verify_x(_signed({"x-twitter-webhooks-signature": sign_x(s, BODY)}), [s], 300)
+    verify_dropbox(_signed({"x-dropbox-signature": sign_dropbox(s, BODY)}), [s], 300)
     form = [("To", "+1"), ("Body", "hi")]
     url = "https://example.com/twilio_webhook"
     twilio = SignedRequest(
         body=b"",
         headers={
-            "x-twilio-signature": sign.twilio(s, url, form),
+            "x-twilio-signature": sign_twilio(s, url, form),
             "content-type": "application/x-www-form-urlencoded",
         },
         url=url,
@@ -140,7 +151,7 @@ def test_the_verifiers_accept_what_the_signers_sign() -> None:
     standard = {
         "webhook-id": "msg_1",
         "webhook-timestamp": str(NOW),
-        "webhook-signature": sign.standard(key, "msg_1", NOW, BODY),
+        "webhook-signature": sign_standard(key, "msg_1", NOW, BODY),
     }
     verify_standard(_signed(standard), [key.encode()], 300)
 
@@ -158,46 +169,53 @@ VALUES: dict[str, str | int] = {
 }
 
 
-def _provider(sender: Sender) -> Provider | Fulfilment:
-    # A provider's description lives in its package; Dialogflow's fulfilment in functions/.
-    package = importlib.import_module(f"shared.providers.{sender.provider}")
-    found = [v for v in vars(package).values() if isinstance(v, Provider)]
-    if not found:
-        module = importlib.import_module(f"functions.{sender.provider}")
-        found = [v for v in vars(module).values() if isinstance(v, Fulfilment)]
-    assert len(found) == 1, sender.provider
-    return found[0]
+def _described() -> list[Provider | Fulfilment]:
+    """Every target of main.py with the description it carries."""
+    return described_targets("functions")
 
 
-@pytest.mark.parametrize("sender", SENDERS, ids=lambda s: s.provider)
-def test_sender_reads_the_env_vars_its_target_reads(sender: Sender) -> None:
-    provider = _provider(sender)
-    assert provider.target == sender.target
-    assert provider.secret_env == sender.secret_env
-    assert set(sender.event_envs.values()) <= set(provider.env_names)
+DESCRIBED = _described()
 
 
-@pytest.mark.parametrize("sender", SENDERS, ids=lambda s: s.provider)
-def test_every_sample_event_has_a_file_and_every_file_an_event(sender: Sender) -> None:
-    with_body = [e for e in sender.events if e not in sender.bodyless]
-    assert sorted(_samples.path_of(sender.provider, e) for e in with_body) == _samples.files(
-        sender.provider
-    )
+def _samples(described: Provider | Fulfilment) -> Samples:
+    assert described.samples is not None, described.target
+    return described.samples
+
+
+@pytest.mark.parametrize("described", DESCRIBED, ids=lambda d: d.target)
+def test_samples_sign_with_the_env_vars_their_target_reads(
+    described: Provider | Fulfilment,
+) -> None:
+    samples = _samples(described)
+    if samples.hook_env_events:  # signed with the provider's own hook env, which it names
+        assert described.hook_envs
+    # The samples live in the package that describes the provider, beside its verifier.
+    assert samples.folder.parent.name == samples.name
+    assert samples.folder.is_relative_to(Path(main.__file__).parent / "shared" / "providers")
+
+
+@pytest.mark.parametrize("described", DESCRIBED, ids=lambda d: d.target)
+def test_every_sample_event_has_a_file_and_every_file_an_event(
+    described: Provider | Fulfilment,
+) -> None:
+    samples = _samples(described)
+    with_body = [e for e in samples.events if e not in samples.bodyless]
+    assert sorted(samples.path_of(e) for e in with_body) == samples.files()
     for event in with_body:
-        text = _samples.path_of(sender.provider, event).read_text()
+        text = samples.path_of(event).read_text()
         assert set(PLACEHOLDER.findall(text)) <= set(VALUES), event
-        json.loads(_samples.fill(text, VALUES))
+        json.loads(fill(text, VALUES))
 
 
 def test_fill_turns_whole_placeholders_into_json_values() -> None:
-    assert _samples.fill('{"a": "{{ts}}", "b": "x{{ts}}"}', {"ts": 5}) == b'{"a": 5, "b": "x5"}'
+    assert fill('{"a": "{{ts}}", "b": "x{{ts}}"}', {"ts": 5}) == b'{"a": 5, "b": "x5"}'
 
 
-def test_every_target_of_main_has_a_sender_except_the_processor() -> None:
+def test_every_target_of_main_has_samples_except_the_processor() -> None:
     from runrun import discover
 
     names = {t.name for t in discover(corpus.MAIN_SOURCE).targets}
-    assert names - {s.target for s in SENDERS} == {"process_delivery"}
+    assert names - set(main.runrun_hooks.samples()) == {"process_delivery"}
 
 
 # --- against a real `runrun serve` --------------------------------------------------------
@@ -246,7 +264,7 @@ def _send(
     return status, capsys.readouterr().out
 
 
-CASES = [(s.target, event) for s in SENDERS for event in s.events]
+CASES = [(d.target, event) for d in DESCRIBED for event in _samples(d).events]
 
 
 @pytest.mark.parametrize(("target", "event"), CASES, ids=[f"{t}-{e}" for t, e in CASES])
@@ -278,7 +296,7 @@ def test_invalid_deliveries_are_refused_and_exit_non_zero(
     assert "< 401 Unauthorized" in out
 
 
-@pytest.mark.parametrize("target", [s.target for s in SENDERS if s.provider != "graph"])
+@pytest.mark.parametrize("target", [d.target for d in DESCRIBED if d.target != "graph_webhook"])
 @pytest.mark.usefixtures("secrets")
 def test_bad_signature_is_refused_by_every_target(
     server: Server, target: str, capsys: pytest.CaptureFixture[str]
@@ -351,7 +369,7 @@ def test_an_unreachable_target_exits_1(
     assert "cannot reach" in capsys.readouterr().err
 
 
-def test_list_names_every_sender(capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_names_every_target_with_samples(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["send", "--list"]) == 0
     out = capsys.readouterr().out
-    assert all(s.target in out for s in SENDERS)
+    assert all(d.target in out for d in DESCRIBED)

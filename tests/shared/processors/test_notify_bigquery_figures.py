@@ -31,7 +31,7 @@ BIGQUERY_FAILURES = 60
 def outbox_left(state: Path) -> list[tuple[str, int]]:
     conn = sqlite3.connect(state / "queue.sqlite3")
     try:
-        topic = get_settings().topic
+        topic = get_settings().queue.topic
         found = conn.execute("SELECT status, attempts FROM outbox WHERE topic = ?", (topic,))
         return [(str(status), int(attempts)) for status, attempts in found.fetchall()]
     finally:
@@ -74,7 +74,7 @@ def test_outages_lose_nothing_and_double_nothing(
         publishing = Runtime(settings, run_queue_worker=False)
         for _ in range(2):  # at-least-once: every delivery reaches the processors twice
             for item in items:
-                publishing.publisher.publish(settings.topic, item.data, item.attributes())
+                publishing.publisher.publish(settings.queue.topic, item.data, item.attributes())
         publishing.stop()
         current_runtime()  # starts the local queue's worker
         wait_for(lambda: not outbox_left(isolated_env), "the outbox to drain", timeout=600)

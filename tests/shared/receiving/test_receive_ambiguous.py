@@ -246,15 +246,15 @@ def test_deadlines_follow_each_providers_answer_window(monkeypatch: pytest.Monke
     for name, expected in windows.items():
         module, _, constant = name.partition(".")
         provider = getattr(importlib.import_module(f"shared.providers.{module}"), constant)
-        deadline = settings.deadline_for(provider.target, provider.answer_window_seconds)
+        deadline = settings.receive.deadline_for(provider.target, provider.answer_window_seconds)
         assert deadline == expected, name
 
     monkeypatch.setenv("RUNRUN_DEADLINE_SECONDS_SLACK_EVENTS", "1.5")
     monkeypatch.setenv("RUNRUN_DEADLINE_SECONDS", "4")
     settings = reload_settings()
-    assert settings.deadline_for("slack_events", 3) == 1.5
-    assert settings.deadline_for("stripe_webhook", None) == 4.0
-    assert settings.deadline_for("github_webhook", 10) == 8.0
+    assert settings.receive.deadline_for("slack_events", 3) == 1.5
+    assert settings.receive.deadline_for("stripe_webhook", None) == 4.0
+    assert settings.receive.deadline_for("github_webhook", 10) == 8.0
 
 
 @pytest.mark.parametrize("value", ["soon", "0", "-2"])

@@ -40,7 +40,7 @@ def test_warm_opens_the_store_and_queue_channels(
         assert set(timings) == {"store", "queue"}
         assert runtime._firestore.peek() is not None and runtime._pubsub.peek() is not None
         # The topic exists now (created on the emulator), so the first publish is one RPC.
-        topic = f"projects/{runtime.project}/topics/{get_settings().topic}"
+        topic = f"projects/{runtime.project}/topics/{get_settings().queue.topic}"
         assert runtime.pubsub.api.get_topic(topic=topic, timeout=30).name == topic
     finally:
         runtime.stop()

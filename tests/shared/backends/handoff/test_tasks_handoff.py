@@ -117,8 +117,8 @@ def test_creating_a_task_twice_is_already_exists_and_counts_as_accepted(
     publisher = current_runtime().publisher
     assert isinstance(publisher, CloudTasksPublisher)
     attributes = {"source": "github_webhook", "delivery_id": "d-1"}
-    first = publisher.publish(reload_settings().topic, b"{}", attributes)
-    again = publisher.publish(reload_settings().topic, b"{}", attributes)
+    first = publisher.publish(reload_settings().queue.topic, b"{}", attributes)
+    again = publisher.publish(reload_settings().queue.topic, b"{}", attributes)
     assert first == again
     assert on_tasks.creates == 2 and len(on_tasks.tasks) == 1
 
@@ -395,7 +395,9 @@ def test_the_local_queue_worker_honours_the_rate_from_the_settings(
     total = 60
     with queue.changed:
         for n in range(total):
-            queue.publish(runtime.settings.topic, b"{}", {"source": "s", "delivery_id": str(n)})
+            queue.publish(
+                runtime.settings.queue.topic, b"{}", {"source": "s", "delivery_id": str(n)}
+            )
         all_published.set()
         assert queue.changed.wait_for(lambda: len(runs) == total, timeout=120)
     runtime.stop()

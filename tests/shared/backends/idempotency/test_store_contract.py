@@ -57,7 +57,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Idempotenc
         from shared.backends.idempotency._firestore import FirestoreStore
 
         runtime = current_runtime()
-        built = FirestoreStore(lambda: runtime.firestore, get_settings().idempotency_collection)
+        built = FirestoreStore(
+            lambda: runtime.firestore, get_settings().store.idempotency_collection
+        )
     yield built
     built.close()
 
@@ -437,7 +439,7 @@ def test_firestore_document_fields(machine: Idempotency) -> None:
     machine.complete(claim, 200, '{"status": "accepted"}', "application/json")
 
     firestore = current_runtime().firestore
-    collection = firestore.collection(get_settings().idempotency_collection)
+    collection = firestore.collection(get_settings().store.idempotency_collection)
     documents = list(collection.stream())
     assert [d.id for d in documents] == [hashlib.sha256(f"{TARGET}:{key}".encode()).hexdigest()]
     fields = documents[0].to_dict() or {}
