@@ -48,4 +48,5 @@ def make_publisher(
         project=settings.project or "local",
         backoff=lambda attempts: exponential_backoff(attempts, low, high),
         rate=settings.queue_rate,
+        lease_seconds=settings.lease_seconds,
     )

@@ -212,6 +212,7 @@ class Runtime(Backends):
                     self.process,
                     claims=self.claiming,
                     completions=deferring,
+                    renewals=self.renewals,
                 )
                 self._worker.start()
 
