@@ -1,0 +1,332 @@
+"""Heartbeat leases on a runtime of the test's own, over every store (memory, SQLite, and
+Firestore on its real emulator): a processor that runs for many leases is never taken over,
+a claim lost while it runs is said so, a completion that fails is retried inside the lease
+and lands, and with the store down throughout the log says so at ERROR. Then the local
+queue's message leases, renewed while their batch runs, on a clock of the test's own.
+
+Nothing here waits on the wall clock: the tests wait for renewals to have happened (a
+condition the heartbeat notifies), a lease of 1 s making them frequent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared import (
+    BackendUnavailable,
+    ClaimInProgress,
+    Delivery,
+    MemoryPublisher,
+    ProcessorRegistry,
+    Runtime,
+    reload_settings,
+)
+from shared._renewals import Renewals
+from shared.backends.handoff._local import LocalQueue
+from shared.backends.handoff._local_worker import BatchLease
+from shared.backends.idempotency import IdempotencyStore, MemoryStore, document_id
+from tests.emulators import Emulators
+from tests.helpers import publish_push
+from tests.pubsub_util import warm_up
+
+STORES = [
+    pytest.param("memory", id="memory"),
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("firestore", id="firestore", marks=pytest.mark.emulators),
+]
+SAFETY = 60.0  # a safety net against a hang, never a timing
+
+
+def _event(delivery_id: str) -> dict[str, Any]:
+    import base64
+
+    delivery = Delivery("github_webhook", delivery_id, "push", "application/json", "", b"{}")
+    data = base64.b64encode(delivery.data).decode()
+    return {"message": {"data": data, "attributes": delivery.attributes(), "messageId": "1"}}
+
+
+class Counter:
+    """How many times something happened, and a wait for a count."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def add(self) -> None:
+        with self.changed:
+            self.count += 1
+            self.changed.notify_all()
+
+    def wait_for(self, count: int) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.count >= count, SAFETY), self.count
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IdempotencyStore]:
+    built: IdempotencyStore
+    if request.param == "memory":
+        built = MemoryStore()
+    elif request.param == "sqlite":
+        from shared.backends.idempotency._sqlite import SqliteStore
+
+        built = SqliteStore(tmp_path / "keys.sqlite3")
+    else:
+        emulators: Emulators = request.getfixturevalue("on_emulators")
+        warm_up(emulators)
+        from shared import current_runtime, get_settings
+        from shared.backends.idempotency._firestore import FirestoreStore
+
+        runtime = current_runtime()
+        built = FirestoreStore(lambda: runtime.firestore, get_settings().idempotency_collection)
+    yield built
+    built.close()
+
+
+def _runtime(
+    store: IdempotencyStore, monkeypatch: pytest.MonkeyPatch, processor: Callable[[], None]
+) -> Runtime:
+    monkeypatch.setenv("RUNRUN_LEASE_SECONDS", "1")  # renewals every third of a second
+    registry = ProcessorRegistry()
+    registry.register(name="slow")(lambda delivery, context: processor())
+    return Runtime(reload_settings(), processors=registry, publisher=MemoryPublisher(), store=store)
+
+
+def _count_renewals(runtime: Runtime) -> Counter:
+    renewals = Counter()
+    machine = runtime.idempotency
+    real = machine.renew
+
+    def renew(claim: Any) -> Any:
+        renewed = real(claim)
+        renewals.add()
+        return renewed
+
+    machine.renew = renew  # type: ignore[method-assign]
+    return renewals
+
+
+def _status(runtime: Runtime, delivery_id: str) -> str | None:
+    key = f"github_webhook:{delivery_id}:slow"
+    found = runtime.idempotency.store.get(document_id("process_delivery", key))
+    return None if found is None else found[0].status
+
+
+@pytest.mark.parametrize("store", STORES, indirect=True)
+def test_a_run_that_lasts_many_leases_is_never_taken_over(
+    store: IdempotencyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    go_on, runs = threading.Event(), Counter()
+
+    def slow() -> None:
+        runs.add()
+        assert go_on.wait(SAFETY)
+
+    runtime = _runtime(store, monkeypatch, slow)
+    renewals = _count_renewals(runtime)
+    first = threading.Thread(target=runtime.process, args=(_event("long-1"),))
+    try:
+        first.start()
+        runs.wait_for(1)
+        for seen in range(3, 12, 3):  # 3 renewals = at least one whole lease gone by
+            renewals.wait_for(seen)
+            with pytest.raises(ClaimInProgress):
+                runtime.process(_event("long-1"))  # a redelivery while it runs
+        go_on.set()
+        first.join(SAFETY)
+        assert _status(runtime, "long-1") == "completed"
+        runtime.process(_event("long-1"))  # and after: skipped
+        assert runs.count == 1
+    finally:
+        go_on.set()
+        runtime.stop()
+
+
+@pytest.mark.parametrize("store", STORES, indirect=True)
+def test_a_claim_lost_while_its_run_goes_on_is_logged_and_no_longer_renewed(
+    store: IdempotencyStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    go_on = threading.Event()
+
+    def slow() -> None:
+        assert go_on.wait(SAFETY)
+
+    runtime = _runtime(store, monkeypatch, slow)
+    renewals = _count_renewals(runtime)
+    first = threading.Thread(target=runtime.process, args=(_event("lost-1"),))
+    try:
+        first.start()
+        renewals.wait_for(1)
+        # Another attempt's record replaces this run's (as a takeover after a lapsed
+        # lease would): the next renewal is refused, and the run is told.
+        doc = document_id("process_delivery", "github_webhook:lost-1:slow")
+        while True:  # a renewal may land between the read and the write: read again
+            found = store.get(doc)
+            assert found is not None
+            if store.replace(replace(found[0], claim_token="another-run"), found[1]):
+                break
+        with caplog.at_level(logging.WARNING, logger="runrun.process"):
+            renewals.wait_for(renewals.count + 1)
+            go_on.set()
+            first.join(SAFETY)
+    finally:
+        go_on.set()
+        runtime.stop()
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "processor claim lost: the run goes on, and another run may repeat it" in messages
+    assert (
+        "processor completion not recorded: its claim was taken over while it ran, and "
+        "the other run may repeat it" in messages
+    )
+    assert _status(runtime, "lost-1") == "in_progress"  # the other attempt's, untouched
+
+
+class _FailingCompletions:
+    """The store's completions fail `times` times (as a timed-out write would), then work."""
+
+    def __init__(self, store: IdempotencyStore, times: int) -> None:
+        self.times, self.attempts = times, 0
+        self._replace = store.replace
+        store.replace = self.replace  # type: ignore[method-assign]
+
+    def replace(self, record: Any, expected: Any) -> Any:
+        if record.status == "completed":
+            self.attempts += 1
+            if self.attempts <= self.times:
+                raise BackendUnavailable("completion failed on purpose", retry_after=1)
+        return self._replace(record, expected)
+
+
+@pytest.mark.parametrize("store", STORES, indirect=True)
+def test_a_failed_completion_is_retried_and_lands(
+    store: IdempotencyStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    runs = Counter()
+    runtime = _runtime(store, monkeypatch, runs.add)
+    failing = _FailingCompletions(store, times=3)
+    try:
+        runtime.process(_event("retry-1"))
+        assert failing.attempts == 4
+        assert _status(runtime, "retry-1") == "completed"
+        runtime.process(_event("retry-1"))  # the redelivery finds it done
+        assert runs.count == 1
+    finally:
+        runtime.stop()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("store", STORES, indirect=True)
+def test_with_the_store_down_throughout_the_completion_is_logged_at_error(
+    store: IdempotencyStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    runs = Counter()
+    runtime = _runtime(store, monkeypatch, runs.add)
+    failing = _FailingCompletions(store, times=10**6)
+    try:
+        runtime.process(_event("down-1"))  # the processor ran: the message is acknowledged
+    finally:
+        runtime.stop()
+    assert runs.count == 1 and failing.attempts > 2
+    assert _status(runtime, "down-1") == "in_progress"  # left to its lease
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        "processor completion not recorded: the processor ran, its claim is left to its "
+        "lease, and a redelivery after the lease runs it again"
+    ]
+    line: Any = errors[0]
+    assert (line.processor, line.delivery_id) == ("slow", "down-1")
+    assert line.reason == "completion failed on purpose" and line.lease_expires_at
+
+
+# --- the local queue's message leases ------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_renewed_message_lease_keeps_other_workers_off_and_a_lapsed_one_frees_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two processes' queues on one outbox file: the holder's heartbeat keeps the batch its
+    own for as long as it runs; once the beats stop (a crash), the next lease takes it."""
+    clock = _Clock()
+    path = tmp_path / "queue.sqlite3"
+    mine = LocalQueue(path, clock=clock, lease_seconds=10)
+    theirs = LocalQueue(path, clock=clock, lease_seconds=10)
+    publish_push(mine, "t", "m-1")
+    leased = mine.lease_batch("t", 16)
+    assert isinstance(leased, list) and len(leased) == 1
+    lease = BatchLease(mine, leased)
+    for _ in range(6):  # two leases' worth of time, renewed every third of it
+        clock.now += 10 / 3
+        assert lease.renew() is True
+        assert theirs.lease_batch("t", 16) == []
+    clock.now += 11  # no beat since: the holder crashed
+    taken = theirs.lease_batch("t", 16)
+    assert isinstance(taken, list) and [m.message_id for m in taken] == [leased[0].message_id]
+    with caplog.at_level(logging.WARNING, logger="runrun.queue"):
+        assert lease.renew() is False  # the old holder's beat, late: refused, and said so
+    assert "local queue lease lost: another process may run these messages" in caplog.text
+
+
+def test_a_message_given_back_is_no_longer_renewed(tmp_path: Path) -> None:
+    clock = _Clock()
+    queue = LocalQueue(tmp_path / "queue.sqlite3", clock=clock, lease_seconds=10)
+    for delivery_id in ("g-1", "g-2"):
+        publish_push(queue, "t", delivery_id)
+    leased = queue.lease_batch("t", 16)
+    assert isinstance(leased, list) and len(leased) == 2
+    lease = BatchLease(queue, leased)
+    lease.give_back(leased[:1])
+    queue.failed(leased[0], "boom")  # its failure recorded: leased_until back to 0
+    clock.now += 4
+    assert lease.renew() is True and set(lease.held) == {leased[1].row_id}
+    lease.give_back(leased[1:])
+    assert lease.renew() is False  # nothing left to renew: the beat stops
+
+
+def test_renewals_run_until_cancelled_and_a_cancel_waits_for_a_running_one() -> None:
+    renewals = Renewals()
+    beats = Counter()
+    inside, release = threading.Event(), threading.Event()
+
+    def renew() -> bool:
+        beats.add()
+        if beats.count == 3:
+            inside.set()
+            assert release.wait(SAFETY)
+        return True
+
+    beat = renewals.every(0.01, renew)
+    try:
+        assert inside.wait(SAFETY)
+        cancelled = threading.Event()
+        canceller = threading.Thread(target=lambda: (beat.cancel(), cancelled.set()))
+        canceller.start()
+        assert not cancelled.wait(0.05)  # held while the third renewal runs
+        release.set()
+        canceller.join(SAFETY)
+        assert cancelled.is_set() and beats.count == 3  # and none after it
+        stopped = renewals.every(0.01, lambda: (beats.add(), False)[1])
+        beats.wait_for(4)
+        deadline = time.monotonic() + SAFETY  # wait for the flag itself, never for a time
+        while not stopped.cancelled and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stopped.cancelled  # a renewal that returns False ends its beat
+        assert beats.count == 4
+    finally:
+        release.set()
+        renewals.close()
