@@ -20,12 +20,13 @@ from typing import Any
 
 from tests.balancer import Balancer, nginx_or_skip, round_robin
 from tests.emulators import Emulators
-from tests.pubsub_util import warm_up
+from tests.pubsub_util import PROJECT, warm_up
 from tests.reliability_kit import (
     MAIN,
     Answer,
     Sink,
     Topics,
+    kill_tree,
     log_lines,
     server_env,
     sink_server,
@@ -53,8 +54,8 @@ class Cluster:
 
     @property
     def every_server(self) -> list[Server]:
-        """Every instance that ever served, in the order it started."""
-        return [*self.retired, *self.killed, *self.servers]
+        """Every instance that ever served."""
+        return [*self.retired, *self.killed, *[s for s in self.servers if s not in self.killed]]
 
     def replace(self, slot: int) -> float:
         """Roll one instance: SIGTERM, wait for its exit (at most Cloud Run's grace), then
@@ -79,6 +80,26 @@ class Cluster:
             self.homes[slot], self.envs[slot], old.port, f"instance-{slot}-{self.generation}"
         )
         return exited
+
+    def kill(self, slot: int) -> float:
+        """SIGKILL one instance and all its processes at once, as the platform kills a
+        container (out of memory); the wall-clock time of the kill."""
+        victim = self.servers[slot]
+        assert victim.process is not None
+        killed_at = time.time()
+        kill_tree(victim.process.pid)
+        self.killed.append(victim)
+        return killed_at
+
+    def respawn(self, slot: int) -> None:
+        """A fresh instance on the port of a killed one (the platform replaces it)."""
+        old = self.servers[slot]
+        assert old in self.killed and old.process is not None
+        assert old.process.wait(30) is not None
+        self.generation += 1
+        self.servers[slot] = start_on_port(
+            self.homes[slot], self.envs[slot], old.port, f"instance-{slot}-{self.generation}"
+        )
 
 
 def start_on_port(folder: Path, env: dict[str, str], port: int, name: str) -> Server:
@@ -164,6 +185,19 @@ def logged_runs(
             if line.get("message") == message and line.get("processor") == processor:
                 runs[str(line.get("delivery_id"))] += 1
     return runs
+
+
+def firestore_documents(group: Cluster, collection_setting: str) -> dict[str, dict[str, Any]]:
+    """Every document of the collection the instances' setting names (on the emulator):
+    id -> fields."""
+    from google.cloud import firestore
+
+    client = firestore.Client(project=PROJECT)
+    try:
+        collection = client.collection(group.envs[0][collection_setting])
+        return {doc.id: doc.to_dict() or {} for doc in collection.stream(timeout=60)}
+    finally:
+        client.close()
 
 
 def run_lines(server: Server) -> list[dict[str, Any]]:

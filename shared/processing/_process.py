@@ -178,8 +178,8 @@ def _run_once(
         )
         raise
     note = note[:MAX_NOTE_CHARS] if isinstance(note, str) and note else None
-    complete(held)  # now, or with the queue worker's batch (`_completions`)
-    _report(runtime, delivery, registration.name, "ran", None, started, note)
+    # Said before the completion is recorded (other runs skip it from then on): a process
+    # killed in between leaves this line, and its repeat after the lease is accounted for.
     log.info(
         "processor ran",
         extra={
@@ -189,6 +189,8 @@ def _run_once(
             **({"note": note} if note else {}),
         },
     )
+    complete(held)  # now, or with the queue worker's batch (`_completions`)
+    _report(runtime, delivery, registration.name, "ran", None, started, note)
     return None
 
 
