@@ -26,23 +26,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.backends.idempotency import document_id
 from tests.balancer import upstream_port
 from tests.emulators import Emulators
-from tests.reliability_cluster import (
-    Cluster,
-    cluster,
-    firestore_documents,
-    kinds,
-    logged_runs,
-    run_lines,
-)
+from tests.reliability_cluster import Cluster, cluster, firestore_documents, kinds, logged_runs
 from tests.reliability_kit import (
     Answer,
     answer_texts,
@@ -57,7 +48,7 @@ from tests.reliability_kit import (
     signature_values,
     storm,
 )
-from tests.runrun_scenarios.processes import Server
+from tests.reliability_takeovers import account_for_the_kill
 
 pytestmark = pytest.mark.emulators
 
@@ -66,7 +57,6 @@ COPIES = 5
 CONNECTIONS = 80
 RETRY_WINDOW = scale(180, 600)  # bounds the provider's retries (a safety net, not a timing)
 LEASE_SECONDS = 10  # RUNRUN_LEASE_SECONDS, set explicitly (it is also the default)
-TAKEOVER_LIMIT_SECONDS = 15
 RELAY_HOLD_SECONDS = 0.2  # each relay run held by its receiver: runs are in flight at a kill
 
 
@@ -101,11 +91,45 @@ def run_storm(group: Cluster, request: pytest.FixtureRequest, title: str, *, kil
     while it runs processors."""
     deliveries = [github_delivery(branch="main") for _ in range(DISTINCT)]
     keys = sorted(d.key for d in deliveries)
+    started = time.monotonic()
+    answers, retries, figures = _receive(group, deliveries, kills)
+    received = group.deliveries_topic.drain(at_least=DISTINCT, timeout=scale(60, 300))
+    messages = per_delivery(received)
+    assert sorted(messages) == keys  # nothing answered 2xx is missing from the topic
+    if not kills:
+        assert set(messages.values()) == {1}
+    figures["pubsub messages"] = sum(messages.values())
+    figures["deliveries published twice"] = sum(1 for n in messages.values() if n > 1)
+    figures |= _process(group, received, keys, kills)
+    figures["seconds until all processed"] = round(time.monotonic() - started, 1)
+
+    survivors = [s for s in group.every_server if s not in group.killed]
+    tracebacks = sum(s.log.read_text(errors="replace").count("Traceback") for s in survivors)
+    leaked = find_secrets(
+        [
+            *[s.log.read_text(errors="replace") for s in group.every_server],
+            *answer_texts(answers),
+            *answer_texts(retries),
+        ],
+        secret_needles(*signature_values(deliveries)),
+    )
+    assert tracebacks == 0, [s.output() for s in survivors]
+    assert leaked == []
+    figures |= {"tracebacks": tracebacks, "secrets found": len(leaked)}
+    report(request, title, figures)
+
+
+def _receive(
+    group: Cluster, deliveries: list[Any], kills: bool
+) -> tuple[list[Answer], list[Answer], dict[str, Any]]:
+    """The provider's storm and its retries; with `kills`, an instance SIGKILLed a third of
+    the way through, then replaced. The answers, the retries' answers, and the figures."""
+    keys = sorted(d.key for d in deliveries)
     sent = shuffled_copies(deliveries, COPIES)
-    port = group.balancer.port
     started = time.monotonic()
     answers, _ = _send_killing(group, "/github_webhook", sent, 2 if kills else None)
     storm_seconds = time.monotonic() - started
+    port = group.balancer.port
     retries = resend_until_2xx(port, "/github_webhook", sent, answers, window=RETRY_WINDOW)
     unresolved = sum(1 for a in answers if not 200 <= a.status < 300) - sum(
         1 for a in retries if 200 <= a.status < 300
@@ -133,13 +157,30 @@ def run_storm(group: Cluster, request: pytest.FixtureRequest, title: str, *, kil
         assert sorted(accepted) == keys and set(accepted.values()) == {1}
     else:
         group.respawn(2)  # the platform replaces the crashed instance
+    return (
+        answers,
+        retries,
+        {
+            "instances": len(group.servers),
+            "distinct deliveries": DISTINCT,
+            "copies each": COPIES,
+            "connections": CONNECTIONS,
+            "requests": len(answers),
+            "answers": dict(kinds(answers)),
+            "retries (non-2xx sent again)": len(retries),
+            "retry answers": dict(kinds(retries)),
+            "answers per instance": {str(k): v for k, v in sorted(answering.items(), key=str)},
+            "deliveries whose copies reached 2+ instances": spread,
+            "storm seconds": round(storm_seconds, 1),
+        },
+    )
 
-    received = group.deliveries_topic.drain(at_least=DISTINCT, timeout=scale(60, 300))
-    messages = per_delivery(received)
-    assert sorted(messages) == keys  # nothing answered 2xx is missing from the topic
-    if not kills:
-        assert set(messages.values()) == {1}
 
+def _process(group: Cluster, received: list[Any], keys: list[str], kills: bool) -> dict[str, Any]:
+    """Every message pushed through the balancer, then once more (at least once); with
+    `kills`, an instance SIGKILLed while it runs processors. Each processor's runs checked
+    (one per delivery, or repeats accounted for the kill); the figures."""
+    port = group.balancer.port
     pushes = group.deliveries_topic.envelopes(received)
     push_answers, killed_at = _send_killing(
         group, "/process_delivery", pushes, 0 if kills else None
@@ -151,7 +192,6 @@ def run_storm(group: Cluster, request: pytest.FixtureRequest, title: str, *, kil
     again = storm(port, "/process_delivery", pushes, connections=CONNECTIONS)
     push_answers += again
     push_answers += resend_until_2xx(port, "/process_delivery", pushes, again, window=RETRY_WINDOW)
-    processing_seconds = time.monotonic() - started
     if not kills:
         assert Counter(a.status for a in push_answers) == {200: 2 * len(pushes)}
 
@@ -166,162 +206,22 @@ def run_storm(group: Cluster, request: pytest.FixtureRequest, title: str, *, kil
     figures: dict[str, Any] = {}
     if kills:
         assert killed_at is not None
-        figures = _account_for_the_kill(group, killed_at, received_commands, store_runs)
+        figures = account_for_the_kill(
+            group, killed_at, received_commands, store_runs, LEASE_SECONDS
+        )
     else:
         for name, runs in (("relay", relay_runs), ("deploy-staging", commands)):
             doubled = sum(1 for n in runs.values() if n > 1)
             assert doubled == 0, f"{name}: {doubled} deliveries run more than once"
         assert set(store_runs.values()) == {1}, "the store ran twice (its `processor ran` lines)"
-
-    texts = [s.log.read_text(errors="replace") for s in group.every_server]
-    survivors = [s for s in group.every_server if s not in group.killed]
-    tracebacks = sum(s.log.read_text(errors="replace").count("Traceback") for s in survivors)
-    leaked = find_secrets(
-        [*texts, *answer_texts(answers), *answer_texts(retries)],
-        secret_needles(*signature_values(deliveries)),
-    )
-    assert tracebacks == 0, [s.output() for s in survivors]
-    assert leaked == []
-    report(
-        request,
-        title,
-        {
-            "instances": len(group.servers),
-            "distinct deliveries": DISTINCT,
-            "copies each": COPIES,
-            "connections": CONNECTIONS,
-            "requests": len(answers),
-            "answers": dict(kinds(answers)),
-            "retries (non-2xx sent again)": len(retries),
-            "retry answers": dict(kinds(retries)),
-            "answers per instance": {str(k): v for k, v in sorted(answering.items(), key=str)},
-            "deliveries whose copies reached 2+ instances": spread,
-            "storm seconds": round(storm_seconds, 1),
-            "seconds until all processed": round(processing_seconds, 1),
-            "pubsub messages": sum(messages.values()),
-            "deliveries published twice": sum(1 for n in messages.values() if n > 1),
-            "push answers": dict(Counter(a.status for a in push_answers)),
-            "relay runs": sum(relay_runs.values()),
-            "deploy-staging runs": sum(commands.values()),
-            "store documents": len(stored),
-            "store runs (processor ran lines)": sum(store_runs.values()),
-            "lost": len(set(keys) - set(relay_runs)),
-            "tracebacks": tracebacks,
-            "secrets found": len(leaked),
-            **figures,
-        },
-    )
-
-
-def _time_of(line: dict[str, Any]) -> float:
-    return datetime.fromisoformat(str(line["time"])).timestamp()
-
-
-def _record_id(pair: tuple[str, str]) -> str:
-    delivery_id, processor = pair
-    return document_id("process_delivery", f"github_webhook:{delivery_id}:{processor}")
-
-
-def _runs_of(victim: Server) -> tuple[dict[tuple[str, str], float], set[tuple[str, str]]]:
-    """The runs the killed instance started, from its own log: (delivery, processor) ->
-    when; and the ones it said it finished (`processor ran` is written before the run's
-    completion is recorded, so a run may be finished and still repeated after its lease)."""
-    started: dict[tuple[str, str], float] = {}
-    finished: set[tuple[str, str]] = set()
-    for line in run_lines(victim):
-        pair = (str(line.get("delivery_id")), str(line.get("processor")))
-        if line.get("message") == "processor started":
-            started[pair] = _time_of(line)
-        elif line.get("message") in ("processor ran", "processor failed", "processor backs off"):
-            finished.add(pair)
-    return started, finished
-
-
-def _takeovers(
-    group: Cluster, victim: Server, started: dict[tuple[str, str], float], killed_at: float
-) -> dict[tuple[str, str], float]:
-    """The other instances' first start, after the kill, of each run the victim started."""
-    takeovers: dict[tuple[str, str], float] = {}
-    for server in group.every_server:
-        if server is victim:
-            continue
-        for line in run_lines(server):
-            pair = (str(line.get("delivery_id")), str(line.get("processor")))
-            if line.get("message") == "processor started" and pair in started:
-                at = _time_of(line)
-                if at > killed_at and (pair not in takeovers or at < takeovers[pair]):
-                    takeovers[pair] = at
-    return takeovers
-
-
-def _repeats(group: Cluster, received_commands: list[Any]) -> dict[tuple[str, str], list[float]]:
-    """When each run began, seen by the receivers that count: the relay's (arrivals) and
-    deploy-staging's topic (publish times); only the (delivery, processor) run twice."""
-    starts: dict[tuple[str, str], list[float]] = {}
-    for key, arrived, _answered in group.sink.timeline:
-        starts.setdefault((key, "relay"), []).append(arrived)
-    for message in received_commands:
-        key = message.message.attributes["delivery_id"]
-        published = message.message.publish_time.timestamp()
-        starts.setdefault((key, "deploy-staging"), []).append(published)
-    return {pair: sorted(times) for pair, times in starts.items() if len(times) > 1}
-
-
-def _account_for_the_kill(
-    group: Cluster, killed_at: float, received_commands: list[Any], store_runs: Counter[str]
-) -> dict[str, Any]:
-    """Every run the kill cut short is taken over within 15 s of it; every run repeated is
-    one the killed instance's log names, taken over only once that run's lease could have
-    ended."""
-    victim = group.killed[-1]
-    started, finished = _runs_of(victim)
-    unfinished = set(started) - finished
-    assert unfinished, f"the killed instance's log names no run in flight: {victim.output()}"
-    takeovers = _takeovers(group, victim, started, killed_at)
-    # A SIGKILL loses at most the line being written: one `processor ran` line at most may
-    # be missing from a run whose completion landed (its record then says completed).
-    records = firestore_documents(group, "RUNRUN_IDEMPOTENCY_COLLECTION")
-    landed = {
-        pair
-        for pair in unfinished - set(takeovers)
-        if records.get(_record_id(pair), {}).get("status") == "completed"
-    }
-    assert len(landed) <= 1, f"completed runs whose `processor ran` line is missing: {landed}"
-    missing = sorted(unfinished - set(takeovers) - landed)
-    assert missing == [], f"runs cut short and never taken over: {missing}"
-    delays = sorted(at - killed_at for at in takeovers.values())
-    assert delays and delays[-1] <= TAKEOVER_LIMIT_SECONDS, delays
-
-    # A run the kill cut short held a lease renewed at most a third of a lease before the
-    # kill: another run beginning before two thirds of a lease after the kill ran while
-    # that lease was live.
-    live_until = killed_at + LEASE_SECONDS * 2 / 3
-    repeated = _repeats(group, received_commands)
-    within_lease = sum(
-        1 for times in repeated.values() for later in times[1:] if later < live_until
-    )
-    # The store's receiver (one document per id) cannot count: its `processor ran` lines do.
-    store_repeats = {(key, "store") for key, n in store_runs.items() if n > 1}
-    unaccounted = sorted(pair for pair in {*repeated, *store_repeats} if pair not in takeovers)
-    assert within_lease == 0, "two runs of one processor on one delivery overlapped"
-    assert unaccounted == [], f"repeated runs the killed instance did not start: {unaccounted}"
     return {
-        "killed mid-storm, then replaced": 1,
-        "killed while running processors": 1,
-        "runs the killed instance's log names as started": len(started),
-        "of which unfinished (no processor ran line)": len(unfinished),
-        "runs taken over by another instance": len(takeovers),
-        "runs repeated within the lease": within_lease,
-        "runs repeated after a takeover (each named in the killed log)": sum(
-            len(times) - 1 for times in repeated.values()
-        )
-        + len(store_repeats),
-        "seconds from the kill to each takeover (min, median, max)": [
-            round(delays[0], 2),
-            round(delays[len(delays) // 2], 2),
-            round(delays[-1], 2),
-        ],
-        "lease seconds": LEASE_SECONDS,
+        "push answers": dict(Counter(a.status for a in push_answers)),
+        "relay runs": sum(relay_runs.values()),
+        "deploy-staging runs": sum(commands.values()),
+        "store documents": len(stored),
+        "store runs (processor ran lines)": sum(store_runs.values()),
+        "lost": len(set(keys) - set(relay_runs)),
+        **figures,
     }
 
 

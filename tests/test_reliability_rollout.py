@@ -116,99 +116,111 @@ def test_rolling_every_instance_under_a_storm_loses_and_doubles_nothing(
     # so is one sent on a keep-alive connection the stopping instance closed (see
     # `round_robin`; counted in the figures).
     with cluster(tmp_path, on_emulators, mark_down=False, pass_on_posts=True) as group:
-        port = group.balancer.port
         deliveries = [github_delivery(branch="main") for _ in range(DISTINCT)]
         keys = sorted(d.key for d in deliveries)
-        sent = shuffled_copies(deliveries, COPIES)
-
-        # Phase 1: the provider's storm while every instance is replaced: first copies
-        # meet every instance change, and every copy is sent several times.
-        started = time.monotonic()
-        answers, receive_exits, receive_passes = _under_rollout(
-            group,
-            sent,
-            lambda part: storm(port, "/github_webhook", part, connections=CONNECTIONS),
+        received, figures = _receive_phase(group, deliveries)
+        figures |= _process_phase(group, received)
+        figures |= _check_runs(group, keys)
+        figures["requests passed on after a closed connection"] = closed_without_answer(
+            group.balancer
         )
-        last_pass = answers[-len(sent) :]
-        retries = resend_until_2xx(port, "/github_webhook", sent, last_pass, window=RETRY_WINDOW)
-        receive_seconds = time.monotonic() - started
-        odd = _odd([*answers, *retries])
-        assert odd == [], kinds(odd)
-        accepted = {a.key for a in [*answers, *retries] if a.status == 200}
-        assert sorted(accepted) == keys
-
-        received = group.deliveries_topic.drain(at_least=DISTINCT, timeout=scale(60, 300))
-        messages = per_delivery(received)
-        assert sorted(messages) == keys  # nothing answered 2xx is missing from the topic
-
-        # Phase 2: the processing, under a rollout of its own: first pushes meet every
-        # instance change, and every message is pushed several times (at least once).
-        pushes = group.deliveries_topic.envelopes(received)
-        started = time.monotonic()
-        push_answers, process_exits, push_passes = _under_rollout(
-            group,
-            pushes,
-            lambda part: storm(port, "/process_delivery", part, connections=CONNECTIONS),
-        )
-        last_push = push_answers[-len(pushes) :]
-        push_retries = resend_until_2xx(
-            port, "/process_delivery", pushes, last_push, window=RETRY_WINDOW
-        )
-        process_seconds = time.monotonic() - started
-        odd = _odd([*push_answers, *push_retries])
-        assert odd == [], kinds(odd)
-
-        commands = per_delivery(group.commands_topic.drain(at_least=DISTINCT, timeout=60))
-        servers = group.every_server
-        runs = {
-            "relay": Counter(dict(group.sink.runs)),
-            "deploy-staging": commands,
-            "store": logged_runs(servers, "store"),
-        }
-        for name, counted in runs.items():
-            assert sorted(counted) == keys, f"{name}: {len(set(keys) - set(counted))} not run"
-            doubled = sum(1 for n in counted.values() if n > 1)
-            assert doubled == 0, f"{name}: {doubled} deliveries run more than once"
-        left = _left_behind(group)
-        assert left == {}, left
-        tracebacks = sum(s.log.read_text(errors="replace").count("Traceback") for s in servers)
-        assert tracebacks == 0
-        answering = Counter(upstream_port(a.headers) for a in answers)
         report(
             request,
             "7 rollout (3 instances behind nginx, each replaced in turn under a storm)",
-            {
-                "instances": INSTANCES,
-                "replacements per phase": ROUNDS * INSTANCES,
-                "distinct deliveries": DISTINCT,
-                "copies each": COPIES,
-                "connections": CONNECTIONS,
-                "storm passes during the rollout": receive_passes,
-                "requests": len(answers),
-                "answers": dict(kinds(answers)),
-                "retries (non-2xx sent again)": len(retries),
-                "answers per upstream": {str(k): v for k, v in sorted(answering.items(), key=str)},
-                "seconds SIGTERM to exit (max)": round(max(receive_exits + process_exits), 2),
-                "receive phase seconds": round(receive_seconds, 1),
-                "pubsub messages": sum(messages.values()),
-                "deliveries published twice": sum(1 for n in messages.values() if n > 1),
-                "push passes during the rollout": push_passes,
-                "pushes": len(push_answers),
-                "push answers": dict(Counter(a.status for a in push_answers)),
-                "push retries": len(push_retries),
-                "process phase seconds": round(process_seconds, 1),
-                "relay runs": sum(runs["relay"].values()),
-                "deploy-staging runs": sum(commands.values()),
-                "store runs": sum(runs["store"].values()),
-                "lost": len(set(keys) - set(runs["relay"])),
-                "doubled": sum(1 for n in runs["relay"].values() if n > 1),
-                "claims left to their lease": sum(left.values()),
-                "requests passed on after a closed connection": closed_without_answer(
-                    group.balancer
-                ),
-                "tracebacks": tracebacks,
-            },
+            figures,
         )
+
+
+def _receive_phase(group: Cluster, deliveries: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """The provider's storm while every instance is replaced: first copies meet every
+    instance change, and every copy is sent several times; the messages on the topic."""
+    port = group.balancer.port
+    keys = sorted(d.key for d in deliveries)
+    sent = shuffled_copies(deliveries, COPIES)
+    started = time.monotonic()
+    answers, exits, passes = _under_rollout(
+        group, sent, lambda part: storm(port, "/github_webhook", part, connections=CONNECTIONS)
+    )
+    retries = resend_until_2xx(
+        port, "/github_webhook", sent, answers[-len(sent) :], window=RETRY_WINDOW
+    )
+    odd = _odd([*answers, *retries])
+    assert odd == [], kinds(odd)
+    assert sorted({a.key for a in [*answers, *retries] if a.status == 200}) == keys
+
+    received = group.deliveries_topic.drain(at_least=DISTINCT, timeout=scale(60, 300))
+    messages = per_delivery(received)
+    assert sorted(messages) == keys  # nothing answered 2xx is missing from the topic
+    answering = Counter(upstream_port(a.headers) for a in answers)
+    return received, {
+        "instances": INSTANCES,
+        "replacements per phase": ROUNDS * INSTANCES,
+        "distinct deliveries": DISTINCT,
+        "copies each": COPIES,
+        "connections": CONNECTIONS,
+        "storm passes during the rollout": passes,
+        "requests": len(answers),
+        "answers": dict(kinds(answers)),
+        "retries (non-2xx sent again)": len(retries),
+        "answers per upstream": {str(k): v for k, v in sorted(answering.items(), key=str)},
+        "seconds SIGTERM to exit (max), receive phase": round(max(exits), 2),
+        "receive phase seconds": round(time.monotonic() - started, 1),
+        "pubsub messages": sum(messages.values()),
+        "deliveries published twice": sum(1 for n in messages.values() if n > 1),
+    }
+
+
+def _process_phase(group: Cluster, received: list[Any]) -> dict[str, Any]:
+    """The processing, under a rollout of its own: first pushes meet every instance change,
+    and every message is pushed several times (at least once)."""
+    port = group.balancer.port
+    pushes = group.deliveries_topic.envelopes(received)
+    started = time.monotonic()
+    answers, exits, passes = _under_rollout(
+        group, pushes, lambda part: storm(port, "/process_delivery", part, connections=CONNECTIONS)
+    )
+    retries = resend_until_2xx(
+        port, "/process_delivery", pushes, answers[-len(pushes) :], window=RETRY_WINDOW
+    )
+    odd = _odd([*answers, *retries])
+    assert odd == [], kinds(odd)
+    return {
+        "push passes during the rollout": passes,
+        "pushes": len(answers),
+        "push answers": dict(Counter(a.status for a in answers)),
+        "push retries": len(retries),
+        "seconds SIGTERM to exit (max), process phase": round(max(exits), 2),
+        "process phase seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def _check_runs(group: Cluster, keys: list[str]) -> dict[str, Any]:
+    """One run of each processor per delivery: the relay counted by its receiver, the deploy
+    command on its topic, the store in the logs; no claim left behind, no traceback."""
+    commands = per_delivery(group.commands_topic.drain(at_least=DISTINCT, timeout=60))
+    servers = group.every_server
+    runs = {
+        "relay": Counter(dict(group.sink.runs)),
+        "deploy-staging": commands,
+        "store": logged_runs(servers, "store"),
+    }
+    for name, counted in runs.items():
+        assert sorted(counted) == keys, f"{name}: {len(set(keys) - set(counted))} not run"
+        doubled = sum(1 for n in counted.values() if n > 1)
+        assert doubled == 0, f"{name}: {doubled} deliveries run more than once"
+    left = _left_behind(group)
+    assert left == {}, left
+    tracebacks = sum(s.log.read_text(errors="replace").count("Traceback") for s in servers)
+    assert tracebacks == 0
+    return {
+        "relay runs": sum(runs["relay"].values()),
+        "deploy-staging runs": sum(commands.values()),
+        "store runs": sum(runs["store"].values()),
+        "lost": len(set(keys) - set(runs["relay"])),
+        "doubled": sum(1 for n in runs["relay"].values() if n > 1),
+        "claims left to their lease": sum(left.values()),
+        "tracebacks": tracebacks,
+    }
 
 
 def _left_behind(group: Cluster) -> dict[str, Any]:
