@@ -28,9 +28,8 @@ from shared import (
     Runtime,
     reload_settings,
 )
-from shared.backends.idempotency import IdempotencyStore, MemoryStore, document_id
-from tests.emulators import Emulators
-from tests.pubsub_util import warm_up
+from shared.backends.idempotency import IdempotencyStore, document_id
+from tests.helpers import idempotency_store
 
 STORES = [
     pytest.param("memory", id="memory"),
@@ -67,21 +66,7 @@ class Counter:
 
 @pytest.fixture
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IdempotencyStore]:
-    built: IdempotencyStore
-    if request.param == "memory":
-        built = MemoryStore()
-    elif request.param == "sqlite":
-        from shared.backends.idempotency._sqlite import SqliteStore
-
-        built = SqliteStore(tmp_path / "keys.sqlite3")
-    else:
-        emulators: Emulators = request.getfixturevalue("on_emulators")
-        warm_up(emulators)
-        from shared import current_runtime, get_settings
-        from shared.backends.idempotency._firestore import FirestoreStore
-
-        runtime = current_runtime()
-        built = FirestoreStore(lambda: runtime.firestore, get_settings().idempotency_collection)
+    built: IdempotencyStore = idempotency_store(request.param, request, tmp_path)
     yield built
     built.close()
 

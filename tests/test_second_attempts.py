@@ -24,11 +24,9 @@ receiver got:
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -41,7 +39,7 @@ from shared.backends.idempotency import IdempotencyStore, document_id
 from tests.cloudbuild_standin import CloudBuildStandIn
 from tests.failing_proxy import Outage, failing_proxy
 from tests.fcm_standin import FcmStandIn
-from tests.pubsub_util import warm_up
+from tests.pubsub_util import relay_server, warm_up
 from tests.test_bigquery_store import rows
 
 STRIPE = {
@@ -102,6 +100,15 @@ def _runtime() -> Runtime:
     return Runtime(reload_settings(), processors=registry, publisher=MemoryPublisher()).start()
 
 
+def on_a_runtime_twice(delivery: Delivery, processor: str) -> None:
+    """`twice` on a runtime of the project's processors, stopped afterwards."""
+    runtime = _runtime()
+    try:
+        twice(runtime, delivery, processor)
+    finally:
+        runtime.stop()
+
+
 def twice(runtime: Runtime, delivery: Delivery, processor: str) -> None:
     """A first attempt cut short after its side effect (its completion never recorded),
     then the redelivery once the run's lease has ended."""
@@ -137,53 +144,18 @@ def short_lease(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- relay ---------------------------------------------------------------------------------
 
 
-class KeyedReceiver:
-    """A receiver that keeps one effect per Idempotency-Key, as a relay's receiver should."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, bytes]] = []
-        self.effects: dict[str, bytes] = {}
-        self.lock = threading.Lock()
-
-
-@pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[KeyedReceiver]:
-    kept = KeyedReceiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            key = self.headers.get("Idempotency-Key", "")
-            with kept.lock:
-                kept.requests.append((key, body))
-                kept.effects.setdefault(key, body)  # a key seen before: no second effect
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("RUNRUN_RELAY_URL", f"http://127.0.0.1:{server.server_address[1]}/in")
-    try:
-        yield kept
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_relay_second_attempt_carries_the_same_idempotency_key(receiver: KeyedReceiver) -> None:
-    runtime = _runtime()
-    try:
-        twice(runtime, _delivery(), "relay")
-    finally:
-        runtime.stop()
+def test_relay_second_attempt_carries_the_same_idempotency_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with relay_server() as (receiver, url):
+        monkeypatch.setenv("RUNRUN_RELAY_URL", url)
+        on_a_runtime_twice(_delivery(), "relay")
     delivery = _delivery()
-    assert receiver.requests == [(delivery.delivery_id, delivery.data)] * 2
-    assert receiver.effects == {delivery.delivery_id: delivery.data}
+    sent = [(headers["idempotency-key"], body) for headers, body in receiver.requests]
+    assert sent == [(delivery.delivery_id, delivery.data)] * 2
+    # A receiver that keeps one effect per key, as a relay's receiver must, keeps one.
+    effects = dict(reversed(sent))
+    assert effects == {delivery.delivery_id: delivery.data}
 
 
 # --- store ---------------------------------------------------------------------------------
@@ -232,11 +204,7 @@ def test_bigquery_second_attempt_sends_the_same_insert_id(
     watched = Outage(fail_first=0, path_contains="/insertAll")
     with failing_proxy(host, watched) as proxy:
         monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", proxy)
-        runtime = _runtime()
-        try:
-            twice(runtime, _delivery(), "bigquery")
-        finally:
-            runtime.stop()
+        on_a_runtime_twice(_delivery(), "bigquery")
     inserts = [json.loads(body) for _path, body in watched.sent]
     assert [[row["insertId"] for row in sent["rows"]] for sent in inserts] == [
         ["evt_second_1"],
@@ -266,11 +234,7 @@ def cloudbuild(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudBuildStandIn]:
 def test_deploy_staging_second_attempt_finds_its_build_by_tag(
     cloudbuild: CloudBuildStandIn,
 ) -> None:
-    runtime = _runtime()
-    try:
-        twice(runtime, _delivery("push-second-1", "github_webhook"), "deploy-staging")
-    finally:
-        runtime.stop()
+    on_a_runtime_twice(_delivery("push-second-1", "github_webhook"), "deploy-staging")
     assert len(cloudbuild.runs()) == 1  # one trigger run: one build
     lookups = [c for c in cloudbuild.calls if c.path.endswith("/builds")]
     assert len(lookups) == 2  # each attempt looked for the delivery's build first
@@ -284,11 +248,7 @@ def test_notify_second_attempt_carries_the_same_delivery_id_and_collapse_ids(
 ) -> None:
     route = {"target": "stripe_webhook", "event": "*", "topic": "billing", "title": "Paid"}
     monkeypatch.setenv("RUNRUN_NOTIFY_ROUTES", json.dumps([route]))
-    runtime = _runtime()
-    try:
-        twice(runtime, _delivery(), "notify")
-    finally:
-        runtime.stop()
+    on_a_runtime_twice(_delivery(), "notify")
     first, second = fcm.messages()
     assert first == second  # FCM has no key: it delivers both, the device collapses them
     assert first["data"]["runrun_delivery_id"] == "evt_second_1"

@@ -21,11 +21,9 @@ from shared.backends.idempotency import (
     Idempotency,
     IdempotencyRecord,
     IdempotencyStore,
-    MemoryStore,
     Replay,
 )
-from tests.emulators import Emulators
-from tests.pubsub_util import warm_up
+from tests.helpers import idempotency_store
 
 FIRESTORE = pytest.param("firestore", id="firestore", marks=pytest.mark.emulators)
 BACKENDS = [pytest.param("memory", id="memory"), pytest.param("sqlite", id="sqlite"), FIRESTORE]
@@ -42,22 +40,7 @@ HASH_B = hashlib.sha256(b"b").hexdigest()
 
 @pytest.fixture
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IdempotencyStore]:
-    kind = request.param
-    built: IdempotencyStore
-    if kind == "memory":
-        built = MemoryStore()
-    elif kind == "sqlite":
-        from shared.backends.idempotency._sqlite import SqliteStore
-
-        built = SqliteStore(tmp_path / "contract.sqlite3")
-    else:
-        emulators: Emulators = request.getfixturevalue("on_emulators")
-        warm_up(emulators)
-        from shared import current_runtime, get_settings
-        from shared.backends.idempotency._firestore import FirestoreStore
-
-        runtime = current_runtime()
-        built = FirestoreStore(lambda: runtime.firestore, get_settings().idempotency_collection)
+    built: IdempotencyStore = idempotency_store(request.param, request, tmp_path)
     yield built
     built.close()
 
