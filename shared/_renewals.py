@@ -27,6 +27,10 @@ log = logging.getLogger("runrun.renewals")
 
 # Renewals running at once: each is one store write, and concurrent writes share a batch.
 RENEWAL_THREADS = 4
+# The timer wakes at most this often, taking every renewal due by then: most beats are
+# cancelled before they are due (their run ended), and waking for each would cost a thread
+# switch per run. A renewal is at most this late, against a lease of seconds.
+TICK_SECONDS = 0.1
 
 
 class Beat:
@@ -122,7 +126,7 @@ class Renewals:
             wait = self._due[0][0] - self.clock()
             if wait <= 0:
                 return heapq.heappop(self._due)[2]
-            self._changed.wait(wait)
+            self._changed.wait(max(wait, TICK_SECONDS))
         return None
 
     def close(self, timeout: float = 5.0) -> None:
