@@ -13,6 +13,13 @@ would only make a retry storm) nor fails the event.
 A processor may return a short note (a build id): it goes on the log line of its run and
 to the observers (the inspector shows it). Never a body or a secret.
 
+Each run's life cycle is a named step, so that a span can wrap each: `_claim` (or the queue
+worker's batch claim), `_hold` (the `processor started` line, then the heartbeat that renews
+the claim while the run lasts: `_held.py`), `_side_effect` (the processor itself), then
+`complete` (retried inside the lease: `_completions.py`) or `_release`. A run cut short
+between its side effect and its completion is run again after its lease
+(docs/reliability.md says how each processor's receiver drops that second attempt).
+
 A processor registered with a `delay` runs no sooner than that long after the delivery was
 received: when the delivery comes through earlier, a run of that processor alone is
 scheduled on the queue (`not_before`), and this message goes on with the others. A
