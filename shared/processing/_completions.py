@@ -1,18 +1,20 @@
-"""Processor completions recorded per batch of queue messages instead of one write each.
+"""Completing a processor run's claim: retried with backoff inside its lease, and, for the
+embedded queue's worker, recorded per batch of messages instead of one write each.
 
-The embedded queue's worker runs a leased batch of messages one after another; each
-processor run claims its (delivery, processor) pair, runs, and completes the claim. On the
-embedded store every one of those is a turn on the state file's write lock, shared with the
-receivers' durable commits, and busy most of the time under load (the benchmarks'
-document measures it). Inside `deferring()` a successful run's completion is kept instead, and the
-worker writes the batch's completions in one transaction (`PendingCompletions.flush`) before
-it deletes the batch's messages, and before it records a failure (so that the retry of a
-message finds its completed processors completed).
+A completion that fails is retried until the claim's lease ends (`HeldClaim`), never
+abandoned at the first error: a slow store write must not leave a delivery's processor
+to be run again after its lease. Only when the store still fails is the claim left to its
+lease, with an ERROR line saying what was done (the processor ran) and what was not (its
+completion), so that a reader knows a redelivery after that time runs it again.
 
-What a crash in between costs is what a crash between a run and its completion always cost:
-the claim stays in progress until its lease ends, and the message, not deleted, runs again
-then. A completion that cannot be written is logged; its message is still deleted, since the
-processor did run.
+The embedded queue's worker runs a leased batch of messages one after another; on the
+embedded store every completion would be a turn on the state file's write lock, shared with
+the receivers' durable commits. Inside `deferring()` a successful run's completion is kept
+instead (its heartbeat goes on), and the worker writes the batch's completions in one
+transaction (`PendingCompletions.flush`) before it deletes the batch's messages, and before
+it records a failure (so that the retry of a message finds its completed processors
+completed). A crash in between costs what a crash between a run and its completion always
+costs: the claim stays in progress until its lease ends, and the message runs again then.
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ from typing import TYPE_CHECKING
 from shared._errors import WebhookError
 
 if TYPE_CHECKING:
-    from shared.backends.idempotency import Claim
-    from shared.processing._host import ProcessingRuntime
+    from shared.processing._held import HeldClaim
 
 log = logging.getLogger("runrun.process")
 
@@ -35,32 +36,74 @@ log = logging.getLogger("runrun.process")
 DONE = (200, "", "text/plain")
 
 
+def complete_now(held: HeldClaim, answer: tuple[int, str, str] = DONE) -> bool:
+    """Stop the run's heartbeat and record its answer, retried while its lease lasts;
+    whether it was recorded (if not, the reason is logged at WARNING or ERROR)."""
+    held.stop_heartbeat()
+    machine = held.runtime.idempotency
+    try:
+        recorded = held.until_lease_ends(lambda: machine.complete_run(held.claim, *answer))
+    except WebhookError as exc:
+        _not_recorded(held, exc.message)
+        return False
+    if not recorded:
+        _taken_over(held)
+    return recorded
+
+
+def _not_recorded(held: HeldClaim, reason: str) -> None:
+    log.error(
+        "processor completion not recorded: the processor ran, its claim is left to its "
+        "lease, and a redelivery after the lease runs it again",
+        extra={
+            "processor": held.processor,
+            "delivery_id": held.delivery_id,
+            "lease_expires_at": held.lease_ends.isoformat(),
+            "reason": reason,
+        },
+    )
+
+
+def _taken_over(held: HeldClaim) -> None:
+    log.warning(
+        "processor completion not recorded: its claim was taken over while it ran, and "
+        "the other run may repeat it",
+        extra={"processor": held.processor, "delivery_id": held.delivery_id},
+    )
+
+
 class PendingCompletions:
-    """Successful runs whose claims are not completed yet, with the runtime of each."""
+    """Successful runs whose claims are not completed yet (their heartbeats still going)."""
 
     def __init__(self) -> None:
-        self._pending: list[tuple[ProcessingRuntime, Claim]] = []
+        self._pending: list[HeldClaim] = []
 
-    def add(self, runtime: ProcessingRuntime, claim: Claim) -> None:
-        self._pending.append((runtime, claim))
+    def add(self, held: HeldClaim) -> None:
+        self._pending.append(held)
 
     def flush(self) -> None:
-        """Complete every pending claim, one write per store."""
+        """Complete every pending claim, one write per store (each one retried alone when
+        the batch's write fails)."""
         pending, self._pending = self._pending, []
-        by_runtime: dict[int, tuple[ProcessingRuntime, list[Claim]]] = {}
-        for runtime, claim in pending:
-            by_runtime.setdefault(id(runtime), (runtime, []))[1].append(claim)
-        for runtime, claims in by_runtime.values():
+        by_runtime: dict[int, list[HeldClaim]] = {}
+        for held in pending:
+            held.stop_heartbeat()
+            by_runtime.setdefault(id(held.runtime), []).append(held)
+        for batch in by_runtime.values():
+            runtime = batch[0].runtime
             try:
                 with runtime.deadline():
-                    runtime.idempotency.complete_all(claims, *DONE)
-            except Exception as exc:  # noqa: BLE001 - the leases end; the processors did run
-                # Never raised into the worker: it still deletes the messages that ran.
+                    recorded = runtime.idempotency.complete_all([h.claim for h in batch], *DONE)
+            except Exception as exc:  # noqa: BLE001 - each then tries alone, within its lease
                 reason = exc.message if isinstance(exc, WebhookError) else type(exc).__name__
                 log.warning(
-                    "could not record completed processor runs",
-                    extra={"runs": len(claims), "reason": reason},
+                    "could not record a batch's completed processor runs; retrying each",
+                    extra={"runs": len(batch), "reason": reason},
                 )
+                recorded = [False] * len(batch)
+            for held, done in zip(batch, recorded, strict=True):
+                if not done:
+                    complete_now(held)
 
 
 _current: ContextVar[PendingCompletions | None] = ContextVar(
@@ -81,11 +124,10 @@ def deferring() -> Iterator[PendingCompletions]:
         pending.flush()
 
 
-def complete(runtime: ProcessingRuntime, claim: Claim) -> None:
-    """Complete a successful run's claim now, or with the batch when deferring."""
+def complete(held: HeldClaim) -> bool:
+    """Complete a successful run's claim now, or with the batch when deferring (True)."""
     pending = _current.get()
     if pending is not None:
-        pending.add(runtime, claim)
-        return
-    with runtime.deadline():
-        runtime.idempotency.complete(claim, *DONE)
+        pending.add(held)
+        return True
+    return complete_now(held)

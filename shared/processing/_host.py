@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from shared._delivery import Delivery
 from shared._observe import Observers
+from shared._renewals import Renewals
 from shared.backends.idempotency import Idempotency
 from shared.processing._context import ProcessorContext
 from shared.processing._registry import ProcessorRegistry, Registration
@@ -28,6 +29,11 @@ class ProcessingRuntime(Protocol):
 
     @property
     def processors(self) -> ProcessorRegistry | None: ...
+
+    @property
+    def renewals(self) -> Renewals:
+        """The heartbeats that renew a running processor's claim."""
+        ...
 
     def deadline(self, seconds: float | None = None) -> contextlib.AbstractContextManager[None]: ...
 

@@ -13,6 +13,13 @@ would only make a retry storm) nor fails the event.
 A processor may return a short note (a build id): it goes on the log line of its run and
 to the observers (the inspector shows it). Never a body or a secret.
 
+Each run's life cycle is a named step, so that a span can wrap each: `_claim` (or the queue
+worker's batch claim), `_hold` (the `processor started` line, then the heartbeat that renews
+the claim while the run lasts: `_held.py`), `_side_effect` (the processor itself), then
+`complete` (retried inside the lease: `_completions.py`) or `_release`. A run cut short
+between its side effect and its completion is run again after its lease
+(docs/reliability.md says how each processor's receiver drops that second attempt).
+
 A processor registered with a `delay` runs no sooner than that long after the delivery was
 received: when the delivery comes through earlier, a run of that processor alone is
 scheduled on the queue (`not_before`), and this message goes on with the others. A
@@ -39,7 +46,8 @@ from shared._errors import (
 from shared._log import log_context
 from shared._observe import RunReport
 from shared.backends.idempotency import Claim, Replay
-from shared.processing._completions import complete
+from shared.processing._completions import complete, complete_now
+from shared.processing._held import HeldClaim
 from shared.processing._run_claims import (
     PROCESS_TARGET as PROCESS_TARGET,  # the target's name, re-exported
 )
@@ -139,25 +147,19 @@ def _run_once(
 ) -> str | None:
     """Claim the pair, run the processor, complete or release; the type of what it raised,
     or None when it ran (or had already)."""
-    store = runtime.idempotency
-    key = pair_key(delivery, registration.name)
-    # Claimed with the queue worker's batch (`_batch_claims`), or now.
-    claim: Claim | Replay | None = take(runtime, key)
+    claim = _claim(runtime, registration.name, delivery, digest)
     if claim is None:
-        with runtime.deadline():
-            claim = store.claim(PROCESS_TARGET, key, digest)
-    if isinstance(claim, Replay):
-        log.info("processor already ran", extra={"processor": registration.name})
         _report(runtime, delivery, registration.name, "skipped")
         return None
+    held = _hold(runtime, claim, registration.name, delivery)
     started = time.perf_counter()
     try:
-        note = registration.run(delivery, runtime.processor_context(registration))
+        note = _side_effect(runtime, registration, delivery)
     except RetryLater as exc:
         asked = {"processor": registration.name, "seconds": exc.seconds}
         log.info("processor backs off", extra=asked)
         _report(runtime, delivery, registration.name, "deferred", None, started)
-        _release(runtime, claim)
+        _release(held)
         raise
     except PermanentFailure as exc:
         log.error(
@@ -165,8 +167,7 @@ def _run_once(
             extra={"processor": registration.name, "reason": str(exc)},
         )
         _report(runtime, delivery, registration.name, "failed", "PermanentFailure", started)
-        with runtime.deadline():
-            store.complete(claim, 422, str(exc), "text/plain")
+        complete_now(held, (422, str(exc), "text/plain"))
         return None
     except Exception as exc:  # noqa: BLE001 - reported, released, retried; the others go on
         log.warning(
@@ -174,11 +175,18 @@ def _run_once(
             extra={"processor": registration.name, "error": type(exc).__name__},
         )
         _report(runtime, delivery, registration.name, "failed", type(exc).__name__, started)
-        _release(runtime, claim)
+        _release(held)
         return type(exc).__name__
+    except BaseException:  # the process is going down: say what is left behind, and go
+        held.stop_heartbeat()
+        log.error(
+            "processor interrupted: its claim is left to its lease",
+            extra={"processor": registration.name},
+        )
+        raise
     note = note[:MAX_NOTE_CHARS] if isinstance(note, str) and note else None
-    complete(runtime, claim)  # now, or with the queue worker's batch (`_completions`)
-    _report(runtime, delivery, registration.name, "ran", None, started, note)
+    # Said before the completion is recorded (other runs skip it from then on): a process
+    # killed in between leaves this line, and its repeat after the lease is accounted for.
     log.info(
         "processor ran",
         extra={
@@ -188,15 +196,71 @@ def _run_once(
             **({"note": note} if note else {}),
         },
     )
+    complete(held)  # now, or with the queue worker's batch (`_completions`)
+    _report(runtime, delivery, registration.name, "ran", None, started, note)
     return None
 
 
-def _release(runtime: ProcessingRuntime, claim: Any) -> None:
+def _claim(
+    runtime: ProcessingRuntime, processor: str, delivery: Delivery, digest: str
+) -> Claim | None:
+    """This run's claim of the pair; None when the processor already ran.
+
+    Raises:
+        ClaimInProgress: another run holds the pair's live lease.
+        BackendUnavailable: the store failed.
+    """
+    key = pair_key(delivery, processor)
+    # Claimed with the queue worker's batch (`_run_claims`), or now.
+    claim: Claim | Replay | None = take(runtime, key)
+    if claim is None:
+        with runtime.deadline():
+            claim = runtime.idempotency.claim(PROCESS_TARGET, key, digest)
+    if isinstance(claim, Replay):
+        log.info("processor already ran", extra={"processor": processor})
+        return None
+    return claim
+
+
+def _hold(
+    runtime: ProcessingRuntime, claim: Claim, processor: str, delivery: Delivery
+) -> HeldClaim:
+    """Say which run starts, before it has any effect elsewhere (the line is flushed, so a
+    process killed during the run still names it), then keep its lease alive while it runs."""
+    log.info(
+        "processor started",
+        extra={"processor": processor, "event_type": delivery.event_type},
+    )
+    held = HeldClaim(runtime, claim, processor, delivery.delivery_id)
+    held.start_heartbeat()
+    return held
+
+
+def _side_effect(
+    runtime: ProcessingRuntime, registration: Registration, delivery: Delivery
+) -> str | None:
+    """The processor itself, on its narrow context; its note, if it returned one."""
+    note: str | None = registration.run(delivery, runtime.processor_context(registration))
+    return note
+
+
+def _release(held: HeldClaim) -> None:
+    """Give the pair up so the queue's retry runs it again; on a store failure, say that
+    the claim is left to its lease."""
+    held.stop_heartbeat()
+    runtime = held.runtime
     try:
         with runtime.deadline():
-            runtime.idempotency.release(claim)
-    except WebhookError as release_error:  # the lease expiry lets the retry through
-        log.warning("could not release claim", extra={"reason": release_error.message})
+            runtime.idempotency.release(held.claim)
+    except WebhookError as release_error:
+        log.warning(
+            "could not release claim: it is left to its lease",
+            extra={
+                "processor": held.processor,
+                "lease_expires_at": held.lease_ends.isoformat(),
+                "reason": release_error.message,
+            },
+        )
 
 
 def _since(started: float) -> float:

@@ -172,6 +172,7 @@ class Backends:
             self.settings.queue,
             self.settings.server.state_dir,
             self.settings.server.project,
+            self.settings.store.lease_seconds,
             pubsub=lambda: self.pubsub,
             tasks=lambda: self.tasks,
             project=lambda: self.project,

@@ -17,6 +17,7 @@ def make_publisher(
     settings: QueueSettings,
     state_dir: Path,
     project_name: str | None,
+    lease_seconds: float,
     *,
     pubsub: Callable[[], Any],
     tasks: Callable[[], Any],
@@ -51,4 +52,5 @@ def make_publisher(
         project=project_name or "local",
         backoff=lambda attempts: exponential_backoff(attempts, low, high),
         rate=settings.rate,
+        lease_seconds=lease_seconds,
     )

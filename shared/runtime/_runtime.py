@@ -37,7 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 from shared._deadline import deadline_scope
 from shared._errors import WebhookError
+from shared._lazy import Lazy
 from shared._observe import Observer, Observers
+from shared._renewals import Renewals
 from shared.backends.handoff import LocalQueue, LocalWorker, Publisher
 from shared.backends.idempotency import IdempotencyStore
 from shared.backends.idempotency._sqlite import SqliteStore
@@ -78,6 +80,7 @@ class Runtime(Backends):
         self._run_queue_worker = run_queue_worker
         self._contexts = ProcessorContexts(self)
         self._worker: LocalWorker | None = None
+        self._renewals: Lazy[Renewals] = Lazy(Renewals)
         self._stopped = False
 
     def _with_worker(self, publisher: Publisher) -> Publisher:
@@ -99,6 +102,12 @@ class Runtime(Backends):
     def processor_settings(self, registration: Registration) -> Any:
         """`registration`'s own settings block, read once (what its context carries)."""
         return self._contexts.get(registration).settings
+
+    @property
+    def renewals(self) -> Renewals:
+        """The heartbeats of running processors' claims and of leased queue messages (one
+        timer thread, started by the first run)."""
+        return self._renewals.get()
 
     def enabled(self, registration: Registration) -> bool:
         """Whether `registration` runs in this process (asked of its own settings block)."""
@@ -232,6 +241,7 @@ class Runtime(Backends):
                     self.process,
                     claims=self.claiming,
                     completions=deferring,
+                    renewals=self.renewals,
                 )
                 self._worker.start()
 
@@ -246,6 +256,9 @@ class Runtime(Backends):
             worker, self._worker = self._worker, None
         if worker is not None:
             worker.stop(timeout)
+        renewals = self._renewals.peek()
+        if renewals is not None:
+            renewals.close(timeout)
         built = self._publisher.peek()
         if built is not None:
             built.close(timeout)

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from shared.settings._env import env_choice, env_int, env_text
 
 STORES = ("firestore", "sqlite", "memory")
+# A processor's claim and a local queue message's lease: short, so that the work of a
+# crashed process is taken over within seconds; a live run renews it every third of it.
+LEASE_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,6 @@ class StoreSettings:
                 os.environ.get("RUNRUN_IDEMPOTENCY_COLLECTION") or "idempotency_keys"
             ),
             key_ttl_seconds=env_int("RUNRUN_KEY_TTL_SECONDS", 7 * 24 * 3600, minimum=1),
-            lease_seconds=env_int("RUNRUN_LEASE_SECONDS", 60, minimum=1),
+            lease_seconds=env_int("RUNRUN_LEASE_SECONDS", LEASE_SECONDS, minimum=1),
             firestore_emulator=emulator,
         )

@@ -57,6 +57,7 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_read_timeout 120s;
+            proxy_next_upstream {next_upstream};
             add_header X-Upstream $upstream_addr always;
         }}
     }}
@@ -79,6 +80,13 @@ def upstream_port(answer_headers: dict[str, str]) -> int | None:
     return int(last.rsplit(":", 1)[1])
 
 
+def closed_without_answer(balancer: Balancer) -> int:
+    """Requests whose instance closed the connection before answering (nginx's error log)."""
+    log = balancer.folder / "error.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return text.count("upstream prematurely closed connection")
+
+
 def nginx_or_skip() -> str:
     """The nginx binary, or skip the test with one loud reason."""
     found = shutil.which("nginx") or (
@@ -90,16 +98,30 @@ def nginx_or_skip() -> str:
 
 
 @contextmanager
-def round_robin(ports: list[int], folder: Path) -> Iterator[Balancer]:
-    """nginx balancing round robin over `ports` on 127.0.0.1, for the `with` block."""
+def round_robin(
+    ports: list[int], folder: Path, *, mark_down: bool = True, pass_on_posts: bool = False
+) -> Iterator[Balancer]:
+    """nginx balancing round robin over `ports` on 127.0.0.1, for the `with` block.
+
+    `mark_down`: an instance that refused a connection is left out for 10 s (a crash). A
+    rollout replaces instances faster than that, and would leave none: without it, a
+    refused connection only passes the request on to the next instance.
+
+    `pass_on_posts`: a POST whose connection the instance closed without answering is
+    passed on to the next instance instead of answered 502. An instance that stops closes
+    its idle keep-alive connections, and one may close just as nginx sends a request on
+    it: HTTP/1.1 lets a client retry a non-idempotent request when it knows its semantics
+    are idempotent (RFC 9112, section 9.3.1), as webhook deliveries are, by their id."""
     nginx = nginx_or_skip()
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    servers = "\n".join(
-        f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in ports
-    )
+    health = "max_fails=1 fail_timeout=10s" if mark_down else "max_fails=0"
+    servers = "\n".join(f"        server 127.0.0.1:{p} {health};" for p in ports)
+    next_upstream = "error timeout non_idempotent" if pass_on_posts else "error timeout"
     config = folder / "nginx.conf"
-    config.write_text(_CONFIG.format(prefix=folder, servers=servers, port=port))
+    config.write_text(
+        _CONFIG.format(prefix=folder, servers=servers, port=port, next_upstream=next_upstream)
+    )
     argv = [nginx, "-p", str(folder), "-c", str(config), "-e", str(folder / "error.log")]
     checked = subprocess.run([*argv, "-t"], capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stderr

@@ -24,14 +24,18 @@ class Outage:
     path_contains: str
     refused: int = 0
     forwarded: int = 0
+    # (path, body) of every matching request passed on, for a test reading what was sent.
+    sent: list[tuple[str, bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def refuse(self, path: str) -> bool:
+    def refuse(self, path: str, body: bytes = b"") -> bool:
         with self.lock:
             if self.path_contains in path and self.refused < self.fail_first:
                 self.refused += 1
                 return True
             self.forwarded += 1
+            if self.path_contains in path:
+                self.sent.append((path, body))
             return False
 
 
@@ -48,7 +52,7 @@ def failing_proxy(upstream: str, outage: Outage) -> Iterator[str]:
 
         def _relay(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if outage.refuse(self.path):
+            if outage.refuse(self.path, body):
                 self._answer(503, {"Content-Type": "application/json"}, b'{"error": {}}')
                 return
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}

@@ -93,3 +93,23 @@ def publish_push(queue: Any, topic: str, delivery_id: str) -> None:
 
     delivery = Delivery("github_webhook", delivery_id, "push", "application/json", "", b"{}")
     queue.publish(topic, delivery.data, delivery.attributes())
+
+
+def idempotency_store(kind: str, request: Any, tmp_path: Path) -> Any:
+    """An IdempotencyStore of `kind`: memory, SQLite in `tmp_path`, or Firestore on the
+    session's emulators (`request` asks for them)."""
+    if kind == "memory":
+        from shared.backends.idempotency import MemoryStore
+
+        return MemoryStore()
+    if kind == "sqlite":
+        from shared.backends.idempotency._sqlite import SqliteStore
+
+        return SqliteStore(tmp_path / "keys.sqlite3")
+    from shared import current_runtime, get_settings
+    from shared.backends.idempotency._firestore import FirestoreStore
+    from tests.support.pubsub_util import warm_up
+
+    warm_up(request.getfixturevalue("on_emulators"))
+    runtime = current_runtime()
+    return FirestoreStore(lambda: runtime.firestore, get_settings().store.idempotency_collection)

@@ -80,9 +80,12 @@ class Sink:
     """
 
     fail_first: int = 0
+    hold_seconds: float = 0.0  # how long each POST is held before its answer (a slow receiver)
     attempts: Counter[str] = field(default_factory=Counter)
     runs: Counter[str] = field(default_factory=Counter)
     headers_seen: list[dict[str, str]] = field(default_factory=list)
+    # (Idempotency-Key, arrival, answer) per run answered 200, wall clock (time.time()).
+    timeline: list[tuple[str, float, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
@@ -98,14 +101,15 @@ class _Sink(ThreadingHTTPServer):
 
 
 @contextmanager
-def sink_server(fail_first: int = 0) -> Iterator[Sink]:
-    sink = Sink(fail_first=fail_first)
+def sink_server(fail_first: int = 0, hold_seconds: float = 0.0) -> Iterator[Sink]:
+    sink = Sink(fail_first=fail_first, hold_seconds=hold_seconds)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            arrived = time.time()
             key = self.headers.get("Idempotency-Key", "")
             with sink.lock:
                 sink.attempts[key] += 1
@@ -113,6 +117,11 @@ def sink_server(fail_first: int = 0) -> Iterator[Sink]:
                 if not failing:
                     sink.runs[key] += 1
                 sink.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
+            if sink.hold_seconds:
+                time.sleep(sink.hold_seconds)  # a receiver that takes its time: runs overlap
+            if not failing:
+                with sink.lock:
+                    sink.timeline.append((key, arrived, time.time()))
             self.send_response(500 if failing else 200)
             self.send_header("Content-Length", "0")
             self.end_headers()

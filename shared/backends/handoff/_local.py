@@ -29,11 +29,13 @@ from shared.backends._sqlite import connections
 from shared.backends.handoff._group_commit import GroupCommit
 from shared.backends.handoff._outbox import (
     _INSERT,
-    _LEASE_SECONDS,
     _SCHEMA,
     _TURNS_SPAN_SECONDS,
+    LEASE_SECONDS,
+    STATE_COLUMNS,
     QueuedMessage,
     exponential_backoff,
+    message_state,
 )
 from shared.backends.handoff._publisher import MessageState, Publisher
 
@@ -50,8 +52,10 @@ class LocalQueue(Publisher):
         backoff: Callable[[int], float] = exponential_backoff,
         clock: Callable[[], float] = time.time,
         rate: float | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.path = path
+        self.lease_seconds = lease_seconds
         # At most `rate` messages handed over per second, across every process.
         self.interval = 1.0 / rate if rate else 0.0
         self.max_attempts = max_attempts
@@ -142,7 +146,7 @@ class LocalQueue(Publisher):
                     " SELECT id FROM outbox WHERE topic = ? AND status = 'pending'"
                     " AND next_attempt_at <= ? AND leased_until <= ? ORDER BY id LIMIT ?"
                     ") RETURNING id, message_id, topic, data, attributes, published_at, attempts",
-                    (now + _LEASE_SECONDS, topic, now, now, span),
+                    (now + self.lease_seconds, topic, now, now, span),
                 ).fetchall()
                 if rows and self.interval:
                     conn.execute(
@@ -165,6 +169,7 @@ class LocalQueue(Publisher):
                 row[5],
                 row[6],
                 turn=now + index * self.interval if self.interval else 0.0,
+                leased_until=now + self.lease_seconds,
             )
             for index, row in enumerate(rows)
         ]
@@ -181,6 +186,20 @@ class LocalQueue(Publisher):
                 "DELETE FROM outbox WHERE id = ?", [(message.row_id,) for message in messages]
             )
         self._notify()
+
+    def renew_leases(self, messages: list[QueuedMessage], until: float) -> tuple[float, set[int]]:
+        """Extend the leases of `messages` (leased together, each still held until `until`)
+        by a full lease from now; the new end, and the row ids whose lease was still this
+        holder's (a conditional write: another holder's lease is never extended)."""
+        renewed = self.clock() + self.lease_seconds
+        ids = [message.row_id for message in messages]
+        with self._writer() as conn:
+            rows = conn.execute(
+                f"UPDATE outbox SET leased_until = ? WHERE leased_until = ? AND status = 'pending'"
+                f" AND id IN ({', '.join('?' * len(ids))}) RETURNING id",
+                (renewed, until, *ids),
+            ).fetchall()
+        return renewed, {row[0] for row in rows}
 
     def unlease(self, messages: list[QueuedMessage]) -> None:
         """Give back leased messages that were not run (the worker is stopping), so that the
@@ -239,34 +258,10 @@ class LocalQueue(Publisher):
         """The newest messages (never their data), each with a readable state."""
         with self._connections.read() as conn:
             rows = conn.execute(
-                "SELECT message_id, topic, attributes, published_at, status, attempts, "
-                "next_attempt_at, leased_until, last_error FROM outbox ORDER BY id DESC LIMIT ?",
-                (limit,),
+                f"SELECT {STATE_COLUMNS} FROM outbox ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()
         now = self.clock()
-        found = []
-        for message_id, topic, attributes, published, status, attempts, due, leased, error in rows:
-            if status == "dead":
-                state = "dead-lettered"
-            elif leased > now:
-                state = "running"
-            elif attempts:
-                state = "retrying"
-            else:
-                state = "pending"
-            found.append(
-                MessageState(
-                    message_id=message_id,
-                    topic=topic,
-                    attributes=json.loads(attributes or "{}"),
-                    published_at=published,
-                    state=state,
-                    attempts=attempts,
-                    next_attempt_at=due,
-                    last_error=error,
-                )
-            )
-        return found
+        return [message_state(row, now) for row in rows]
 
     def replay(self, message_id: str) -> bool:
         return self.replay_dead(message_id)

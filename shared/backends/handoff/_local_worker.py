@@ -13,6 +13,7 @@ from typing import Protocol
 
 from shared._delivery import Delivery, message_published_event
 from shared._errors import BackendUnavailable, ProcessorsDeferred
+from shared._renewals import Beat, Renewals
 from shared.backends.handoff._local import Consumer, LocalQueue
 from shared.backends.handoff._outbox import WORKER_BATCH, QueuedMessage
 
@@ -42,6 +43,47 @@ def _not_deferred() -> Iterator[Completions]:
     yield _NotDeferred()
 
 
+class BatchLease:
+    """The leases of one batch's messages while it runs, renewed by a heartbeat: every
+    message not yet given back (the ones run, until their batch deletes them, and the ones
+    waiting for their turn), so that a slow run never lets another process take them, while
+    a crashed worker's batch is free again one lease after its last renewal."""
+
+    def __init__(self, queue: LocalQueue, messages: list[QueuedMessage]) -> None:
+        self.queue = queue
+        self.held = {message.row_id: message for message in messages}
+        self.until = messages[0].leased_until if messages else 0.0
+        # Held while a renewal writes: a message given back meanwhile (a failure recorded,
+        # a stop) is never taken for a lease lost.
+        self.lock = threading.Lock()
+
+    def give_back(self, messages: list[QueuedMessage]) -> None:
+        """Stop renewing `messages` (their failure or unlease is about to be written)."""
+        with self.lock:
+            for message in messages:
+                self.held.pop(message.row_id, None)
+
+    def renew(self) -> bool:
+        with self.lock:
+            held = list(self.held.values())
+            if not held:
+                return False
+            try:
+                self.until, kept = self.queue.renew_leases(held, self.until)
+            except sqlite3.Error as exc:
+                log.warning("could not renew leased messages", extra={"reason": str(exc)})
+                return self.queue.clock() < self.until
+            lost = [message for message in held if message.row_id not in kept]
+            for message in lost:
+                del self.held[message.row_id]
+        if lost:
+            log.warning(
+                "local queue lease lost: another process may run these messages",
+                extra={"message_ids": [message.message_id for message in lost]},
+            )
+        return bool(kept)
+
+
 class LocalWorker(threading.Thread):
     """Drains one topic of the outbox into the consumer: it leases up to `batch` due
     messages in one statement, runs them one at a time, and deletes the ones that ran in one
@@ -58,16 +100,19 @@ class LocalWorker(threading.Thread):
         batch: int = WORKER_BATCH,
         claims: BatchClaims | None = None,
         completions: DeferCompletions = _not_deferred,
+        renewals: Renewals | None = None,
     ) -> None:
         super().__init__(name="runrun-local-queue", daemon=True)
         self.queue, self.topic, self.consumer = queue, topic, consumer
         self.batch = batch
         self.claims = claims
         self.completions = completions
+        self.renewals = renewals
         self.stopping = threading.Event()
         self.idle = threading.Event()
         self._handed_over = float("-inf")  # the queue clock at the last hand-over
         self._pending: Completions | None = None  # while a batch runs
+        self._lease: BatchLease | None = None  # while a batch runs
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -92,6 +137,8 @@ class LocalWorker(threading.Thread):
         claimed: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         if self.claims:
             claimed = self.claims([self._delivery(message) for message in leased])
+        self._lease = BatchLease(self.queue, leased)
+        beat = self._heartbeat(self._lease)
         # The processors' claims are made for the whole batch at once (`claims`), and their
         # completions written for it at once (`completions`), before the messages that ran
         # are deleted.
@@ -99,6 +146,7 @@ class LocalWorker(threading.Thread):
             try:
                 for index, message in enumerate(leased):
                     if not self._wait_turn(message):
+                        self._lease.give_back(leased[index:])
                         self.queue.unlease(leased[index:])
                         break
                     if self._deliver(message):
@@ -106,7 +154,16 @@ class LocalWorker(threading.Thread):
             finally:
                 self._pending.flush()
                 self._pending = None
+                if beat is not None:
+                    beat.cancel()
+                self._lease = None
                 self.queue.succeeded_all(done)
+
+    def _heartbeat(self, lease: BatchLease) -> Beat | None:
+        """Renew the batch's leases every third of a lease while it runs."""
+        if self.renewals is None or not lease.held:
+            return None
+        return self.renewals.every(self.queue.lease_seconds / 3, lease.renew)
 
     def _wait_turn(self, message: QueuedMessage) -> bool:
         """Wait for the message's turn under the rate limit, and never hand two over closer
@@ -151,6 +208,8 @@ class LocalWorker(threading.Thread):
             # that is down is no fault of the message: it waits for the store.
             retry_after = exc.retry_after if isinstance(exc, ProcessorsDeferred) else None
             counts = not isinstance(exc, BackendUnavailable)
+            if self._lease is not None:
+                self._lease.give_back([message])
             dead = self.queue.failed(
                 message, f"{type(exc).__name__}: {exc}", retry_after, counts=counts
             )

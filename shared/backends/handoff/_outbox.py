@@ -1,9 +1,13 @@
-"""The local queue's outbox table: its schema, a leased message, and the timing of leases,
-batches and retries (`_local.py` is the queue over it)."""
+"""The local queue's outbox table: its schema, a leased message, a message's state for a
+viewer, and the timing of leases, batches and retries (`_local.py` is the queue over it)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
+
+from shared.backends.handoff._publisher import MessageState
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -34,8 +38,9 @@ _INSERT = (
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
 
-# How long a worker may hold a message before another process may run it.
-_LEASE_SECONDS = 300.0
+# How long a worker may hold a message before another process may run it, unless it renews
+# the lease (every third of it, while the message's batch runs): RUNRUN_LEASE_SECONDS.
+LEASE_SECONDS = 10.0
 _MAX_BACKOFF_SECONDS = 60.0
 # Messages a worker leases at once and deletes at once when they have run: two writes per
 # batch instead of two per message. Small, so that a crashed worker strands few messages
@@ -64,3 +69,35 @@ class QueuedMessage:
     attempts: int
     # Under a rate limit: the queue clock's time from which this message may be handed over.
     turn: float = 0.0
+    # The end of this worker's lease (the queue clock's), which only its holder renews.
+    leased_until: float = 0.0
+
+
+# The columns `message_state` reads, in its order.
+STATE_COLUMNS = (
+    "message_id, topic, attributes, published_at, status, attempts, "
+    "next_attempt_at, leased_until, last_error"
+)
+
+
+def message_state(row: tuple[Any, ...], now: float) -> MessageState:
+    """A viewer's account of one outbox row (STATE_COLUMNS), never its data."""
+    message_id, topic, attributes, published, status, attempts, due, leased, error = row
+    if status == "dead":
+        state = "dead-lettered"
+    elif leased > now:
+        state = "running"
+    elif attempts:
+        state = "retrying"
+    else:
+        state = "pending"
+    return MessageState(
+        message_id=message_id,
+        topic=topic,
+        attributes=json.loads(attributes or "{}"),
+        published_at=published,
+        state=state,
+        attempts=attempts,
+        next_attempt_at=due,
+        last_error=error,
+    )

@@ -1,15 +1,15 @@
 r"""The idempotency state machine, written once above any IdempotencyStore.
 
     (absent) --claim--> in_progress --complete--> completed --(expire_at)--> (absent)
-       |                     |  \--release--> (absent)
-       |                     \--lease expired: the next claim takes it over
+       |                  |  |  \--release--> (absent)
+       |                  |  \--renew (a heartbeat)--> in_progress, a full lease again
+       |                  \--lease expired: the next claim takes it over
        \--settle (a hand-off made without a claim)--> completed
 
 A claim whose lease has expired (its worker crashed, or its store calls timed out) is taken
-over atomically, so the provider's retry goes through. Each caller sizes the lease to what
-it guards: a receiving request's claim lasts its deadline (the request is over by then,
-answered or not), a processor's claim the processor's longer run. Expiry is checked here
-too: Firestore's TTL deletes lazily.
+over atomically, so the retry goes through. A receiving request's claim lasts its deadline
+(the request is over by then, answered or not); a processor's claim a short lease that its
+run renews while it runs. Expiry is checked here too: Firestore's TTL deletes lazily.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from shared.backends.idempotency._outcomes import Claim, Replay
 from shared.backends.idempotency._store import (
     IdempotencyRecord,
     IdempotencyStore,
+    Version,
     document_id,
 )
 
@@ -106,7 +107,7 @@ class Idempotency:
                 create, rounds = True, rounds + 1
                 continue  # released or expired between our create and get: try again
             existing, existing_version = found
-            if _lapsed(existing, now):
+            if existing.lapsed(now):
                 if existing.expire_at > now and existing.payload_hash != payload_hash:
                     raise _mismatch(key)
                 took = self.store.replace(fresh, existing_version)
@@ -189,14 +190,37 @@ class Idempotency:
         ]
 
     def renew(self, claim: Claim) -> Claim | None:
-        """The claim with a full lease from now; None if it was lost meanwhile."""
+        """The claim with a full lease from now (a heartbeat); None if another attempt took
+        the key over, or it is gone."""
         fresh = replace(claim.record, lease_expires_at=self.clock() + self.lease)
-        version = self.store.replace(fresh, claim.version)
+        version = self._replace_own(fresh, claim)
         return None if version is None else Claim(fresh, version)
+
+    def complete_run(self, claim: Claim, status: int, body: str, content_type: str) -> bool:
+        """`complete` for a claim held through retries: a completion or renewal of this
+        attempt that landed although its answer was lost is recognised (by the claim
+        token) rather than taken for a lost lease. False when another attempt holds it."""
+        done = claim.record.completed(status, body, content_type)
+        return self._replace_own(done, claim) is not None
+
+    def _replace_own(self, record: IdempotencyRecord, claim: Claim) -> Version | None:
+        """Write `record` over `claim`'s version, or over the version found when the key
+        still holds this attempt's own record (an earlier write of ours landed unseen)."""
+        version = self.store.replace(record, claim.version)
+        if version is not None:
+            return version
+        token = claim.record.claim_token
+        found = self.store.get(record.doc_id) if token else None
+        if found is None or found[0].claim_token != token:
+            return None
+        existing, current = found
+        if existing.status == "completed":
+            return current if record.status == "completed" else None
+        return self.store.replace(record, current)
 
     def complete(self, claim: Claim, status: int, body: str, content_type: str) -> bool:
         """Record the answer so duplicates replay it; False if the lease was lost meanwhile."""
-        done = _completed(claim, status, body, content_type)
+        done = claim.record.completed(status, body, content_type)
         return self.store.replace(done, claim.version) is not None
 
     def completion(
@@ -205,14 +229,16 @@ class Idempotency:
         """`complete`'s write as a Followup (its result: the new version, or None when the
         lease was lost), for a store whose writes are batched; None otherwise."""
         return self.store.replace_followup(
-            _completed(claim, status, body, content_type), claim.version
+            claim.record.completed(status, body, content_type), claim.version
         )
 
     def complete_all(
         self, claims: list[Claim], status: int, body: str, content_type: str
     ) -> list[bool]:
         """`complete` for several claims, in one write where the store can (`replace_all`)."""
-        done = [(_completed(claim, status, body, content_type), claim.version) for claim in claims]
+        done = [
+            (claim.record.completed(status, body, content_type), claim.version) for claim in claims
+        ]
         return [version is not None for version in self.store.replace_all(done)]
 
     def release(self, claim: Claim) -> bool:
@@ -266,22 +292,5 @@ class Idempotency:
         return False
 
 
-def _completed(claim: Claim, status: int, body: str, content_type: str) -> IdempotencyRecord:
-    return replace(
-        claim.record,
-        status="completed",
-        response_status=status,
-        response_body=body,
-        response_content_type=content_type,
-    )
-
-
 def _mismatch(key: str) -> PayloadMismatch:
     return PayloadMismatch(f"idempotency key {key!r} was already used with a different payload")
-
-
-def _lapsed(record: IdempotencyRecord, now: datetime) -> bool:
-    """Whether `record` no longer holds its key: expired, or its lease ended in progress."""
-    return record.expire_at <= now or (
-        record.status == "in_progress" and record.lease_expires_at <= now
-    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -44,6 +44,23 @@ class IdempotencyRecord:
     @property
     def doc_id(self) -> str:
         return document_id(self.target, self.key)
+
+    def lapsed(self, now: datetime) -> bool:
+        """Whether this record no longer holds its key: expired, or its lease ended while
+        in progress."""
+        return self.expire_at <= now or (
+            self.status == "in_progress" and self.lease_expires_at <= now
+        )
+
+    def completed(self, status: int, body: str, content_type: str) -> IdempotencyRecord:
+        """This record completed with an answer that duplicates replay."""
+        return replace(
+            self,
+            status="completed",
+            response_status=status,
+            response_body=body,
+            response_content_type=content_type,
+        )
 
 
 class IdempotencyStore(ABC):

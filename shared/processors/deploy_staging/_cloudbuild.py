@@ -9,10 +9,9 @@ Exactly one build per delivery, even when a trigger call succeeded but its compl
 never recorded (a timeout on the answer, a crash, a failed write of the claim): every build
 carries the delivery's tag (substitution `_RUNRUN_DELIVERY`, which the trigger's build
 config lists under `tags:`), and before triggering we ask Cloud Build for a build with that
-tag. The window that remains: a trigger call still in flight when its claim's lease runs out
-(RUNRUN_LEASE_SECONDS) lets a redelivery look, find nothing yet, and trigger again. The call
-timeout (RUNRUN_CLOUDBUILD_TIMEOUT_SECONDS, default 20 s) is kept below the lease (60 s) so
-that only a worker stalled past its lease opens that window.
+tag. The window that remains: a process that dies (or loses the store) while its trigger
+call is in flight; the run taken over after its lease may look before the build exists, and
+trigger again. A live call keeps its claim renewed (a heartbeat) however long it takes.
 
 The official client runs over its REST transport: one HTTP/1.1 dependency (requests)
 instead of a gRPC channel per process, and the transport the contract tests exercise. The

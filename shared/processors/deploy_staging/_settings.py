@@ -31,8 +31,8 @@ class DeploySettings:
             project=env_text("RUNRUN_CLOUDBUILD_PROJECT") or None,
             region=env_text("RUNRUN_CLOUDBUILD_REGION") or "global",
             endpoint=env_text("RUNRUN_CLOUDBUILD_ENDPOINT") or None,
-            # Below the claim's lease: a trigger call still in flight when the lease ends is
-            # the one window in which a redelivery could start a second build.
+            # A trigger call in flight keeps its claim renewed: this bounds how long a stalled
+            # call holds the queue's worker, not the claim.
             timeout_seconds=env_float("RUNRUN_CLOUDBUILD_TIMEOUT_SECONDS", 20.0),
             command_topic=env_text("RUNRUN_COMMAND_TOPIC") or "deploy-commands",
             service_account=env_text("RUNRUN_CLOUDBUILD_SERVICE_ACCOUNT") or None,

@@ -8,13 +8,24 @@ Outcomes, as the queue needs them:
   encode): PermanentFailure, logged and never retried, so one bad message is no retry storm;
 - UNREGISTERED app instances (fids): reported in the log and dropped, the others still count.
 
-FCM has no idempotency key, so "exactly once" rests on the processor's claim: a send that
-FCM accepted but whose claim could not be completed (the store down at that instant) is sent
-again on redelivery, and apps that care dedupe on `runrun_delivery_id` in the data.
+FCM's send method takes a message and `validate_only`, nothing else: it has no idempotency
+key (https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages/send). So
+"exactly once" rests on the processor's claim, and a send that FCM accepted but whose
+completion was never recorded (a crash, a kill, the store down at that instant) is sent
+again after its lease. What keeps that second send from being seen twice is on the device:
+- a notification carries one collapse identifier per delivery, so the second replaces the
+  first where it is still shown instead of adding another: Android's `tag` ("if a
+  notification with the same tag is already being shown, the new notification replaces the
+  existing one", FCM v1 `AndroidNotification`), APNs' `apns-collapse-id` header ("multiple
+  notifications with the same collapse identifier are displayed to the user as a single
+  notification", at most 64 bytes) and the web's notification `tag`;
+- every message carries `runrun_delivery_id` in its data: an app that acts on messages
+  (data messages, a notification opened twice) drops one whose id it has seen.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -66,11 +77,28 @@ def build_messages(route: NotifyRoute, delivery: Delivery) -> list[Any]:
         raise PermanentFailure(f"notify route {route.target} {route.event}: {exc}") from None
     # Delivered to the app too: FCM cannot dedupe, an app can.
     data["runrun_delivery_id"] = delivery.delivery_id
-    notification = messaging.Notification(title=title, body=body) if title or body else None
-    return [
-        messaging.Message(notification=notification, data=data, **{route.destination: to})
-        for to in destinations
-    ]
+    shown: dict[str, Any] = {}
+    if title or body:
+        collapse = collapse_id(delivery.delivery_id)
+        shown = {
+            "notification": messaging.Notification(title=title, body=body),
+            "android": messaging.AndroidConfig(
+                notification=messaging.AndroidNotification(tag=collapse)
+            ),
+            "apns": messaging.APNSConfig(headers={"apns-collapse-id": collapse}),
+            "webpush": messaging.WebpushConfig(
+                notification=messaging.WebpushNotification(tag=collapse)
+            ),
+        }
+    return [messaging.Message(data=data, **shown, **{route.destination: to}) for to in destinations]
+
+
+def collapse_id(delivery_id: str) -> str:
+    """One delivery's collapse identifier: its id, or a digest of a longer one (APNs takes
+    64 bytes at most)."""
+    if len(delivery_id.encode()) <= 64:
+        return delivery_id
+    return hashlib.sha256(delivery_id.encode()).hexdigest()
 
 
 def _permanent(exc: Exception) -> bool:

@@ -1,8 +1,9 @@
 """Relay: POST every delivery to RUNRUN_RELAY_URL (an internal service, a partner...);
 switched off while the URL is unset.
 
-The receiving side sees `Idempotency-Key: <delivery id>`, so a relay retried after a
-timeout can be deduplicated there as well.
+The receiving side sees `Idempotency-Key: <delivery id>`: a relay run again (after a timeout,
+or after a crash between the POST and the run's completion record) carries the same key and
+body, and the receiver keeps one effect per key.
 """
 
 from __future__ import annotations

@@ -99,11 +99,10 @@ def test_a_batch_completes_its_claims_in_one_write_and_a_retry_runs_only_the_fai
     assert queue.counts() == {}
 
 
-def test_completions_that_cannot_be_written_leave_the_messages_deleted_and_the_worker_up(
+def test_a_failed_batch_completion_is_retried_run_by_run_and_lands(
     setup: tuple[Runtime, LocalQueue, SqliteStore, dict[str, Any]],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The processors ran: their messages go; the claims end with their lease."""
     runtime, queue, store, state = setup
     state["partner_down"] = False
     publish_push(queue, TOPIC, "d1")
@@ -117,5 +116,45 @@ def test_completions_that_cannot_be_written_leave_the_messages_deleted_and_the_w
     assert isinstance(leased, list)
     worker._run_batch(leased)
     assert queue.counts() == {}
-    assert _status(store, "d1", "store") == "in_progress"
-    assert "could not record completed processor runs" in caplog.text
+    assert _status(store, "d1", "store") == "completed"
+    assert _status(store, "d1", "partner") == "completed"
+    assert "could not record a batch's completed processor runs; retrying each" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_completions_the_store_never_takes_are_logged_at_error_and_the_worker_stays_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The processors ran: their messages go; the claims end with their (short) lease."""
+    monkeypatch.setenv("RUNRUN_LEASE_SECONDS", "1")  # how long the completions are retried
+    registry = ProcessorRegistry()
+    runs: list[str] = []
+    registry.register(name="store")(lambda delivery, runtime: runs.append(delivery.delivery_id))
+    sqlite = SqliteStore(tmp_path / "state.sqlite3")
+    queue = LocalQueue(tmp_path / "queue.sqlite3")
+    runtime = Runtime(reload_settings(), processors=registry, publisher=queue, store=sqlite)
+    attempts: list[int] = []
+
+    def down(*args: Any) -> Any:
+        attempts.append(1)
+        raise BackendUnavailable("store is down", retry_after=1)
+
+    publish_push(queue, TOPIC, "d1")
+    sqlite.replace_all = down  # type: ignore[method-assign]
+    sqlite.replace = down  # type: ignore[method-assign]
+    try:
+        worker = LocalWorker(queue, TOPIC, runtime.process, completions=deferring)
+        leased = queue.lease_batch(TOPIC, 16)
+        assert isinstance(leased, list)
+        worker._run_batch(leased)
+    finally:
+        runtime.stop()
+    assert runs == ["d1"] and queue.counts() == {}
+    assert _status(sqlite, "d1", "store") == "in_progress"
+    assert len(attempts) > 2  # the batch's write, then the run's own, retried
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [r.getMessage() for r in errors] == [
+        "processor completion not recorded: the processor ran, its claim is left to its "
+        "lease, and a redelivery after the lease runs it again"
+    ]
+    assert errors[0].processor == "store" and errors[0].delivery_id == "d1"  # type: ignore[attr-defined]

@@ -129,6 +129,11 @@ def test_invoice_paid_sends_exactly_this_request(routed: FcmStandIn) -> None:
             "topic": "billing",
             "notification": {"title": "Invoice paid", "body": "2000 usd"},
             "data": {"invoice": "in_1", "runrun_delivery_id": "d-1"},
+            # One collapse identifier per delivery: a second send replaces the first on
+            # the device instead of adding another.
+            "android": {"notification": {"tag": "d-1"}},
+            "apns": {"headers": {"apns-collapse-id": "d-1"}},
+            "webpush": {"notification": {"tag": "d-1"}},
         }
     }
 
@@ -146,6 +151,9 @@ def test_github_push_goes_to_the_repository_topic(routed: FcmStandIn) -> None:
             "topic": "repo-widgets",
             "notification": {"title": "Push to acme/widgets", "body": "Fix the frobnicator"},
             "data": {"runrun_delivery_id": "d-1"},
+            "android": {"notification": {"tag": "d-1"}},
+            "apns": {"headers": {"apns-collapse-id": "d-1"}},
+            "webpush": {"notification": {"tag": "d-1"}},
         }
     ]
 

@@ -21,11 +21,9 @@ from shared.backends.idempotency import (
     Idempotency,
     IdempotencyRecord,
     IdempotencyStore,
-    MemoryStore,
     Replay,
 )
-from tests.support.emulators import Emulators
-from tests.support.pubsub_util import warm_up
+from tests.support.helpers import idempotency_store
 
 FIRESTORE = pytest.param("firestore", id="firestore", marks=pytest.mark.emulators)
 BACKENDS = [pytest.param("memory", id="memory"), pytest.param("sqlite", id="sqlite"), FIRESTORE]
@@ -42,24 +40,7 @@ HASH_B = hashlib.sha256(b"b").hexdigest()
 
 @pytest.fixture
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IdempotencyStore]:
-    kind = request.param
-    built: IdempotencyStore
-    if kind == "memory":
-        built = MemoryStore()
-    elif kind == "sqlite":
-        from shared.backends.idempotency._sqlite import SqliteStore
-
-        built = SqliteStore(tmp_path / "contract.sqlite3")
-    else:
-        emulators: Emulators = request.getfixturevalue("on_emulators")
-        warm_up(emulators)
-        from shared import current_runtime, get_settings
-        from shared.backends.idempotency._firestore import FirestoreStore
-
-        runtime = current_runtime()
-        built = FirestoreStore(
-            lambda: runtime.firestore, get_settings().store.idempotency_collection
-        )
+    built: IdempotencyStore = idempotency_store(request.param, request, tmp_path)
     yield built
     built.close()
 
@@ -380,6 +361,44 @@ def test_expired_lease_is_taken_over(machine: Idempotency, clock: FakeClock) -> 
     assert machine.release(crashed) is False
     assert machine.complete(taken, 200, "new", "text/plain") is True
     assert machine.claim(TARGET, "d-5", HASH_A) == Replay(200, "new", "text/plain")
+
+
+@each_store
+def test_a_renewed_lease_is_never_taken_over(machine: Idempotency, clock: FakeClock) -> None:
+    """A live run's heartbeat: each renewal is a full lease from now, so a run that lasts
+    many leases keeps its key; a run taken over (its lease ran out) renews nothing."""
+    claim = machine.claim(TARGET, "h-1", HASH_A)
+    assert isinstance(claim, Claim)
+    for _ in range(4):  # four leases' worth of time, renewed every third of a lease
+        for _ in range(3):
+            clock.advance(LEASE / 3)
+            renewed = machine.renew(claim)
+            assert renewed is not None
+            assert renewed.record.lease_expires_at == clock.now + timedelta(seconds=LEASE)
+            claim = renewed
+        with pytest.raises(ClaimInProgress):
+            machine.claim(TARGET, "h-1", HASH_A)
+    clock.advance(LEASE + 1)  # the heartbeat stopped (a crash): the lease runs out
+    taken = machine.claim(TARGET, "h-1", HASH_A)
+    assert isinstance(taken, Claim)
+    assert machine.renew(claim) is None, "a lost claim must not renew the new holder's"
+    assert machine.complete_run(claim, 200, "late", "text/plain") is False
+    assert machine.complete_run(taken, 200, "new", "text/plain") is True
+
+
+@each_store
+def test_a_completion_that_landed_unseen_is_recognised_as_its_own(machine: Idempotency) -> None:
+    """A renewal or completion whose answer was lost (a timeout) changed the version the
+    run holds: the next write finds the record still carries the run's claim token."""
+    claim = machine.claim(TARGET, "h-2", HASH_A)
+    assert isinstance(claim, Claim)
+    assert machine.renew(claim) is not None  # landed, but the run never heard of it
+    renewed = machine.renew(claim)  # written over the version found, as this run's own
+    assert renewed is not None
+    assert machine.complete(renewed, 200, "done", "text/plain")  # landed unseen too
+    assert machine.complete_run(renewed, 200, "done", "text/plain") is True
+    assert machine.renew(renewed) is None, "a completed record is never put back in progress"
+    assert machine.claim(TARGET, "h-2", HASH_A) == Replay(200, "done", "text/plain")
 
 
 @each_store
