@@ -35,6 +35,7 @@ from shared.settings._env import (
     env_triggers,
 )
 from shared.settings._queue import QUEUES, queue_settings
+from shared.settings._traces import TraceSettings, trace_settings
 
 if TYPE_CHECKING:
     from shared.settings._notify_routes import NotifyRoute
@@ -111,6 +112,8 @@ class Settings:
     batch_sizes_dir: str | None = None
     # RUNRUN_DEADLINE_SECONDS_<TARGET>: one target's own deadline, whatever its provider's.
     deadline_overrides: Mapping[str, float] = field(default_factory=dict)
+    # RUNRUN_TRACES and its company (shared/settings/_traces.py): off unless configured.
+    traces: TraceSettings = TraceSettings()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -159,6 +162,7 @@ class Settings:
                 for name in sorted(env)
                 if name.startswith(DEADLINE_PREFIX) and len(name) > len(DEADLINE_PREFIX)
             },
+            traces=trace_settings(on_cloud_run),
         )
 
     def unknown_targets_named(self, targets: Iterable[str]) -> list[str]:
