@@ -2,7 +2,8 @@
 a delivery to its trace. Off unless RUNRUN_TRACES says otherwise.
 
     RUNRUN_TRACES        off (default) | on | cloud-trace | otlp
-                         `on`: Cloud Trace on Cloud Run (K_SERVICE set), OTLP elsewhere
+                         `on`: Cloud Trace on Cloud Run (K_SERVICE set), OTLP elsewhere;
+                         both are OTLP/HTTP, Cloud Trace's through Google's Telemetry API
     RUNRUN_TRACES_LINK   a URL with {trace_id} for the inspector (a local Jaeger or Tempo)
     OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG, OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT,
     OTEL_SERVICE_NAME    OpenTelemetry's own variables, read by its SDK: checked here so
@@ -30,6 +31,8 @@ SAMPLERS = (
     "parentbased_traceidratio",
 )
 _RATIO_SAMPLERS = ("traceidratio", "parentbased_traceidratio")
+# cloud.google.com/stackdriver/docs/reference/telemetry/api
+TELEMETRY_ENDPOINT = "https://telemetry.googleapis.com/v1/traces"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,9 @@ class TraceSettings:
     exporter: str = "off"
     link: str | None = None  # RUNRUN_TRACES_LINK, with {trace_id}
     service: str = "runrun"  # the spans' service.name: OTEL_SERVICE_NAME, else K_SERVICE
+    # Where "cloud-trace" sends spans: Google's Telemetry (OTLP) API, unless
+    # OTEL_EXPORTER_OTLP_TRACES_ENDPOINT names another (a stand-in in tests).
+    cloud_endpoint: str = TELEMETRY_ENDPOINT
 
     @property
     def on(self) -> bool:
@@ -65,7 +71,8 @@ def trace_settings(on_cloud_run: bool) -> TraceSettings:
             f"RUNRUN_TRACES_LINK must be an http(s) URL containing {{trace_id}}, got {link!r}"
         )
     service = env_text("OTEL_SERVICE_NAME") or env_text("K_SERVICE") or "runrun"
-    return TraceSettings(exporter=chosen, link=link, service=service)
+    cloud_endpoint = env_text("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or TELEMETRY_ENDPOINT
+    return TraceSettings(chosen, link, service, cloud_endpoint)
 
 
 def _check_sampler() -> None:

@@ -1,6 +1,7 @@
 """The OpenTelemetry SDK set up from the settings: one tracer provider per process (built by
 the runtime in the process that serves, never in a pre-fork master), its spans batched and
-exported to Cloud Trace or over OTLP/HTTP.
+exported over OTLP/HTTP: to a collector of your own, or to Cloud Trace through Google's
+Telemetry API.
 
 The SDK reads its own variables: the sampler (OTEL_TRACES_SAMPLER, default
 parentbased_always_on), the batch processor's delays (OTEL_BSP_*) and, for OTLP, the
@@ -12,10 +13,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shared.settings import ConfigError, Settings
+from shared.settings._traces import TraceSettings
 from shared.tracing._spans import OtelTracer
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
+
+# The Telemetry (OTLP) API's scope for writing spans (cloud.google.com/stackdriver/docs/
+# reference/telemetry/api); the account needs roles/telemetry.tracesWriter.
+TRACE_SCOPE = "https://www.googleapis.com/auth/trace.append"
 
 
 def make_tracer(
@@ -31,27 +37,39 @@ def make_tracer(
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     traces = settings.traces
-    chosen = exporter or _exporter(traces.exporter, project)
-    provider = TracerProvider(resource=Resource.create({"service.name": traces.service}))
+    resource: dict[str, str] = {"service.name": traces.service}
+    if traces.exporter == "cloud-trace":
+        if not project:
+            raise ConfigError(
+                "RUNRUN_TRACES=cloud-trace needs the project: set GOOGLE_CLOUD_PROJECT"
+            )
+        # The Telemetry API files each span under the project this attribute names.
+        resource["gcp.project_id"] = project
+    chosen = exporter or _exporter(traces)
+    provider = TracerProvider(resource=Resource.create(resource))
     provider.add_span_processor(BatchSpanProcessor(chosen))
     return OtelTracer(provider)
 
 
-def _exporter(kind: str, project: str | None) -> SpanExporter:
-    if kind == "otlp":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+def _exporter(traces: TraceSettings) -> SpanExporter:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        return OTLPSpanExporter()
-    if kind != "cloud-trace":
-        raise ConfigError(f"no span exporter for RUNRUN_TRACES={kind}")
-    if not project:
-        raise ConfigError("RUNRUN_TRACES=cloud-trace needs the project: set GOOGLE_CLOUD_PROJECT")
+    if traces.exporter == "otlp":
+        return OTLPSpanExporter()  # where OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT says
+    if traces.exporter != "cloud-trace":
+        raise ConfigError(f"no span exporter for RUNRUN_TRACES={traces.exporter}")
+    # Google's own Cloud Trace exporter is deprecated in favour of OTLP to the Telemetry
+    # API, authorized with the service's credentials
+    # (cloud.google.com/trace/docs/migrate-to-otlp-endpoints).
+    import google.auth
     from google.auth.exceptions import DefaultCredentialsError
-    from opentelemetry.exporter.cloud_trace import CloudTraceSpanExporter
+    from google.auth.transport.requests import AuthorizedSession
 
     try:
-        return CloudTraceSpanExporter(project_id=project)  # type: ignore[no-untyped-call]
+        credentials, _ = google.auth.default(scopes=[TRACE_SCOPE])
     except DefaultCredentialsError as exc:
         raise ConfigError(
             f"RUNRUN_TRACES=cloud-trace: no credentials for Cloud Trace ({exc})"
         ) from None
+    session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+    return OTLPSpanExporter(endpoint=traces.cloud_endpoint, session=session)

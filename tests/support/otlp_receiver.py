@@ -30,7 +30,11 @@ class ReceivedSpan:
     kind: int  # the protobuf's Span.SpanKind: 2 SERVER, 3 CLIENT, 4 PRODUCER, 5 CONSUMER
     attributes: dict[str, Any]
     status_code: int  # 0 unset, 1 ok, 2 error
-    service: str
+    resource: dict[str, Any]
+
+    @property
+    def service(self) -> str:
+        return str(self.resource.get("service.name", ""))
 
 
 def _value(any_value: Any) -> Any:
@@ -53,7 +57,7 @@ def _spans(request: ExportTraceServiceRequest) -> list[ReceivedSpan]:
                         kind=span.kind,
                         attributes={a.key: _value(a.value) for a in span.attributes},
                         status_code=span.status.code,
-                        service=str(resource.get("service.name", "")),
+                        resource=resource,
                     )
                 )
     return found
@@ -64,6 +68,7 @@ class OtlpReceiver:
     endpoint: str = ""  # for OTEL_EXPORTER_OTLP_ENDPOINT
     spans: list[ReceivedSpan] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)  # every export request's bytes, decoded
+    headers: list[dict[str, str]] = field(default_factory=list)  # each export's, lower-case
     refused: list[str] = field(default_factory=list)  # requests that were not OTLP traces
     changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -100,6 +105,7 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
             request = ExportTraceServiceRequest.FromString(body)
             with receiver.changed:
                 receiver.raw.append(body)
+                receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
                 receiver.spans.extend(_spans(request))
                 receiver.changed.notify_all()
             self._answer(200, ExportTraceServiceResponse().SerializeToString())

@@ -31,7 +31,7 @@ def from_sdk(spans: Iterable[Any]) -> list[ReceivedSpan]:
             kind=kinds.get(span.kind.name, 1),
             attributes=dict(span.attributes or {}),
             status_code={"UNSET": 0, "OK": 1, "ERROR": 2}[span.status.status_code.name],
-            service=str(span.resource.attributes.get("service.name", "")),
+            resource=dict(span.resource.attributes),
         )
         for span in spans
     ]
