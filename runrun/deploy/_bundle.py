@@ -57,6 +57,10 @@ CARRIED = (
     "RUNRUN_BIGQUERY_EVENTS",
     "RUNRUN_BIGQUERY_TIMEOUT_SECONDS",
     "RUNRUN_INSPECT",
+    "RUNRUN_TRACES",
+    "RUNRUN_TRACES_LINK",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
 )
 CARRIED_PREFIXES = ("RUNRUN_DEADLINE_SECONDS_",)
 NOT_CARRIED = {
@@ -81,6 +85,9 @@ NOT_CARRIED = {
     "PUSH_SERVICE_ACCOUNT": "set by the plan",
     "PUSH_AUDIENCE": "set by the plan",
     "K_SERVICE": "set by Cloud Run",
+    # With RUNRUN_TRACES=on the service sends spans to Cloud Trace itself.
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "a collector on this machine, not the service's",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "a collector (or a stand-in) on this machine",
 }
 
 
@@ -119,6 +126,11 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
         roles.append((env.cloudbuild_project or project, "roles/cloudbuild.builds.editor"))
         if env.cloudbuild_service_account:  # Cloud Build checks actAs on the trigger's account
             account_roles.append((env.cloudbuild_service_account, "roles/iam.serviceAccountUser"))
+    if os.environ.get("RUNRUN_TRACES", "").strip().lower() in ("on", "cloud-trace"):
+        # On Cloud Run both send spans to Cloud Trace through the Telemetry (OTLP) API
+        # (cloud.google.com/iam/docs/roles-permissions/telemetry: telemetry.traces.write).
+        apis += ["telemetry.googleapis.com", "cloudtrace.googleapis.com"]
+        roles.append((project, "roles/telemetry.tracesWriter"))
     setup: list[str] = []
     if env.bigquery_table:
         apis.append("bigquery.googleapis.com")
