@@ -35,6 +35,7 @@ from ._rpc_proxy import CountingProxy
 from ._servers import ROOT, RunningServer, ServerSpec, functions_framework, runrun
 from ._targets import targets, targets_table
 from ._tasks import tasks_env
+from ._traces import traces_cost, traces_line
 
 HELLO_DIR = Path(__file__).resolve().parent / "hello"
 CONNECTIONS = 80
@@ -272,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
             hello=True,
         ),
     }
+    # The same path with traces on, beside off, alternating (bench/_traces.py).
+    results["traces"] = traces_cost(load_runs, args.runs, args.seconds)
     # The synchronous path: the agent waits for the handler (order-status, embedded store).
     results["dialogflow"] = load_runs(
         runrun("dialogflow_webhook", label="dialogflow_webhook"),
@@ -429,6 +432,8 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
         "runrun_async_vs_ff_asgi_hello_rps": med(emb["runrun_hello_async"], "rps")
         / med(emb["functions_framework_hello_async"], "rps"),
         "inspector_cost_pct": inspector_cost_pct(results),
+        "traces_rps_on_vs_off": results["traces"]["rps_on_vs_off"],
+        "traces_cpu_on_vs_off": results["traces"]["cpu_on_vs_off"],
         "runrun_p99_ms": med(emb["runrun"], "p99_ms"),
         "rss_runrun_all_vs_ff_one": med(emb["runrun"], "rss_mib")
         / med(emb["functions_framework"], "rss_mib"),
@@ -491,6 +496,7 @@ def table(results: dict[str, Any]) -> str:
         f"throughput (RUNRUN_INSPECT=1: "
         f"{results['embedded']['runrun_inspector_on']['rps']['median']:.0f} req/s, "
         f"RUNRUN_INSPECT=0: {results['embedded']['runrun']['rps']['median']:.0f} req/s)",
+        traces_line(results["traces"]),
         f"async hello world: runrun {fmt(results['embedded']['runrun_hello_async']['rps'])} "
         f"req/s (sync hello {fmt(results['embedded']['runrun_hello']['rps'])}), "
         "functions-framework --asgi "

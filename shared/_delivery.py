@@ -32,6 +32,9 @@ class Delivery:
     # Set on a scheduled run of one processor (a delayed processor's own message): only
     # that processor runs it.
     processor: str = ""
+    # The W3C trace context of the hand-off that queued it, when traces are on: every
+    # processor run joins the delivery's trace (shared/_trace.py). Never part of its hash.
+    traceparent: str = ""
 
     def attributes(self) -> dict[str, str]:
         attributes = {
@@ -43,6 +46,8 @@ class Delivery:
         }
         if self.processor:
             attributes["processor"] = self.processor
+        if self.traceparent:
+            attributes["traceparent"] = self.traceparent
         return attributes
 
     @classmethod
@@ -56,6 +61,7 @@ class Delivery:
             received_at=attributes.get("received_at", ""),
             data=data,
             processor=attributes.get("processor", ""),
+            traceparent=attributes.get("traceparent", ""),
         )
 
     def json(self) -> Any:

@@ -61,6 +61,10 @@ CARRIED = (
     "RUNRUN_BIGQUERY_EVENTS",
     "RUNRUN_BIGQUERY_TIMEOUT_SECONDS",
     "RUNRUN_INSPECT",
+    "RUNRUN_TRACES",
+    "RUNRUN_TRACES_LINK",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
 )
 CARRIED_PREFIXES = ("RUNRUN_DEADLINE_SECONDS_",)
 NOT_CARRIED = {
@@ -85,6 +89,9 @@ NOT_CARRIED = {
     "PUSH_SERVICE_ACCOUNT": "set by the plan",
     "PUSH_AUDIENCE": "set by the plan",
     "K_SERVICE": "set by Cloud Run",
+    # With RUNRUN_TRACES=on the service sends spans to Cloud Trace itself.
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "a collector on this machine, not the service's",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "a collector (or a stand-in) on this machine",
 }
 
 
@@ -130,6 +137,11 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
         roles.append((deploy.project or project, "roles/cloudbuild.builds.editor"))
         if deploy.service_account:  # Cloud Build checks actAs on the trigger's account
             account_roles.append((deploy.service_account, "roles/iam.serviceAccountUser"))
+    if os.environ.get("RUNRUN_TRACES", "").strip().lower() in ("on", "cloud-trace"):
+        # On Cloud Run both send spans to Cloud Trace through the Telemetry (OTLP) API
+        # (cloud.google.com/iam/docs/roles-permissions/telemetry: telemetry.traces.write).
+        apis += ["telemetry.googleapis.com", "cloudtrace.googleapis.com"]
+        roles.append((project, "roles/telemetry.tracesWriter"))
     setup = bigquery_setup(table, project, region) if table else []
     if table:
         apis.append("bigquery.googleapis.com")

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     reason TEXT,
     status INTEGER,
     latency_ms REAL,
-    batch INTEGER
+    batch INTEGER,
+    trace_id TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 _DELIVERY_COLUMNS = (
-    "at, target, delivery_id, event_type, outcome, reason, status, latency_ms, batch"
+    "at, target, delivery_id, event_type, outcome, reason, status, latency_ms, batch, trace_id"
 )
 _RUN_COLUMNS = "at, source, delivery_id, event_type, processor, outcome, error, latency_ms, note"
 
@@ -95,6 +96,7 @@ class ActivityRecorder(Observer):
             d.get("status"),
             d.get("latency_ms"),
             d.get("batch"),
+            _text(d.get("trace_id"), 32),  # when traces are on and this one was sampled
         )
         self._add("deliveries", row)
 
@@ -155,7 +157,7 @@ class ActivityRecorder(Observer):
         try:
             if deliveries:
                 conn.executemany(
-                    f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     deliveries,
                 )
             if runs:
@@ -183,6 +185,9 @@ class ActivityRecorder(Observer):
             columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
             if "note" not in columns:  # a state dir written before runs had notes
                 conn.execute("ALTER TABLE runs ADD COLUMN note TEXT")
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(deliveries)")}
+            if "trace_id" not in columns:  # written before deliveries had traces
+                conn.execute("ALTER TABLE deliveries ADD COLUMN trace_id TEXT")
             self._conn = conn
         return self._conn
 

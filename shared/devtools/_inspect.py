@@ -164,10 +164,17 @@ class Inspector:
                     }
                 )
                 queue["counts"][m.state] = queue["counts"].get(m.state, 0) + 1
+        deliveries = recorder.recent_deliveries()
+        if settings.traces.on:  # each delivery links to its trace
+            from shared.tracing import trace_link
+
+            for delivery in deliveries:
+                trace_id = delivery.get("trace_id")
+                delivery["trace_url"] = trace_link(settings, runtime.project, trace_id or "")
         return {
             "targets": self.targets,
             "backends": {"store": settings.store.kind, "queue": settings.queue.kind},
-            "deliveries": recorder.recent_deliveries(),
+            "deliveries": deliveries,
             "runs": recorder.recent_runs(),
             "records": records,
             "queue": queue,

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from shared._delivery import Delivery
 from shared._observe import Observers
 from shared._renewals import Renewals
+from shared._trace import Tracer
 from shared.backends.idempotency import Idempotency
 from shared.processing._context import ProcessorContext
 from shared.processing._registry import ProcessorRegistry, Registration
@@ -25,7 +26,15 @@ class ProcessingRuntime(Protocol):
     def observers(self) -> Observers: ...
 
     @property
+    def tracer(self) -> Tracer | None:
+        """The delivery path's spans; None when traces are off."""
+        ...
+
+    @property
     def idempotency(self) -> Idempotency: ...
+
+    @property
+    def project(self) -> str | None: ...
 
     @property
     def processors(self) -> ProcessorRegistry | None: ...

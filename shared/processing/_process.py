@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextvars import ContextVar
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ from shared._errors import (
 )
 from shared._log import log_context
 from shared._observe import RunReport
+from shared._trace import Span, Tracer, step
 from shared.backends.idempotency import Claim, Replay
 from shared.processing._completions import complete, complete_now
 from shared.processing._held import HeldClaim
@@ -55,9 +57,16 @@ from shared.processing._run_claims import pair_key, payload_hash, take
 
 if TYPE_CHECKING:
     from shared.processing._host import ProcessingRuntime
-    from shared.processing._registry import Registration
+    from shared.processing._registry import ProcessorRegistry, Registration
 
 log = logging.getLogger("runrun.process")
+# The span of the processor run in hand (None: traces are off), for `_report`.
+_run_span: ContextVar[Span | None] = ContextVar("runrun_run_span", default=None)
+# The span's outcome for what ends a message's processing early.
+_OUTCOMES: dict[type[WebhookError], str] = {
+    ProcessorsDeferred: "deferred",
+    ClaimInProgress: "busy",
+}
 
 # A note is a label (a build id), never content: longer ones are cut.
 MAX_NOTE_CHARS = 200
@@ -82,24 +91,56 @@ def process_event(event: Any, runtime: ProcessingRuntime) -> None:
     registry = runtime.processors
     if registry is None:
         return
+    tracer = runtime.tracer
+    if tracer is None:
+        with log_context(source=delivery.source, delivery_id=delivery.delivery_id):
+            _run_all(runtime, registry, delivery, None)
+        return
+    with tracer.processing(delivery) as span:
+        trace = tracer.ids(span).log_fields(runtime.project)
+        with log_context(source=delivery.source, delivery_id=delivery.delivery_id, **trace):
+            try:
+                _run_all(runtime, registry, delivery, tracer)
+            except WebhookError as exc:
+                span.set_attribute("runrun.outcome", _OUTCOMES.get(type(exc), "failed"))
+                raise
+        span.set_attribute("runrun.outcome", "processed")
+
+
+def _run_all(
+    runtime: ProcessingRuntime,
+    registry: ProcessorRegistry,
+    delivery: Delivery,
+    tracer: Tracer | None,
+) -> None:
+    """Every matching processor's turn on `delivery` (each in a span of its own when traced).
+
+    Raises:
+        ProcessorsFailed, ProcessorsDeferred, ClaimInProgress: as `process_event`.
+    """
     digest = payload_hash(delivery)
     failed: dict[str, str] = {}
     deferred: dict[str, float] = {}
     busy: ClaimInProgress | None = None
-    with log_context(source=delivery.source, delivery_id=delivery.delivery_id):
-        for registration in registry.matching(delivery):
-            if not runtime.enabled(registration):
-                continue
+    for registration in registry.matching(delivery):
+        if not runtime.enabled(registration):
+            continue
+        name = registration.name
+        with step(tracer, f"run {name}", **{"runrun.processor": name}) as span:
+            token = _run_span.set(span)
             try:
                 if _scheduled_later(runtime, registration, delivery):
                     continue
                 error = _run_once(runtime, registration, delivery, digest)
                 if error is not None:
-                    failed[registration.name] = error
+                    failed[name] = error
             except ClaimInProgress as exc:
                 busy = exc
+                _report_to_span("busy")
             except RetryLater as exc:
-                deferred[registration.name] = exc.seconds
+                deferred[name] = exc.seconds
+            finally:
+                _run_span.reset(token)
     if failed:
         raise ProcessorsFailed(failed)
     if deferred:
@@ -277,6 +318,7 @@ def _report(
     note: str | None = None,
 ) -> None:
     """The exception's type only: its message may carry anything."""
+    _report_to_span(outcome, error)
     if runtime.observers:
         runtime.observers.run(
             RunReport(
@@ -290,3 +332,12 @@ def _report(
                 note=note,
             )
         )
+
+
+def _report_to_span(outcome: str, error: str | None = None) -> None:
+    """The outcome of the run in hand on its span, when traces are on."""
+    span = _run_span.get()
+    if span is not None:
+        span.set_attribute("runrun.outcome", outcome)
+        if error is not None:
+            span.set_attribute("runrun.error", error)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from shared._deadline import deadline_scope
 from shared._delivery import Delivery
 from shared._errors import BackendUnavailable, WebhookError
+from shared._trace import step
 from shared.backends._intake import Accepted, Intake
 from shared.backends.idempotency import Claim, Replay
 from shared.receiving._claims import CLEANUP_BUDGET_SECONDS, Chained, ReceiveClaims
@@ -62,6 +63,14 @@ class HandOff:
         self.topic = runtime.settings.queue.topic
         self.unclaimed = 0  # items published without a claim (the store failed)
 
+    @property
+    def route_name(self) -> str:
+        """How this route hands off (a span's attribute): "intake" (one transaction),
+        "chained" (claim, publish and completion batched) or "steps"."""
+        if self.route.intake is not None:
+            return "intake"
+        return "chained" if self.route.chained else "steps"
+
     def take(self, item: Item) -> Replay | None:
         """Hand `item` off; the Replay of an earlier attempt's answer when one handed it off.
 
@@ -101,7 +110,14 @@ class HandOff:
             return None
         if isinstance(created, BaseException):
             raise created
-        return claims.claim(key, item.digest, item.token, taken=chained is not None)
+        with step(self.runtime.tracer, "claim") as span:
+            claim = claims.claim(key, item.digest, item.token, taken=chained is not None)
+            if span is not None:
+                outcome = "unclaimed" if claim is None else "claimed"
+                span.set_attribute(
+                    "runrun.outcome", "replayed" if isinstance(claim, Replay) else outcome
+                )
+            return claim
 
     def _chained(self, item: Item) -> Claim | Replay | None | _Done:
         """Claim, publish and complete in one wake-up (`_DONE`), or the claim to go on

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared._observe import Observers
+from shared._trace import Tracer
 from shared.backends.idempotency import Idempotency
 from shared.settings import Secrets, Settings
 
@@ -24,6 +25,11 @@ class ReceivingRuntime(Protocol):
 
     @property
     def observers(self) -> Observers: ...
+
+    @property
+    def tracer(self) -> Tracer | None:
+        """The delivery path's spans; None when traces are off."""
+        ...
 
     @property
     def project(self) -> str | None: ...

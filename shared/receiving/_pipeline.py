@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import flask
@@ -31,6 +32,7 @@ from shared._errors import WebhookError
 from shared._http import error_response, json_response
 from shared._log import log_context, trace_fields
 from shared._observe import DeliveryReport
+from shared._trace import Span, SpanIds, Tracer, step
 from shared.backends.idempotency import Replay
 from shared.providers import Inbound, Provider
 from shared.receiving._admit import admit
@@ -49,9 +51,28 @@ def receive_with(
     request: flask.Request, provider: Provider, runtime: ReceivingRuntime
 ) -> flask.Response:
     """Run `request` through the pipeline for `provider` on `runtime`, and return the answer."""
+    tracer = runtime.tracer
+    if tracer is None:
+        trace = trace_fields(request.headers.get("X-Cloud-Trace-Context"), runtime.project)
+        return _answer(runtime, request, provider, trace)
+    with tracer.receiving(provider.target, request.headers) as span:
+        ids = tracer.ids(span)
+        # The log lines carry the span's ids: they line up with the trace, whichever
+        # header (if any) it came from.
+        return _answer(runtime, request, provider, ids.log_fields(runtime.project), span, ids)
+
+
+def _answer(
+    runtime: ReceivingRuntime,
+    request: flask.Request,
+    provider: Provider,
+    trace: dict[str, Any],
+    span: Span | None = None,
+    ids: SpanIds | None = None,
+) -> flask.Response:
+    """The answer to `request`, its log line and its report to the observers."""
     started = time.perf_counter()
     details: dict[str, Any] = {}
-    trace = trace_fields(request.headers.get("X-Cloud-Trace-Context"), runtime.project)
     with log_context(target=provider.target, **trace):
         try:
             response = _receive(runtime, request, provider, details)
@@ -65,9 +86,24 @@ def receive_with(
         details["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
         log.log(level, "delivery %s", details.get("outcome", "rejected"), extra=details)
+        if span is not None:
+            _describe(span, request.method, details)
+        if ids is not None and ids.sampled:  # the inspector links the delivery to its trace
+            details["trace_id"] = ids.trace_id
         if runtime.observers:
             runtime.observers.delivery(DeliveryReport(provider.target, details))
     return response
+
+
+def _describe(span: Span, method: str, details: dict[str, Any]) -> None:
+    """The request's span gets what its log line says, but the reason (free text)."""
+    span.set_attribute("http.request.method", method)
+    span.set_attribute("http.response.status_code", details["status"])
+    span.set_attribute("runrun.outcome", str(details.get("outcome", "rejected")))
+    for name in ("delivery_id", "event_type", "batch"):
+        value = details.get(name)
+        if value is not None:
+            span.set_attribute(f"runrun.{name}", value)
 
 
 def _receive(
@@ -76,7 +112,8 @@ def _receive(
     admitted = admit(runtime, request, provider, details)
     if isinstance(admitted, flask.Response):
         return admitted
-    inbound = authenticate(runtime, request, provider, admitted)
+    with step(runtime.tracer, "verify"):
+        inbound = authenticate(runtime, request, provider, admitted)
     answer = provider.challenge(inbound)
     if answer is not None:
         details["outcome"] = "handshake"
@@ -109,9 +146,14 @@ def _hand_off(
     claims = ReceiveClaims(runtime, provider.target, deadline)
     hand_off = HandOff(runtime, runtime.route_for(provider.target), claims, reply)
     handed_off = 0
+    tracer = runtime.tracer
     with runtime.deadline(deadline):
         for part, content_type, key in parts:
-            replay = hand_off.take(_item(runtime, provider, part, content_type, key))
+            item = _item(runtime, provider, part, content_type, key)
+            if tracer is None:
+                replay = hand_off.take(item)
+            else:
+                replay = _traced_take(tracer, hand_off, item)
             if replay is None:
                 handed_off += 1
             elif len(parts) == 1:
@@ -141,6 +183,23 @@ def _item(
     )
     digest = hashlib.sha256(part.body).hexdigest()
     return Item(delivery, digest, runtime.idempotency.new_token())
+
+
+def _traced_take(tracer: Tracer, hand_off: HandOff, item: Item) -> Replay | None:
+    """`hand_off.take(item)` in a span of its own, whose context the message carries."""
+    delivery = item.delivery
+    attributes = {
+        "runrun.delivery_id": delivery.delivery_id,
+        "runrun.event_type": delivery.event_type,
+        "runrun.route": hand_off.route_name,
+        "messaging.operation.type": "send",
+        "messaging.destination.name": hand_off.topic,
+    }
+    with tracer.step("hand off", attributes, producer=True) as span:
+        item.delivery = replace(delivery, traceparent=tracer.traceparent(span))
+        replay = hand_off.take(item)
+        span.set_attribute("runrun.outcome", "handed off" if replay is None else "replayed")
+        return replay
 
 
 def _replayed(replay: Replay) -> flask.Response:

@@ -40,6 +40,7 @@ from shared._errors import WebhookError
 from shared._lazy import Lazy
 from shared._observe import Observer, Observers
 from shared._renewals import Renewals
+from shared._trace import Tracer
 from shared.backends.handoff import LocalQueue, LocalWorker, Publisher
 from shared.backends.idempotency import IdempotencyStore
 from shared.backends.idempotency._sqlite import SqliteStore
@@ -72,10 +73,15 @@ class Runtime(Backends):
         store: IdempotencyStore | None = None,
         observers: Iterable[Observer] = (),
         run_queue_worker: bool = True,
+        span_exporter: Any = None,
     ) -> None:
-        """Backends given here replace the ones the settings name (tests, embedding)."""
+        """Backends given here replace the ones the settings name (tests, embedding); a
+        `span_exporter` (OpenTelemetry's) replaces the one RUNRUN_TRACES names."""
         super().__init__(settings, publisher=publisher, store=store)
         self.observers = Observers(observers)
+        # Built by `start` when traces are on: None costs the delivery path one check.
+        self.tracer: Tracer | None = None
+        self._span_exporter = span_exporter
         self._processors = processors
         self._run_queue_worker = run_queue_worker
         self._contexts = ProcessorContexts(self)
@@ -178,6 +184,10 @@ class Runtime(Backends):
         """
         registry = self.processors
         check_scheduling(self.settings, registry)
+        if self.settings.traces.on and self.tracer is None:
+            from shared.tracing import make_tracer  # OpenTelemetry only when traces are on
+
+            self.tracer = make_tracer(self.settings, self.project, self._span_exporter)
         for registration in registry.registrations if registry is not None else ():
             self._contexts.get(registration)  # reads and checks its settings block now
         return self
@@ -270,6 +280,8 @@ class Runtime(Backends):
             if built is not None:
                 built.close(timeout)
         self.observers.close(timeout)
+        if self.tracer is not None:  # after the worker: its last runs' spans go out too
+            self.tracer.close(timeout)
         store = self._idempotency.peek()
         if store is not None:
             store.store.close()

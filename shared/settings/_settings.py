@@ -21,6 +21,7 @@ from shared.settings._queue import QueueSettings
 from shared.settings._receive import DEADLINE_PREFIX, ReceiveSettings
 from shared.settings._server import ServerSettings
 from shared.settings._store import StoreSettings
+from shared.settings._traces import TraceSettings, trace_settings
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Settings:
     store: StoreSettings
     queue: QueueSettings
     dialogflow: DialogflowSettings
+    # RUNRUN_TRACES and its company (shared/settings/_traces.py): off unless configured.
+    traces: TraceSettings = TraceSettings()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,6 +47,7 @@ class Settings:
             store=StoreSettings.from_env(server.on_cloud_run),
             queue=QueueSettings.from_env(server.on_cloud_run),
             dialogflow=DialogflowSettings.from_env(),
+            traces=trace_settings(server.on_cloud_run),
         )
 
     def unknown_targets_named(self, targets: Iterable[str]) -> list[str]:

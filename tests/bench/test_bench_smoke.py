@@ -51,6 +51,10 @@ def test_bench_smoke_mode_produces_every_figure(tmp_path: Path) -> None:
     assert {"store", "notify"} <= set(figures["processors"]["p50_ms"])
     assert "processors p50 ms per delivery: " in result.stdout
     assert "inspector cost:" in result.stdout
+    # Traces on beside off, in the same invocation: every span really exported.
+    assert "traces cost (RUNRUN_TRACES=otlp against off" in result.stdout
+    assert figures["traces"]["spans_exported"] > 0 and figures["traces"]["exports_refused"] == 0
+    assert set(figures["ratios"]) >= {"traces_rps_on_vs_off", "traces_cpu_on_vs_off"}
     assert "async hello world: runrun" in result.stdout
     assert set(figures["ratios"]) >= {"runrun_async_vs_sync_hello_rps"}
     # CPU per delivery, one CPU, and the targets table (P1-P6), all from the same invocation.

@@ -17,6 +17,7 @@ import shared.providers
 import shared.receiving
 import shared.runtime
 import shared.settings
+import shared.tracing
 
 PACKAGES = [
     shared,
@@ -28,6 +29,7 @@ PACKAGES = [
     shared.receiving,
     shared.runtime,
     shared.settings,
+    shared.tracing,
 ]
 
 

@@ -63,6 +63,7 @@ def structured_event(
         received_at=attributes.get("received_at", ""),
         data=data,
         processor=attributes.get("processor", ""),
+        traceparent=attributes.get("traceparent", ""),
     )
     event, payload = message_published_event(
         project=project,
@@ -132,11 +133,13 @@ class CloudTasksPublisher(Publisher):
             attributes=attributes,
             data=data,
         )
+        headers = {"Content-Type": STRUCTURED}
+        if attributes.get("traceparent"):
+            # The body carries it for the processor; the header lets Cloud Run's own span of
+            # the task's request join the delivery's trace too.
+            headers["traceparent"] = attributes["traceparent"]
         request = tasks_v2.HttpRequest(
-            url=self.url,
-            http_method=tasks_v2.HttpMethod.POST,
-            headers={"Content-Type": STRUCTURED},
-            body=body,
+            url=self.url, http_method=tasks_v2.HttpMethod.POST, headers=headers, body=body
         )
         if self.service_account:
             request.oidc_token = tasks_v2.OidcToken(

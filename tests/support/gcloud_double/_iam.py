@@ -51,6 +51,8 @@ ROLES: dict[str, frozenset[str]] = {
     "roles/bigquery.dataEditor": frozenset(
         {"bigquery.tables.updateData", "bigquery.tables.create"}
     ),
+    # cloud.google.com/iam/docs/roles-permissions/telemetry
+    "roles/telemetry.tracesWriter": frozenset({"telemetry.traces.write"}),
 }
 
 
