@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 
 from shared._delivery import Delivery, rfc3339_now
-from shared._errors import WebhookError
+from shared._errors import BackendUnavailable, WebhookError
 from shared._http import error_response, json_response
 from shared._log import log_context, trace_fields
 from shared._observe import DeliveryReport
@@ -109,7 +109,11 @@ def _hand_off(
     handed_off = 0
     with runtime.deadline(deadline):
         for part, content_type, key in parts:
-            replay = hand_off.take(_item(runtime, provider, part, content_type, key))
+            try:
+                replay = hand_off.take(_item(runtime, provider, part, content_type, key))
+            except BackendUnavailable:
+                details["handoff_failed"] = True  # counted apart from other 5xx (metrics)
+                raise
             if replay is None:
                 handed_off += 1
             elif len(parts) == 1:

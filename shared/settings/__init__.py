@@ -14,6 +14,7 @@ from shared.settings._env import env_int as env_int
 from shared.settings._env import env_switch as env_switch
 from shared.settings._env import env_text as env_text
 from shared.settings._env import secrets_from_env as secrets_from_env
+from shared.settings._metrics import MetricsSettings as MetricsSettings
 from shared.settings._notify_routes import NotifyRoute as NotifyRoute
 from shared.settings._notify_routes import RouteError as RouteError
 from shared.settings._notify_routes import parse_routes as parse_routes
@@ -27,6 +28,7 @@ from shared.settings._settings import safety_margin as safety_margin
 
 __all__ = [
     "ConfigError",
+    "MetricsSettings",
     "NotifyRoute",
     "RouteError",
     "Secrets",

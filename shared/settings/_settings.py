@@ -34,6 +34,7 @@ from shared.settings._env import (
     env_text,
     env_triggers,
 )
+from shared.settings._metrics import MetricsSettings
 from shared.settings._queue import QUEUES, queue_settings
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ class Settings:
     batch_sizes_dir: str | None = None
     # RUNRUN_DEADLINE_SECONDS_<TARGET>: one target's own deadline, whatever its provider's.
     deadline_overrides: Mapping[str, float] = field(default_factory=dict)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -159,6 +161,7 @@ class Settings:
                 for name in sorted(env)
                 if name.startswith(DEADLINE_PREFIX) and len(name) > len(DEADLINE_PREFIX)
             },
+            metrics=MetricsSettings.from_env(dev),
         )
 
     def unknown_targets_named(self, targets: Iterable[str]) -> list[str]:
