@@ -32,6 +32,7 @@ _PREFIXES = (
     "GOOGLE_CLOUD_PROJECT",
     "GOOGLE_APPLICATION_CREDENTIALS",
     "K_",
+    "PROMETHEUS_MULTIPROC_DIR",  # named by the metrics' start hook (shared/metrics/_multiproc.py)
 )
 # functions-framework's own: runrun (like functions-framework) writes FUNCTION_TARGET into
 # the process's environment when it serves one target, and reads it as the target to serve.

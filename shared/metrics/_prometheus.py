@@ -18,6 +18,7 @@ process), the counts live in this sink's own registry and are shown from there.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    values,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -34,10 +36,34 @@ from ._multiproc import shared_directory
 from ._queue import QueueCollector, QueueReading
 
 
+_lock = threading.Lock()
+_picked_for: list[str | None] = [None]  # the directory the value class was picked for
+
+
+def _pick_value_class() -> None:
+    """prometheus-client picks where values are kept once, at its import, from
+    PROMETHEUS_MULTIPROC_DIR; a source module that imports it (runrun imports main.py before
+    the directory is named) would leave each worker counting for itself. So the class is
+    picked again here when it is not the one for the directory named now: files in that
+    directory, or memory when none is named."""
+    directory = shared_directory()
+    with _lock:
+        multiprocess = getattr(values.ValueClass, "_multiprocess", False)
+        if directory is None:
+            if multiprocess:
+                values.ValueClass = values.MutexValue
+        elif not multiprocess or _picked_for[0] not in (None, directory):
+            # (A class picked at import, with the directory named already, is kept: values
+            # it made must not share their files with a second class's.)
+            values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+        _picked_for[0] = directory
+
+
 class PrometheusSink:
     """The metrics one process counts into (see the module docstring)."""
 
     def __init__(self, buckets: tuple[float, ...]) -> None:
+        _pick_value_class()
         self.registry = CollectorRegistry(auto_describe=False)
         self.deliveries = Counter(
             "runrun_deliveries",
