@@ -21,6 +21,7 @@ from ._needs import DeployNeeds, QueueNeeds
 
 PROCESS_TARGET = "process_delivery"
 NOTIFY_ROUTES_SECRET = "RUNRUN_NOTIFY_ROUTES"  # JSON: mounted as a secret, not a variable
+METRICS_TOKEN_SECRET = "RUNRUN_METRICS_TOKEN"
 DEFAULT_QUEUE = "runrun-deliveries"
 
 CARRIED = (
@@ -57,12 +58,19 @@ CARRIED = (
     "RUNRUN_BIGQUERY_EVENTS",
     "RUNRUN_BIGQUERY_TIMEOUT_SECONDS",
     "RUNRUN_INSPECT",
+    "RUNRUN_METRICS",
+    "RUNRUN_METRICS_EXPORT",
+    "RUNRUN_METRICS_EXPORT_INTERVAL_SECONDS",
 )
 CARRIED_PREFIXES = ("RUNRUN_DEADLINE_SECONDS_",)
 NOT_CARRIED = {
     "RUNRUN_DEV": "dev mode is refused on Cloud Run",
     "RUNRUN_STATE_DIR": "the container sets its own",
     "RUNRUN_INSPECT_TOKEN": "a secret: never a plain variable",
+    "RUNRUN_METRICS_TOKEN": "mounted from Secret Manager when RUNRUN_METRICS=1",
+    "RUNRUN_METRICS_EXPORT_ENDPOINT": "a local stand-in's",
+    "RUNRUN_ALERT_ERROR_SHARE": "an alert policy's threshold, read by the setup plan",
+    "RUNRUN_ALERT_PROCESSOR_FAILURES": "an alert policy's threshold, read by the setup plan",
     "RUNRUN_NOTIFY_ROUTES": "mounted from Secret Manager",
     "RUNRUN_NOTIFY_ROUTES_FILE": "a local path: the service reads the table from Secret Manager",
     "RUNRUN_BATCH_SIZES_DIR": "the benchmark's",
@@ -94,11 +102,14 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
     if not uses_library(targets):
         return DeployNeeds()
     from shared import get_settings
+    from shared.metrics import alert_needs
 
     env = get_settings()
     secrets = secrets_table(targets)
     if env.notify_routes:  # only the processing target reads the routing table
         secrets[PROCESS_TARGET] = (*secrets.get(PROCESS_TARGET, ()), NOTIFY_ROUTES_SECRET)
+    if env.metrics.switch:  # /_runrun/metrics outside dev mode needs its token
+        secrets[PROCESS_TARGET] = (*secrets.get(PROCESS_TARGET, ()), METRICS_TOKEN_SECRET)
     variables = {
         "GOOGLE_CLOUD_PROJECT": project,
         "RUNRUN_TOPIC": env.topic,
@@ -109,6 +120,8 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
     apis = ["firestore.googleapis.com", "pubsub.googleapis.com"]
     roles = [(project, "roles/datastore.user")]
     account_roles: list[tuple[str, str]] = []
+    if env.metrics.exported:  # the figures sent to Cloud Monitoring
+        roles.append((project, "roles/monitoring.metricWriter"))
     if env.notify_routes:
         apis.append("fcm.googleapis.com")
         roles.append((project, "roles/firebasecloudmessaging.admin"))
@@ -138,6 +151,7 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
         queue=queue,
         dead_letter_publisher=PROCESS_TARGET if queue is not None else "",
         setup_lines=tuple(setup),
+        **alert_needs(env, receiving_deadlines(targets, env)),
     )
 
 
@@ -202,6 +216,32 @@ def secrets_table(targets: Iterable[Target]) -> dict[str, tuple[str, ...]]:
     """Target name -> the env vars of its secrets, for every target that has any."""
     table = {t.name: secret_envs(t) for t in targets}
     return {name: envs for name, envs in table.items() if envs}
+
+
+def receiving_deadlines(targets: Iterable[Target], env: object) -> dict[str, float]:
+    """Each receiving target's deadline (its provider's answer window less the margin, or
+    its override): where its latency alert stands."""
+    from shared import Settings
+
+    assert isinstance(env, Settings)
+    found = {}
+    for target in targets:
+        provider = _provider_of(target)
+        if provider is not None:
+            window = getattr(provider, "answer_window_seconds", None)
+            found[target.name] = env.deadline_for(target.name, window)
+    return found
+
+
+def _provider_of(target: Target) -> object | None:
+    """The provider description beside `target` in its module (what `receive` is given)."""
+    from shared import Provider
+
+    module = sys.modules.get(target.module)
+    for value in vars(module).values() if module is not None else ():
+        if isinstance(value, Provider) and value.target == target.name:
+            return value
+    return None
 
 
 def secret_envs(target: Target) -> tuple[str, ...]:

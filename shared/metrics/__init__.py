@@ -10,9 +10,11 @@ queue's depth, age and dead letters (docs/observability.md, "Metrics").
 The bundle's serving hooks (shared/serving.py) prepare the shared directory before any
 worker starts (`check_and_prepare`), add the observer to each worker's runtime
 (`metrics_observer`) and mount the endpoint (`metrics_endpoint`). Off (the default outside
-dev mode), none of them imports a metrics library or mounts anything.
+dev mode), none of them imports a metrics library or mounts anything. `alert_needs` is
+what the deploy plan's setup makes of them: log-based metrics and alert policies.
 """
 
+from shared.metrics._alerts import alert_needs as alert_needs
 from shared.metrics._build import check_and_prepare as check_and_prepare
 from shared.metrics._build import metrics_endpoint as metrics_endpoint
 from shared.metrics._build import metrics_observer as metrics_observer
@@ -22,6 +24,7 @@ from shared.metrics._observer import MetricsObserver as MetricsObserver
 __all__ = [
     "MetricsEndpoint",
     "MetricsObserver",
+    "alert_needs",
     "check_and_prepare",
     "metrics_endpoint",
     "metrics_observer",

@@ -35,7 +35,6 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from ._multiproc import shared_directory
 from ._queue import QueueCollector, QueueReading
 
-
 _lock = threading.Lock()
 _picked_for: list[str | None] = [None]  # the directory the value class was picked for
 

@@ -7,13 +7,28 @@ and whether the same figures go to Cloud Monitoring (docs/observability.md, "Met
     RUNRUN_METRICS_EXPORT_INTERVAL_SECONDS        default 60, at least 10
     RUNRUN_METRICS_EXPORT_ENDPOINT      host:port of a local stand-in of the Monitoring API
                                         (tests): plain gRPC, no credentials
+
+and the thresholds of the alert policies the setup plan makes (read when planning, never
+by the service; docs/observability.md, "Alerts"):
+
+    RUNRUN_ALERT_ERROR_SHARE            a target's 5xx share over 5 minutes that alerts
+                                        (default 0.05)
+    RUNRUN_ALERT_PROCESSOR_FAILURES     failed runs of one processor in 5 minutes above
+                                        which it alerts (default 0: the first one)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.settings._env import ConfigError, env_choice, env_float, env_switch, env_text
+from shared.settings._env import (
+    ConfigError,
+    env_choice,
+    env_float,
+    env_int,
+    env_switch,
+    env_text,
+)
 
 EXPORTS = ("none", "cloud-monitoring")
 # The exporter writes each time series at most once per interval; Cloud Monitoring takes one
@@ -32,6 +47,8 @@ class MetricsSettings:
     export: str = "none"
     export_interval_seconds: float = 60.0
     export_endpoint: str | None = None
+    alert_error_share: float = 0.05
+    alert_processor_failures: int = 0
 
     @classmethod
     def from_env(cls, dev: bool) -> MetricsSettings:
@@ -41,7 +58,12 @@ class MetricsSettings:
                 "RUNRUN_METRICS_EXPORT_INTERVAL_SECONDS must be at least "
                 f"{MIN_EXPORT_INTERVAL_SECONDS:g} (Cloud Monitoring's write rate), got {interval:g}"
             )
+        share = env_float("RUNRUN_ALERT_ERROR_SHARE", 0.05)
+        if share >= 1:
+            raise ConfigError(f"RUNRUN_ALERT_ERROR_SHARE must be a share below 1, got {share:g}")
         return cls(
+            alert_error_share=share,
+            alert_processor_failures=env_int("RUNRUN_ALERT_PROCESSOR_FAILURES", 0),
             switch=env_switch("RUNRUN_METRICS"),
             token=env_text("RUNRUN_METRICS_TOKEN") or None,
             dev=dev,
