@@ -30,6 +30,7 @@ from ._coldstart import (
     first_delivery_ms,
     slowest_imports,
 )
+from ._cost import cost_line, feature_cost
 from ._load import SECRET, dialogflow_requests, hello_requests, run_wrk, signed_requests
 from ._rpc_proxy import CountingProxy
 from ._servers import ROOT, RunningServer, ServerSpec, functions_framework, runrun
@@ -40,6 +41,7 @@ from ._traces import traces_cost, traces_line
 HELLO_DIR = Path(__file__).resolve().parent / "hello"
 CONNECTIONS = 80
 INSPECTOR_ON = {"RUNRUN_INSPECT": "1", "RUNRUN_INSPECT_TOKEN": "bench-inspector-token"}
+METRICS_ON = {"RUNRUN_METRICS": "1", "RUNRUN_METRICS_TOKEN": "bench-metrics-token"}
 
 
 def base_env(state_dir: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -275,6 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     # The same path with traces on, beside off, alternating (bench/_traces.py).
     results["traces"] = traces_cost(load_runs, args.runs, args.seconds)
+    # The full path with /_runrun/metrics counting every delivery and run in every worker.
+    results["metrics_cost"] = feature_cost(
+        load_runs,
+        runrun("github_webhook", label="metrics on/off"),
+        METRICS_ON,
+        runs=args.runs,
+        seconds=args.seconds,
+    )
     # The synchronous path: the agent waits for the handler (order-status, embedded store).
     results["dialogflow"] = load_runs(
         runrun("dialogflow_webhook", label="dialogflow_webhook"),
@@ -434,6 +444,8 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
         "inspector_cost_pct": inspector_cost_pct(results),
         "traces_rps_on_vs_off": results["traces"]["rps_on_vs_off"],
         "traces_cpu_on_vs_off": results["traces"]["cpu_on_vs_off"],
+        "metrics_on_vs_off_rps": results["metrics_cost"]["rps_ratio"],
+        "metrics_on_vs_off_cpu_per_delivery": results["metrics_cost"]["cpu_ratio"],
         "runrun_p99_ms": med(emb["runrun"], "p99_ms"),
         "rss_runrun_all_vs_ff_one": med(emb["runrun"], "rss_mib")
         / med(emb["functions_framework"], "rss_mib"),
@@ -497,6 +509,7 @@ def table(results: dict[str, Any]) -> str:
         f"{results['embedded']['runrun_inspector_on']['rps']['median']:.0f} req/s, "
         f"RUNRUN_INSPECT=0: {results['embedded']['runrun']['rps']['median']:.0f} req/s)",
         traces_line(results["traces"]),
+        cost_line("metrics", "RUNRUN_METRICS=1", results["metrics_cost"]),
         f"async hello world: runrun {fmt(results['embedded']['runrun_hello_async']['rps'])} "
         f"req/s (sync hello {fmt(results['embedded']['runrun_hello']['rps'])}), "
         "functions-framework --asgi "

@@ -158,6 +158,22 @@ ROWS: list[_Row] = [
         0.5,
         "x",
     ),
+    (
+        "O2",
+        "req/s metrics on / off, runrun, embedded (alternating runs)",
+        lambda r: r.get("metrics_cost", {}).get("rps_ratio"),
+        ">=",
+        0.95,
+        "x",
+    ),
+    (
+        "O2",
+        "CPU per delivery metrics on / off, runrun, embedded (alternating runs)",
+        lambda r: r.get("metrics_cost", {}).get("cpu_ratio"),
+        "<=",
+        1.05,
+        "x",
+    ),
 ]
 
 

@@ -2,11 +2,12 @@
 
 The functions package builds one `ServingHooks` and main.py binds it as `runrun_hooks`;
 building it starts nothing. runrun then calls, in the serving process before any worker
-starts, `check` (settings validated, dev secrets prepared, backends announced); in each
-worker `worker_started` (this process's runtime built, with the inspector's recorder when
-the inspector is on, started and warmed before the first request) and `worker_stopping`
-(the queue message in hand finished, the publisher and the recorder flushed); `routes`
-mounts the inspector at `/_runrun/inspect`. `runrun send` asks `samples` and
+starts, `check` (settings validated, dev secrets prepared, the metrics' shared directory
+made, backends announced); in each worker `worker_started` (this process's runtime built,
+with the inspector's recorder and the metrics' observer when each is on, started and warmed
+before the first request) and `worker_stopping` (the queue message in hand finished, the
+publisher, the recorder and the metrics flushed); `routes` mounts the inspector at
+`/_runrun/inspect` and the metrics at `/_runrun/metrics`. `runrun send` asks `samples` and
 `sample_request` for signed sample deliveries; `commands` adds `runrun catch-up`.
 
 Nothing here runs in a pre-fork master but `check` and `routes`, which build no client,
@@ -22,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shared._log import configure_logging
+from shared._observe import Observer
 from shared.backends._batch_sizes import write_out as write_batch_sizes
 from shared.runtime import (
     Runtime,
@@ -41,11 +43,15 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     """The runtime a runrun worker serves with: the settings' backends, plus the activity
     recorder as an observer when the inspector is on."""
     settings = settings or get_settings()
-    observers = []
+    observers: list[Observer] = []
     if settings.dev.inspector_enabled:
         from .devtools._activity import ActivityRecorder  # only when the inspector is on
 
         observers.append(ActivityRecorder(settings.server.state_dir / "activity.sqlite3"))
+    if settings.metrics.collected:
+        from .metrics import metrics_observer  # only when metrics are on
+
+        observers += filter(None, [metrics_observer(settings)])
     return Runtime(settings, observers=observers)
 
 
@@ -76,18 +82,29 @@ class ServingHooks:
         # A processor's bad settings, or a delayed one on Pub/Sub, are refused here, before
         # any worker starts.
         Runtime(settings).check()
+        if settings.metrics.collected or settings.metrics.switch:
+            from .metrics import check_and_prepare
+
+            check_and_prepare(settings)  # before any worker imports prometheus_client
         announce_backends()
         prepare_secrets(described_targets(self.package, set(served)), settings.dev)
 
     def routes(self, served: Sequence[str]) -> Mapping[str, Any]:
-        """The inspector at `/_runrun/inspect`, when the settings enable it."""
-        dev = get_settings().dev
-        if not (dev.inspector_enabled or dev.inspect):
-            return {}
-        from .devtools._inspect import make_inspector
+        """The inspector at `/_runrun/inspect` and the metrics at `/_runrun/metrics`, each
+        when the settings enable it."""
+        settings = get_settings()
+        found: dict[str, Any] = {}
+        if settings.dev.inspector_enabled or settings.dev.inspect:
+            from .devtools._inspect import make_inspector
 
-        inspector = make_inspector(served, dev)
-        return {} if inspector is None else {"inspect": inspector}
+            inspector = make_inspector(served, settings.dev)
+            if inspector is not None:
+                found["inspect"] = inspector
+        if settings.metrics.served:
+            from .metrics import metrics_endpoint
+
+            found["metrics"] = metrics_endpoint(settings)
+        return found
 
     def worker_started(self) -> None:
         """Build, start and warm this worker's runtime before it serves: the local queue's

@@ -33,6 +33,7 @@ _PREFIXES = (
     "GOOGLE_APPLICATION_CREDENTIALS",
     "K_",
     "OTEL_",
+    "PROMETHEUS_MULTIPROC_DIR",  # named by the metrics' start hook (shared/metrics/_multiproc.py)
 )
 # functions-framework's own: runrun (like functions-framework) writes FUNCTION_TARGET into
 # the process's environment when it serves one target, and reads it as the target to serve.

@@ -21,10 +21,11 @@ from .._discover import Target
 from ._needs import DeployNeeds, QueueNeeds
 
 if TYPE_CHECKING:
-    from shared.settings import QueueSettings
+    from shared.settings import QueueSettings, Settings
 
 PROCESS_TARGET = "process_delivery"
 NOTIFY_ROUTES_SECRET = "RUNRUN_NOTIFY_ROUTES"  # JSON: mounted as a secret, not a variable
+METRICS_TOKEN_SECRET = "RUNRUN_METRICS_TOKEN"
 DEFAULT_QUEUE = "runrun-deliveries"
 
 CARRIED = (
@@ -65,12 +66,19 @@ CARRIED = (
     "RUNRUN_TRACES_LINK",
     "OTEL_TRACES_SAMPLER",
     "OTEL_TRACES_SAMPLER_ARG",
+    "RUNRUN_METRICS",
+    "RUNRUN_METRICS_EXPORT",
+    "RUNRUN_METRICS_EXPORT_INTERVAL_SECONDS",
 )
 CARRIED_PREFIXES = ("RUNRUN_DEADLINE_SECONDS_",)
 NOT_CARRIED = {
     "RUNRUN_DEV": "dev mode is refused on Cloud Run",
     "RUNRUN_STATE_DIR": "the container sets its own",
     "RUNRUN_INSPECT_TOKEN": "a secret: never a plain variable",
+    "RUNRUN_METRICS_TOKEN": "mounted from Secret Manager when RUNRUN_METRICS=1",
+    "RUNRUN_METRICS_EXPORT_ENDPOINT": "a local stand-in's",
+    "RUNRUN_ALERT_ERROR_SHARE": "an alert policy's threshold, read by the setup plan",
+    "RUNRUN_ALERT_PROCESSOR_FAILURES": "an alert policy's threshold, read by the setup plan",
     "RUNRUN_NOTIFY_ROUTES": "mounted from Secret Manager",
     "RUNRUN_NOTIFY_ROUTES_FILE": "a local path: the service reads the table from Secret Manager",
     "RUNRUN_BATCH_SIZES_DIR": "the benchmark's",
@@ -108,6 +116,7 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
     from shared.processors.bigquery import BigQuerySettings
     from shared.processors.deploy_staging import DeploySettings
     from shared.processors.notify import NotifySettings
+    from shared.metrics import alert_needs
 
     settings = get_settings()
     queue_settings, store = settings.queue, settings.store
@@ -117,6 +126,8 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
     secrets = secrets_table(targets)
     if notify.routes:  # only the processing target reads the routing table
         secrets[PROCESS_TARGET] = (*secrets.get(PROCESS_TARGET, ()), NOTIFY_ROUTES_SECRET)
+    if settings.metrics.switch:  # /_runrun/metrics outside dev mode needs its token
+        secrets[PROCESS_TARGET] = (*secrets.get(PROCESS_TARGET, ()), METRICS_TOKEN_SECRET)
     variables = {
         "GOOGLE_CLOUD_PROJECT": project,
         "RUNRUN_TOPIC": queue_settings.topic,
@@ -127,6 +138,8 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
     apis = ["firestore.googleapis.com", "pubsub.googleapis.com"]
     roles = [(project, "roles/datastore.user")]
     account_roles: list[tuple[str, str]] = []
+    if settings.metrics.exported:  # the figures sent to Cloud Monitoring
+        roles.append((project, "roles/monitoring.metricWriter"))
     if notify.routes:
         apis.append("fcm.googleapis.com")
         roles.append((project, "roles/firebasecloudmessaging.admin"))
@@ -160,6 +173,7 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
         queue=queue,
         dead_letter_publisher=PROCESS_TARGET if queue is not None else "",
         setup_lines=tuple(setup),
+        **alert_needs(settings, receiving_deadlines(targets, settings)),
     )
 
 
@@ -221,6 +235,20 @@ def secrets_table(targets: Iterable[Target]) -> dict[str, tuple[str, ...]]:
     """Target name -> the env vars of its secrets, for every target that has any."""
     table = {t.name: secret_envs(t) for t in targets}
     return {name: envs for name, envs in table.items() if envs}
+
+
+def receiving_deadlines(targets: Iterable[Target], settings: Settings) -> dict[str, float]:
+    """Each receiving target's deadline (its provider's answer window less the margin, or
+    its override): where its latency alert stands."""
+    from shared.providers import description_of
+
+    found = {}
+    for target in targets:
+        described = description_of(target.function)
+        if described is not None:
+            window = getattr(described, "answer_window_seconds", None)
+            found[target.name] = settings.receive.deadline_for(target.name, window)
+    return found
 
 
 def secret_envs(target: Target) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
 """What a library contributes to a deploy, in plain values: the APIs it calls, the secrets
 each target reads, the variables every target needs, the topics and queue it hands work to,
-the roles its runtime account must hold, the Firestore TTL it relies on, and setup steps of
-its own. A library can return these as a plain mapping (`DeployNeeds.from_mapping`) without
-importing runrun; runrun turns them into the plans' commands.
+the roles its runtime account must hold, the Firestore TTL it relies on, setup steps of
+its own, and the log-based metrics and alert policies that watch it. A library can return
+these as a plain mapping (`DeployNeeds.from_mapping`) without importing runrun; runrun turns
+them into the plans' commands.
 
 A plain functions project contributes nothing (`DeployNeeds()`): its plan is its functions
 or service, its event triggers and its accounts.
@@ -48,6 +49,11 @@ class DeployNeeds:
     # The processing target, whose dead letters the runtime publishes itself (Cloud Tasks)
     dead_letter_publisher: str = ""
     setup_lines: tuple[str, ...] = ()  # shell lines of the library's own setup (bq...)
+    # Cloud Logging LogMetric bodies (each with its "name") and Cloud Monitoring AlertPolicy
+    # bodies (each with its "displayName"), as the APIs take them: the setup makes or
+    # updates each, and gives every policy the plan's notification channels.
+    log_metrics: tuple[Mapping[str, Any], ...] = ()
+    alert_policies: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | DeployNeeds) -> DeployNeeds:

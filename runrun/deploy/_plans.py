@@ -2,7 +2,8 @@
 
 - `setup_plan`: run once (and again after adding a target) by a person with Owner: APIs,
   service agents, accounts, grants, secrets, the image repository and source bucket,
-  Firestore's TTL, topics, dead letters and their alerts, the Cloud Tasks queue; then the
+  Firestore's TTL, topics, dead letters and their alerts, the library's alert policies
+  and the log-based metrics they watch, the Cloud Tasks queue; then the
   first deploy when nothing is deployed yet, and what needs the deployed service (public
   access, event routes).
 - `deploy_step`: what every commit runs, as the build account (cloudbuild.yaml's deploy
@@ -32,6 +33,7 @@ from ._iam import (
     runtime_grants,
     service_agents,
 )
+from ._monitoring import channels_exist, monitoring_setup
 from ._project import apis, build_storage, firestore, secrets, source_bucket, storage_agent, topics
 from ._pubsub import dead_letters
 from ._run import run_deploy, run_wiring, service_exists
@@ -105,8 +107,10 @@ def setup_plan(mode: str, targets: tuple[Target, ...], s: PlanSettings) -> list[
     lines += runtime_grants(s) + push_grants(eventarc, s) + build_grants(mode, s, source_bucket(s))
     lines += storage_agent(storage, s)
     lines += list(s.needs.setup_lines)
+    lines += channels_exist(s)  # before any policy names one
     for trigger in events:
         lines += dead_letters(trigger.target, s)
+    lines += monitoring_setup(s)
     lines += tasks_setup(s)
     lines += secrets(s.needs.all_secrets(), s)
     lines.append("# The first deploy, when nothing is deployed yet: the build every commit runs")

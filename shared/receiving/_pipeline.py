@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 
 from shared._delivery import Delivery, rfc3339_now
-from shared._errors import WebhookError
+from shared._errors import BackendUnavailable, WebhookError
 from shared._http import error_response, json_response
 from shared._log import log_context, trace_fields
 from shared._observe import DeliveryReport
@@ -150,10 +150,14 @@ def _hand_off(
     with runtime.deadline(deadline):
         for part, content_type, key in parts:
             item = _item(runtime, provider, part, content_type, key)
-            if tracer is None:
-                replay = hand_off.take(item)
-            else:
-                replay = _traced_take(tracer, hand_off, item)
+            try:
+                if tracer is None:
+                    replay = hand_off.take(item)
+                else:
+                    replay = _traced_take(tracer, hand_off, item)
+            except BackendUnavailable:
+                details["handoff_failed"] = True  # counted apart from other 5xx (metrics)
+                raise
             if replay is None:
                 handed_off += 1
             elif len(parts) == 1:

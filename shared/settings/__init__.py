@@ -20,6 +20,7 @@ from shared.settings._env import env_list as env_list
 from shared.settings._env import env_switch as env_switch
 from shared.settings._env import env_text as env_text
 from shared.settings._env import secrets_from_env as secrets_from_env
+from shared.settings._metrics import MetricsSettings as MetricsSettings
 from shared.settings._queue import QueueSettings as QueueSettings
 from shared.settings._receive import ReceiveSettings as ReceiveSettings
 from shared.settings._receive import safety_margin as safety_margin
@@ -34,6 +35,7 @@ __all__ = [
     "ConfigError",
     "DevSettings",
     "DialogflowSettings",
+    "MetricsSettings",
     "QueueSettings",
     "ReceiveSettings",
     "Secrets",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from shared.settings._dev import DevSettings
 from shared.settings._dialogflow import DialogflowSettings
+from shared.settings._metrics import MetricsSettings
 from shared.settings._queue import QueueSettings
 from shared.settings._receive import DEADLINE_PREFIX, ReceiveSettings
 from shared.settings._server import ServerSettings
@@ -36,18 +37,21 @@ class Settings:
     dialogflow: DialogflowSettings
     # RUNRUN_TRACES and its company (shared/settings/_traces.py): off unless configured.
     traces: TraceSettings = TraceSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @classmethod
     def from_env(cls) -> Settings:
         server = ServerSettings.from_env()
+        dev = DevSettings.from_env(server)
         return cls(
             server=server,
-            dev=DevSettings.from_env(server),
+            dev=dev,
             receive=ReceiveSettings.from_env(),
             store=StoreSettings.from_env(server.on_cloud_run),
             queue=QueueSettings.from_env(server.on_cloud_run),
             dialogflow=DialogflowSettings.from_env(),
             traces=trace_settings(server.on_cloud_run),
+            metrics=MetricsSettings.from_env(dev.enabled),
         )
 
     def unknown_targets_named(self, targets: Iterable[str]) -> list[str]:

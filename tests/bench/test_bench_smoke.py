@@ -55,6 +55,11 @@ def test_bench_smoke_mode_produces_every_figure(tmp_path: Path) -> None:
     assert "traces cost (RUNRUN_TRACES=otlp against off" in result.stdout
     assert figures["traces"]["spans_exported"] > 0 and figures["traces"]["exports_refused"] == 0
     assert set(figures["ratios"]) >= {"traces_rps_on_vs_off", "traces_cpu_on_vs_off"}
+    assert "metrics cost (alternating runs, medians): throughput on/off " in result.stdout
+    cost = figures["metrics_cost"]
+    assert cost["on"]["rps"] > 0 and cost["off"]["rps"] > 0
+    assert cost["on"]["non2xx_or_errors"] == 0
+    assert {"metrics_on_vs_off_rps", "metrics_on_vs_off_cpu_per_delivery"} <= set(figures["ratios"])
     assert "async hello world: runrun" in result.stdout
     assert set(figures["ratios"]) >= {"runrun_async_vs_sync_hello_rps"}
     # CPU per delivery, one CPU, and the targets table (P1-P6), all from the same invocation.

@@ -7,10 +7,12 @@ from shared.backends.handoff._local import LocalQueue as LocalQueue
 from shared.backends.handoff._local_worker import LocalWorker as LocalWorker
 from shared.backends.handoff._memory import MemoryPublisher as MemoryPublisher
 from shared.backends.handoff._memory import PublishedMessage as PublishedMessage
+from shared.backends.handoff._outbox import Backlog as Backlog
 from shared.backends.handoff._publisher import MessageState as MessageState
 from shared.backends.handoff._publisher import Publisher as Publisher
 
 __all__ = [
+    "Backlog",
     "LocalQueue",
     "LocalWorker",
     "MemoryPublisher",

@@ -33,6 +33,8 @@ from shared.backends.handoff._outbox import (
     _TURNS_SPAN_SECONDS,
     LEASE_SECONDS,
     STATE_COLUMNS,
+    BACKLOG_QUERY,
+    Backlog,
     QueuedMessage,
     exponential_backoff,
     message_state,
@@ -253,6 +255,14 @@ class LocalQueue(Publisher):
         with self._connections.read() as conn:
             rows = conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()
         return {status: count for status, count in rows}
+
+    def backlog(self) -> Backlog:
+        """How many messages wait, since when, and how many are dead-lettered (metrics)."""
+        with self._connections.read() as conn:
+            found = conn.execute(BACKLOG_QUERY, (self.clock(),)).fetchall()
+        rows = {status: (count, oldest) for status, count, oldest in found}
+        waiting, oldest = rows.get("pending", (0, None))
+        return Backlog(waiting, oldest or "", rows.get("dead", (0, None))[0])
 
     def messages(self, limit: int = 200) -> list[MessageState]:
         """The newest messages (never their data), each with a readable state."""

@@ -101,7 +101,7 @@ def test_disabled_nothing_is_recorded(isolated_env: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("RUNRUN_INSPECT", "0")
     reload_settings()
     runtime = worker_started()
-    assert not runtime.observers
+    assert runtime.observers.find(ActivityRecorder) is None
     assert not (isolated_env / "activity.sqlite3").exists()
 
 

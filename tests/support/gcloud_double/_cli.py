@@ -50,8 +50,9 @@ class Call:
 def _handlers() -> dict[tuple[str, ...], Handler]:
     from ._commands import HANDLERS as base
     from ._deploys import HANDLERS as deploys
+    from ._monitoring import HANDLERS as monitoring
 
-    return {**base, **deploys}
+    return {**base, **deploys, **monitoring}
 
 
 def _find(handlers: dict[tuple[str, ...], Handler], words: list[str]) -> tuple[Handler, list[str]]:

@@ -1,7 +1,8 @@
 """The model's handlers for what the setup plan touches: APIs and agents, accounts and
-grants, buckets, repositories, Firestore, secrets, topics and subscriptions, queues, alert
-policies and BigQuery datasets. Each checks the caller's permission, then the documented
-rules (`_rules`), then changes the model."""
+grants, buckets, repositories, Firestore, secrets, topics and subscriptions, queues and
+BigQuery datasets (alert policies, log-based metrics and channels: `_monitoring`). Each
+checks the caller's permission, then the documented rules (`_rules`), then changes the
+model."""
 
 from __future__ import annotations
 
@@ -205,24 +206,6 @@ def queue_write(call: Any) -> None:
     call.state["queues"][name] = current
 
 
-def policies_list(call: Any) -> list[dict[str, str]]:
-    rules.api_enabled(call.state, "monitoring")
-    title = str(call.flag("filter", "")).removeprefix("displayName=").strip('"')
-    return [p for p in call.state["policies"].values() if p["displayName"] == title]
-
-
-def policies_create(call: Any) -> None:
-    rules.api_enabled(call.state, "monitoring")
-    require(call.state, call.caller, _project(call), "monitoring.alertPolicies.create")
-    title = call.flag("display-name")
-    call.state["policies"][title] = {
-        "name": f"projects/{call.state['project']}/alertPolicies/{len(call.state['policies']) + 1}",
-        "displayName": title,
-        "filter": call.flag("condition-filter"),
-        "if": call.flag("if"),
-    }
-
-
 def bq_dataset(call: Any) -> Any:
     action = next(w for w in call.argv if not w.startswith("-"))
     dataset = call.words[-1]
@@ -278,8 +261,6 @@ HANDLERS: dict[tuple[str, ...], Any] = {
     ("firestore", "fields", "ttls", "update"): ttl_update,
     ("secrets", "versions", "list"): versions_list,
     ("secrets", "versions", "add"): versions_add,
-    ("alpha", "monitoring", "policies", "list"): policies_list,
-    ("alpha", "monitoring", "policies", "create"): policies_create,
     ("storage", "service-agent"): storage_agent,
     ("bq", "show"): bq_dataset,
     ("bq", "mk"): bq_dataset,

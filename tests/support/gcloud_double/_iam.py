@@ -48,6 +48,7 @@ ROLES: dict[str, frozenset[str]] = {
         {"cloudbuild.builds.create", "cloudbuild.builds.list"}
     ),
     "roles/firebasecloudmessaging.admin": frozenset({"cloudmessaging.messages.create"}),
+    "roles/monitoring.metricWriter": frozenset({"monitoring.timeSeries.create"}),
     "roles/bigquery.dataEditor": frozenset(
         {"bigquery.tables.updateData", "bigquery.tables.create"}
     ),

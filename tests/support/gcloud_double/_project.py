@@ -58,6 +58,8 @@ class ModelProject:
             "subscriptions": {},
             "queues": {},
             "policies": {},
+            "log_metrics": {},
+            "channels": {},
             "datasets": {},
             "services": {},
             "functions": {},

@@ -27,6 +27,7 @@ API_OF = {
     "tasks": "cloudtasks.googleapis.com",
     "builds": "cloudbuild.googleapis.com",
     "monitoring": "monitoring.googleapis.com",
+    "logging": "logging.googleapis.com",
     "iam": "iam.googleapis.com",
 }
 
