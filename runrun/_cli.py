@@ -181,7 +181,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.reload:
         from ._reload import serve_reloading
 
-        return serve_reloading(sys.argv[1:] if args.argv is None else args.argv)
+        return serve_reloading(sys.argv[1:] if args.argv is None else args.argv, args.source, main)
     if args.dev:
         # For this process and every worker it starts: the source's library reads it too.
         set_env({"RUNRUN_DEV": "1"})

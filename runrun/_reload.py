@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import _envfile
@@ -27,16 +27,16 @@ def _without_reload(argv: Sequence[str]) -> list[str]:
     return [arg for arg in argv if arg != "--reload"]
 
 
-def _source_folder(argv: Sequence[str]) -> Path:
-    from ._cli import _parser
-
-    args, _ = _parser(only_serve=True).parse_known_args(list(argv))
-    source = args.source or function_source()
-    return Path(os.path.realpath(source)).parent
+def _source_folder(source: str | None) -> Path:
+    return Path(os.path.realpath(source or function_source())).parent
 
 
-def serve_reloading(argv: Sequence[str]) -> int:
-    """Run the server with `argv` (a `serve` command line) under watchfiles until stopped."""
+def serve_reloading(
+    argv: Sequence[str], source: str | None, run_here: Callable[[list[str]], int]
+) -> int:
+    """Run the server with `argv` (a `serve` command line, whose `--source` is `source`)
+    under watchfiles until stopped. `run_here` runs a command line in this process (the
+    CLI's entry point, passed in so that the CLI and this module import in one direction)."""
     child = [sys.executable, "-m", "runrun", *_without_reload(argv)]
     if FrameworkEnv.from_env().service:
         print(
@@ -45,12 +45,10 @@ def serve_reloading(argv: Sequence[str]) -> int:
             file=sys.stderr,
             flush=True,
         )
-        from ._cli import main
-
-        return main(child[3:])
+        return run_here(child[3:])
     from watchfiles import PythonFilter, run_process
 
-    folder = _source_folder(argv)
+    folder = _source_folder(source)
     if _envfile.environment_before is not None:
         # Each new server reads the .env file as it is then, under the real environment.
         os.environ.clear()

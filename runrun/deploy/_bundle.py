@@ -113,10 +113,10 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
     if not uses_library(targets):
         return DeployNeeds()
     from shared import get_settings
+    from shared.metrics import alert_needs
     from shared.processors.bigquery import BigQuerySettings
     from shared.processors.deploy_staging import DeploySettings
     from shared.processors.notify import NotifySettings
-    from shared.metrics import alert_needs
 
     settings = get_settings()
     queue_settings, store = settings.queue, settings.store

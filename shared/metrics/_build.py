@@ -28,7 +28,7 @@ def check_and_prepare(settings: Settings) -> None:
     if refusal is not None:
         raise ConfigError(refusal)
     if settings.metrics.served:
-        prepare_directory(settings.state_dir)
+        prepare_directory(settings.server.state_dir)
 
 
 def metrics_observer(settings: Settings) -> MetricsObserver | None:
@@ -45,9 +45,9 @@ def metrics_observer(settings: Settings) -> MetricsObserver | None:
     if metrics.exported:
         from ._cloud_monitoring import CloudMonitoringSink
 
-        cloud_run = settings.on_cloud_run
+        cloud_run = settings.server.on_cloud_run
         sinks.append(
-            CloudMonitoringSink(metrics, settings.project, buckets, on_cloud_run=cloud_run)
+            CloudMonitoringSink(metrics, settings.server.project, buckets, on_cloud_run=cloud_run)
         )
     return MetricsObserver(sinks)
 
@@ -84,5 +84,6 @@ def receive_buckets(settings: Settings) -> tuple[float, ...]:
         if isinstance(p, Provider) and p.answer_window_seconds is not None
     ]
     deadlines = [w - safety_margin(w) for w in windows]
-    deadlines += [settings.deadline_seconds, *settings.deadline_overrides.values()]
+    receive = settings.receive
+    deadlines += [receive.deadline_seconds, *receive.deadline_overrides.values()]
     return latency_buckets(windows, deadlines)

@@ -13,10 +13,10 @@ would only make a retry storm) nor fails the event.
 A processor may return a short note (a build id): it goes on the log line of its run and
 to the observers (the inspector shows it). Never a body or a secret.
 
-Each run's life cycle is a named step, so that a span can wrap each: `_claim` (or the queue
-worker's batch claim), `_hold` (the `processor started` line, then the heartbeat that renews
-the claim while the run lasts: `_held.py`), `_side_effect` (the processor itself), then
-`complete` (retried inside the lease: `_completions.py`) or `_release`. A run cut short
+Each run's life cycle is a named step (`_steps.py`), so that a span can wrap each: `claim`
+(or the queue worker's batch claim), `hold` (the `processor started` line, then the heartbeat
+that renews the claim while the run lasts: `_held.py`), `side_effect` (the processor itself),
+then `complete` (retried inside the lease: `_completions.py`) or `release`. A run cut short
 between its side effect and its completion is run again after its lease
 (docs/reliability.md says how each processor's receiver drops that second attempt).
 
@@ -47,13 +47,12 @@ from shared._errors import (
 from shared._log import log_context
 from shared._observe import RunReport
 from shared._trace import Span, Tracer, step
-from shared.backends.idempotency import Claim, Replay
+from shared.processing import _steps as steps
 from shared.processing._completions import complete, complete_now
-from shared.processing._held import HeldClaim
 from shared.processing._run_claims import (
     PROCESS_TARGET as PROCESS_TARGET,  # the target's name, re-exported
 )
-from shared.processing._run_claims import pair_key, payload_hash, take
+from shared.processing._run_claims import payload_hash
 
 if TYPE_CHECKING:
     from shared.processing._host import ProcessingRuntime
@@ -188,19 +187,19 @@ def _run_once(
 ) -> str | None:
     """Claim the pair, run the processor, complete or release; the type of what it raised,
     or None when it ran (or had already)."""
-    claim = _claim(runtime, registration.name, delivery, digest)
+    claim = steps.claim(runtime, registration.name, delivery, digest)
     if claim is None:
         _report(runtime, delivery, registration.name, "skipped")
         return None
-    held = _hold(runtime, claim, registration.name, delivery)
+    held = steps.hold(runtime, claim, registration.name, delivery)
     started = time.perf_counter()
     try:
-        note = _side_effect(runtime, registration, delivery)
+        note = steps.side_effect(runtime, registration, delivery)
     except RetryLater as exc:
         asked = {"processor": registration.name, "seconds": exc.seconds}
         log.info("processor backs off", extra=asked)
         _report(runtime, delivery, registration.name, "deferred", None, started)
-        _release(held)
+        steps.release(held)
         raise
     except PermanentFailure as exc:
         log.error(
@@ -216,7 +215,7 @@ def _run_once(
             extra={"processor": registration.name, "error": type(exc).__name__},
         )
         _report(runtime, delivery, registration.name, "failed", type(exc).__name__, started)
-        _release(held)
+        steps.release(held)
         return type(exc).__name__
     except BaseException:  # the process is going down: say what is left behind, and go
         held.stop_heartbeat()
@@ -240,68 +239,6 @@ def _run_once(
     complete(held)  # now, or with the queue worker's batch (`_completions`)
     _report(runtime, delivery, registration.name, "ran", None, started, note)
     return None
-
-
-def _claim(
-    runtime: ProcessingRuntime, processor: str, delivery: Delivery, digest: str
-) -> Claim | None:
-    """This run's claim of the pair; None when the processor already ran.
-
-    Raises:
-        ClaimInProgress: another run holds the pair's live lease.
-        BackendUnavailable: the store failed.
-    """
-    key = pair_key(delivery, processor)
-    # Claimed with the queue worker's batch (`_run_claims`), or now.
-    claim: Claim | Replay | None = take(runtime, key)
-    if claim is None:
-        with runtime.deadline():
-            claim = runtime.idempotency.claim(PROCESS_TARGET, key, digest)
-    if isinstance(claim, Replay):
-        log.info("processor already ran", extra={"processor": processor})
-        return None
-    return claim
-
-
-def _hold(
-    runtime: ProcessingRuntime, claim: Claim, processor: str, delivery: Delivery
-) -> HeldClaim:
-    """Say which run starts, before it has any effect elsewhere (the line is flushed, so a
-    process killed during the run still names it), then keep its lease alive while it runs."""
-    log.info(
-        "processor started",
-        extra={"processor": processor, "event_type": delivery.event_type},
-    )
-    held = HeldClaim(runtime, claim, processor, delivery.delivery_id)
-    held.start_heartbeat()
-    return held
-
-
-def _side_effect(
-    runtime: ProcessingRuntime, registration: Registration, delivery: Delivery
-) -> str | None:
-    """The processor itself, on its narrow context; its note, if it returned one."""
-    note: str | None = registration.run(delivery, runtime.processor_context(registration))
-    return note
-
-
-def _release(held: HeldClaim) -> None:
-    """Give the pair up so the queue's retry runs it again; on a store failure, say that
-    the claim is left to its lease."""
-    held.stop_heartbeat()
-    runtime = held.runtime
-    try:
-        with runtime.deadline():
-            runtime.idempotency.release(held.claim)
-    except WebhookError as release_error:
-        log.warning(
-            "could not release claim: it is left to its lease",
-            extra={
-                "processor": held.processor,
-                "lease_expires_at": held.lease_ends.isoformat(),
-                "reason": release_error.message,
-            },
-        )
 
 
 def _since(started: float) -> float:
