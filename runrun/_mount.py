@@ -16,7 +16,7 @@ Async targets get functions-framework's own Starlette app (`functions-framework 
 run by `_asgi.AsgiInWsgi` inside the same WSGI server (the choice is measured in docs/parity.md).
 
 A synchronous target's app is built by the first request that reaches it, in the process
-serving it: werkzeug compiles every route as it is added, and building all of them was the
+serving it: werkzeug compiles every route as it is added, and building all of them is the
 largest part of a cold start that answers one target first (docs/benchmarks.md). Whatever
 can refuse a target (its signature type, its name, the process's logging set-up, Flask's
 root path for its name) is still settled at start; the build itself reads only what start
