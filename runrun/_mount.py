@@ -7,7 +7,7 @@ What `create_app` does, and where it happens here:
 - `functions_framework.errorhandler` registrations made by the module        -> `ErrorHandlers`
 - `execution_id.WsgiMiddleware` (Function-Execution-Id on every request)   -> same middleware
 - routes, return-value conversion, CloudEvent parsing and conversion       -> `_configure_app`
-- LOG_EXECUTION_ID=true logging, ENTRY_POINT logging  -> `_process`, before the import
+- LOG_EXECUTION_ID=true logging, ENTRY_POINT logging  -> `_process_setup`, before the import
 - the module executed inside the app's context            -> the loader app (`_discover`),
                                                               whose config/extensions are copied
 - ENTRY_POINT: `None` answered as "OK"                     -> `_answer_none_as_ok`
@@ -39,7 +39,7 @@ from ._discover import Discovery, Target
 from ._dispatch import TargetDispatcher
 from ._errors import UnsupportedTargetError
 from ._event_auth import protect_event_targets
-from ._process import configure_process_logging, legacy_mode
+from ._process_setup import configure_process_logging, legacy_mode
 from ._timeouts import with_timeout
 
 if TYPE_CHECKING:
