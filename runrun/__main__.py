@@ -11,8 +11,8 @@ def run() -> None:
     # created find next to nothing to free and cost a noticeable part of a cold start. They
     # are frozen before the collector is back on: all of them still sit in its youngest
     # generation, so its next pass would walk every one (and the pass after, the survivors
-    # again): 25-35 ms of a start. `serve` freezes what loading the targets adds the same
-    # way (`_server.prepare`).
+    # again; docs/benchmarks.md, P5, measures it). `serve` freezes what loading the targets
+    # adds the same way (`_server.prepare`).
     gc.disable()
     try:
         from ._cli import main

@@ -35,7 +35,7 @@ from functions_framework import _function_registry as _registry
 
 from ._env import FrameworkEnv, function_source, set_env
 from ._errors import DuplicateTargetError, SourceError
-from ._process import configure_process_logging, set_single_target_env
+from ._process_setup import configure_process_logging, set_single_target_env
 from ._pyproject import RunrunTable
 from ._select import LeftAlone, select
 from ._signatures import SignatureConfig

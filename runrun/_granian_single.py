@@ -82,10 +82,10 @@ class _WakingEvent(threading.Event):
 
     Python runs a signal's handler in the main thread only, when it next runs Python code.
     The kernel may hand SIGTERM to any thread of the process (here the worker's, granian's
-    runtime's, gRPC's): the main thread, asleep in granian's untimed wait, then never ran the
-    handler, and the server went on serving after SIGTERM until it was killed (seen in a
-    rollout under load, a few times in a hundred). Waking twice a second runs it within
-    half a second."""
+    runtime's, gRPC's): the main thread, asleep in granian's untimed wait, would then never
+    run the handler, and the server would go on serving after SIGTERM until it is killed
+    (a rollout under load shows it a few times in a hundred). Waking twice a second runs it
+    within half a second."""
 
     def wait(self, timeout: float | None = None) -> bool:
         if timeout is not None:

@@ -7,7 +7,7 @@ What `create_app` does, and where it happens here:
 - `functions_framework.errorhandler` registrations made by the module        -> `ErrorHandlers`
 - `execution_id.WsgiMiddleware` (Function-Execution-Id on every request)   -> same middleware
 - routes, return-value conversion, CloudEvent parsing and conversion       -> `_configure_app`
-- LOG_EXECUTION_ID=true logging, ENTRY_POINT logging  -> `_process`, before the import
+- LOG_EXECUTION_ID=true logging, ENTRY_POINT logging  -> `_process_setup`, before the import
 - the module executed inside the app's context            -> the loader app (`_discover`),
                                                               whose config/extensions are copied
 - ENTRY_POINT: `None` answered as "OK"                     -> `_answer_none_as_ok`
@@ -16,7 +16,7 @@ Async targets get functions-framework's own Starlette app (`functions-framework 
 run by `_asgi.AsgiInWsgi` inside the same WSGI server (the choice is measured in docs/parity.md).
 
 A synchronous target's app is built by the first request that reaches it, in the process
-serving it: werkzeug compiles every route as it is added, and building all of them was the
+serving it: werkzeug compiles every route as it is added, and building all of them is the
 largest part of a cold start that answers one target first (docs/benchmarks.md). Whatever
 can refuse a target (its signature type, its name, the process's logging set-up, Flask's
 root path for its name) is still settled at start; the build itself reads only what start
@@ -39,7 +39,7 @@ from ._discover import Discovery, Target
 from ._dispatch import TargetDispatcher
 from ._errors import UnsupportedTargetError
 from ._event_auth import protect_event_targets
-from ._process import configure_process_logging, legacy_mode
+from ._process_setup import configure_process_logging, legacy_mode
 from ._timeouts import with_timeout
 
 if TYPE_CHECKING:

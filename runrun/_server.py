@@ -130,7 +130,7 @@ def _import_server(options: ServeOptions) -> None:
 
         return
     # granian allocates with its own jemalloc, which gives every thread a cache of freed
-    # blocks; with a request thread per request in flight (80 at one CPU) those caches held
+    # blocks; with a request thread per request in flight (80 at one CPU) those caches hold
     # about 9 MiB of old request buffers per worker after load. Read once, when granian's
     # library first allocates (so before its import); the workers inherit it at the fork.
     os.environ.setdefault("_RJEM_MALLOC_CONF", "tcache:false")

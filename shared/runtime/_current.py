@@ -17,8 +17,9 @@ from shared.settings import get_settings
 log = logging.getLogger("runrun.runtime")
 
 
-class _ProcessRuntime:
-    """This process's runtime: installed by runrun's worker start, or built on first use.
+class _RuntimeSlot:
+    """The slot holding this process's runtime: installed by runrun's worker start, or
+    built on first use.
 
     Keyed by pid, so a forked child never uses its parent's (threads do not survive a fork).
     """
@@ -58,22 +59,22 @@ class _ProcessRuntime:
         return runtime
 
 
-_process = _ProcessRuntime()
+_slot = _RuntimeSlot()
 
 
 def current_runtime() -> Runtime:
     """This process's runtime, built and started from the settings on first use."""
-    return _process.get()
+    return _slot.get()
 
 
 def install_runtime(runtime: Runtime) -> Runtime:
     """Make `runtime` this process's runtime (the one before it is stopped)."""
-    return _process.install(runtime)
+    return _slot.install(runtime)
 
 
 def stop_runtime(timeout: float = 5.0) -> Runtime | None:
     """Stop and forget this process's runtime; the next use builds a fresh one."""
-    return _process.remove(timeout)
+    return _slot.remove(timeout)
 
 
 @contextlib.contextmanager

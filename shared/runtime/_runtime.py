@@ -21,9 +21,9 @@ processors and the life cycle.
 
 `runrun` builds the runtime in each worker, starts and warms it before serving and stops
 it at SIGTERM. Under plain `functions-framework --target X` (no start-up hook)
-`current_runtime()` builds and starts it on first use, and `warm_start_in_background()`
-(shared/runtime/_warm.py) warms it beside the first requests. The pipelines see the runtime only
-through their own Protocols (`ReceivingRuntime`, `ProcessingRuntime`, `FulfilmentRuntime`).
+`current_runtime()` builds and starts it on first use, and warms it beside the first
+requests (shared/runtime/_warm.py). The pipelines see the runtime only through their own
+Protocols (`ReceivingRuntime`, `ProcessingRuntime`, `FulfilmentRuntime`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,13 @@
 """docs/extending.md, kept honest: its code blocks are written into a copy of the project,
 and the example provider's own sample, signed by its own signer, goes through the example
-target, the real embedded queue and the example processor, in a process of its own."""
+target, the real embedded queue and the example processor, in a process of its own. What
+the blocks touched outside the two new packages is counted against what the page and the
+README promise: one line in functions/ and the target's name twice in main.py for the
+provider, one registration line for the processor."""
 
 from __future__ import annotations
 
+import difflib
 import re
 import shutil
 import subprocess
@@ -13,6 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "extending.md"
 BLOCK = re.compile(r"```(?:python|json)\n(.*?)```", re.S)
+COPIED = ("shared", "functions", "runrun", "main.py")
+NEW_PACKAGES = ("shared/providers/acme/", "shared/processors/audit/")
+# Lines added or changed outside the new packages: the provider's target and its re-export,
+# the processor's registration.
+PROMISED = {"functions/webhooks.py": 1, "main.py": 2, "shared/processors/__init__.py": 1}
 
 # Run in the copy: build Acme's sample as `runrun send` does (through the bundle's hooks),
 # hand it to the example target, and wait (on the processor's own report, never on the
@@ -87,7 +96,18 @@ def apply(project: Path, kind: str, where: str, text: str) -> None:
         head, _, tail = current.partition(anchor + "\n")
         target.write_text(head + anchor + "\n" + text + tail)
     else:
-        target.write_text(current + "\n" + text)
+        target.write_text(current + ("" if current.endswith("\n") else "\n") + text)
+
+
+def test_the_readme_shows_the_pages_own_lines_and_links_it() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.partition("## Add a provider or a processor")[2].partition("\n## ")[0]
+    assert "](docs/extending.md)" in section, "the README's section does not link the page"
+    shown = re.findall(r"```python\n(.*?)```", section, re.S)
+    applied = [text for _, _, text in blocks()]
+    assert len(shown) == 2, shown
+    for text in shown:
+        assert text in applied, f"the README shows {text!r}, which docs/extending.md does not add"
 
 
 def test_the_page_has_a_provider_and_a_processor() -> None:
@@ -100,20 +120,52 @@ def test_the_page_has_a_provider_and_a_processor() -> None:
     assert target.strip() == 'acme_webhook = webhook_target("acme")'
 
 
-def test_the_worked_examples_receive_and_process_a_delivery(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    for name in ("shared", "functions", "runrun"):
-        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "main.py", project / "main.py")
+def build(project: Path) -> None:
+    """A copy of the project with every block of the page applied."""
+    ignore = shutil.ignore_patterns("__pycache__")
+    for name in COPIED:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, project / name, ignore=ignore)
+        else:
+            shutil.copy(ROOT / name, project / name)
     for kind, where, text in blocks():
         apply(project, kind, where, text)
-    # main.py's re-export, as the page describes it in words.
-    main = project / "main.py"
-    main.write_text(
-        main.read_text()
-        + "\nfrom functions.webhooks import acme_webhook  # noqa: E402\n"
-        + '__all__ += ["acme_webhook"]\n'
-    )
+
+
+def _files(top: Path) -> set[str]:
+    return {
+        path.relative_to(top).as_posix()
+        for name in COPIED
+        for path in ([top / name] if (top / name).is_file() else (top / name).rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def touched(project: Path) -> tuple[set[str], dict[str, int]]:
+    """The files the page added, and the lines it added or changed in each existing file."""
+    before, after = _files(ROOT), _files(project)
+    changed: dict[str, int] = {}
+    for path in sorted(before & after):
+        old, new = (ROOT / path).read_bytes(), (project / path).read_bytes()
+        if old != new:
+            diff = difflib.ndiff(old.decode().splitlines(), new.decode().splitlines())
+            changed[path] = sum(line.startswith("+ ") for line in diff)
+    return after - before, changed
+
+
+def test_each_addition_touches_its_package_and_its_one_line_registration(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    build(project)
+    added, changed = touched(project)
+    assert added and all(path.startswith(NEW_PACKAGES) for path in added), sorted(added)
+    assert changed == PROMISED
+
+
+def test_the_worked_examples_receive_and_process_a_delivery(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    build(project)
     env = {
         "PATH": "/usr/bin:/bin",
         "ACME_WEBHOOK_SECRET": "s3cret",

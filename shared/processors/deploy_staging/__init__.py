@@ -14,12 +14,12 @@ import json
 from shared._delivery import Delivery
 from shared.backends import make_cloudbuild
 from shared.processing import Registration
-from shared.processors.deploy_staging._cloudbuild import DeployContext as DeployContext
-from shared.processors.deploy_staging._cloudbuild import Push as Push
-from shared.processors.deploy_staging._cloudbuild import default_branch_push as default_branch_push
-from shared.processors.deploy_staging._cloudbuild import delivery_tag as delivery_tag
-from shared.processors.deploy_staging._cloudbuild import deploy_push as deploy_push
 from shared.processors.deploy_staging._settings import DeploySettings as DeploySettings
+from shared.processors.deploy_staging._trigger import DeployContext as DeployContext
+from shared.processors.deploy_staging._trigger import Push as Push
+from shared.processors.deploy_staging._trigger import default_branch_push as default_branch_push
+from shared.processors.deploy_staging._trigger import delivery_tag as delivery_tag
+from shared.processors.deploy_staging._trigger import deploy_push as deploy_push
 
 
 def deploy_staging(delivery: Delivery, context: DeployContext) -> str | None:

@@ -29,7 +29,7 @@ from shared import (
 from shared._delivery import message_published_event
 from shared.backends.idempotency import IdempotencyRecord, IdempotencyStore, MemoryStore
 from shared.backends.idempotency._store import Version
-from shared.processors.deploy_staging._cloudbuild import default_branch_push, delivery_tag
+from shared.processors.deploy_staging import default_branch_push, delivery_tag
 from tests.support.cloudbuild_standin import CloudBuildStandIn
 
 PROJECT = "runrun-staging"
