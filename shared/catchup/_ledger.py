@@ -2,8 +2,7 @@
 rest of the webhook library (keep it that way: the library's layout may change around it).
 
 Already accepted by runrun means the receiving target's record for the event's key (target
-`github_webhook`, key = the guid GitHub sends as X-GitHub-Delivery; see README "Idempotency
-records"):
+`github_webhook`, key = the guid GitHub sends as X-GitHub-Delivery; see docs/idempotency.md):
 
 - `completed`: the target handed the delivery off durably and recorded its 2xx answer.
   GitHub may still list the delivery as failed (the answer came after GitHub's 10 s, or the
