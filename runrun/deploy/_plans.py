@@ -5,7 +5,7 @@
   Firestore's TTL, topics, dead letters and their alerts, the library's alert policies
   and the log-based metrics they watch, the Cloud Tasks queue; then the
   first deploy when nothing is deployed yet, and what needs the deployed service (public
-  access, event routes).
+  access, event routes, the library's scheduled jobs: catch-up every hour).
 - `deploy_step`: what every commit runs, as the build account (cloudbuild.yaml's deploy
   step): `gcloud run deploy`, or one `gcloud functions deploy` per target. Nothing else:
   the build account holds only what a deploy needs.
@@ -37,6 +37,7 @@ from ._monitoring import channels_exist, monitoring_setup
 from ._project import apis, build_storage, firestore, secrets, source_bucket, storage_agent, topics
 from ._pubsub import dead_letters
 from ._run import run_deploy, run_wiring, service_exists
+from ._scheduled import check_scheduled, scheduled_jobs
 from ._settings import PlanSettings, PlanSettingsError
 from ._shell import HEADER, RETRY_FUNCTION, render
 from ._tasks import tasks_setup
@@ -72,6 +73,7 @@ def _check_mode(mode: str, s: PlanSettings) -> None:
             "the Cloud Tasks hand-off is deployed in run mode only: deploy with --mode run, "
             "or hand deliveries to Pub/Sub"
         )
+    check_scheduled(mode, s)
 
 
 def submit(mode: str, s: PlanSettings) -> list[str]:
@@ -120,7 +122,7 @@ def setup_plan(mode: str, targets: tuple[Target, ...], s: PlanSettings) -> list[
         lines += run_wiring(events, s)
     else:
         lines += functions_wiring(targets, {t.target: t for t in events}, s)
-    return lines
+    return lines + scheduled_jobs(s)
 
 
 def deploy_step(mode: str, targets: tuple[Target, ...], s: PlanSettings) -> list[str]:

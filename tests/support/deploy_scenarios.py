@@ -37,6 +37,8 @@ EVERYTHING = {
     "DIALOGFLOW_AUDIENCE": "https://runrun.example/dialogflow_webhook",
     "DIALOGFLOW_SERVICE_AGENT": "service-1@gcp-sa-dialogflow.iam.gserviceaccount.com",
 }
+# Catch-up every hour, as a Cloud Run job that Cloud Scheduler starts (run mode).
+CATCHUP = {"RUNRUN_CATCHUP_GITHUB": "--repo acme/app --hook-id 42"}
 TASKS = {
     "RUNRUN_TARGET_QUEUES": "shopify_webhook=tasks,stripe_webhook=tasks",
     "RUNRUN_TASKS_QUEUE": f"projects/{PROJECT}/locations/{REGION}/queues/orders",
@@ -123,7 +125,7 @@ def run_scenario(
 
 
 SCENARIOS = {
-    "run": ("run", ROOT / "main.py", {**EVERYTHING, **TASKS}),
+    "run": ("run", ROOT / "main.py", {**EVERYTHING, **TASKS, **CATCHUP}),
     "functions": ("functions", ROOT / "main.py", EVERYTHING),
     "run-events": ("run", EVENTS / "events_main.py", {}),
     "functions-events": ("functions", EVENTS / "events_main.py", {}),
