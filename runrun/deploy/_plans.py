@@ -73,7 +73,6 @@ def _check_mode(mode: str, s: PlanSettings) -> None:
             "the Cloud Tasks hand-off is deployed in run mode only: deploy with --mode run, "
             "or hand deliveries to Pub/Sub"
         )
-    check_scheduled(mode, s)
 
 
 def submit(mode: str, s: PlanSettings) -> list[str]:
@@ -95,6 +94,7 @@ def submit(mode: str, s: PlanSettings) -> list[str]:
 def setup_plan(mode: str, targets: tuple[Target, ...], s: PlanSettings) -> list[str]:
     """The one-time setup (Owner), in the order things must exist."""
     _check_mode(mode, s)
+    check_scheduled(mode, s)  # the setup makes them: the per-commit deploy knows nothing of them
     events = event_triggers(targets, s)
     eventarc = any(not t.is_topic for t in events)
     storage = any(t.event_type.startswith("google.cloud.storage.") for t in events)

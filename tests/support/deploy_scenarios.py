@@ -25,6 +25,8 @@ ROOT = corpus.ROOT
 EVENTS = ROOT / "tests" / "support" / "runrun_scenarios" / "event_triggers"
 PROJECT, REGION = "acme", "europe-west1"
 TRIGGER_ACCOUNT = "deployer@acme.iam.gserviceaccount.com"
+# The notification channel every alert policy is sent to (RUNRUN_ALERT_CHANNELS), made by hand
+CHANNEL = f"projects/{PROJECT}/notificationChannels/oncall"
 ROUTES = [{"target": "stripe_webhook", "event": "invoice.paid", "topic": "billing", "body": "x"}]
 # Every optional processor and feature configured.
 EVERYTHING = {
@@ -116,6 +118,7 @@ def run_scenario(
     (folder / "cloudbuild.yaml").write_text(cloudbuild or plans.cloudbuild)
     model = ModelProject(folder, project=PROJECT)
     model.edit(lambda s: s["accounts"].setdefault(TRIGGER_ACCOUNT, {"email": TRIGGER_ACCOUNT}))
+    model.edit(lambda s: s["channels"].setdefault(CHANNEL, {"name": CHANNEL, "type": "email"}))
     text = setup or plans.setup
     setups = [model.run(text)]
     model.add_secret_versions()
@@ -137,7 +140,7 @@ def scenario(name: str, folder: Path) -> tuple[Plans, Outcome]:
     """A scenario's plans and outcome, run once per session (`folder`: where, the first time)."""
     if name not in _outcomes:
         mode, source, env = SCENARIOS[name]
-        plans = make_plans(mode, source, env)
+        plans = make_plans(mode, source, env, alert_channels=(CHANNEL,))
         _outcomes[name] = (plans, run_scenario(folder, plans))
     return _outcomes[name]
 

@@ -35,7 +35,8 @@ def job_deploy(call: Any) -> None:
     state, name = call.state, call.words[0]
     rules.api_enabled(state, "run")
     jobs = state.setdefault("jobs", {})
-    require(state, call.caller, _project(call), f"run.jobs.{'update' if name in jobs else 'create'}")
+    verb = "update" if name in jobs else "create"
+    require(state, call.caller, _project(call), f"run.jobs.{verb}")
     account = call.flag("service-account")
     rules.exists("service account", state["accounts"], account)
     act_as(state, call.caller, account)
@@ -64,7 +65,8 @@ def job_bind(call: Any) -> None:
 
 def scheduler_describe(call: Any) -> Any:
     rules.api_enabled(call.state, "scheduler")
-    return rules.exists("Cloud Scheduler job", call.state.setdefault("schedules", {}), call.words[0])
+    schedules = call.state.setdefault("schedules", {})
+    return rules.exists("Cloud Scheduler job", schedules, call.words[0])
 
 
 def scheduler_create(call: Any) -> None:
