@@ -15,10 +15,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._discover import Target
-from ._needs import DeployNeeds, QueueNeeds
+from ._needs import DeployNeeds, QueueNeeds, ScheduledNeeds
+from ._settings import PlanSettingsError
 
 if TYPE_CHECKING:
     from shared.settings import QueueSettings, Settings
@@ -116,18 +117,12 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
     from shared.metrics import alert_needs
     from shared.processors.bigquery import BigQuerySettings
     from shared.processors.deploy_staging import DeploySettings
-    from shared.processors.notify import NotifySettings
 
     settings = get_settings()
     queue_settings, store = settings.queue, settings.store
-    notify = NotifySettings.from_env(settings)
     deploy = DeploySettings.from_env(settings)
     table = BigQuerySettings.from_env(settings).table
-    secrets = secrets_table(targets)
-    if notify.routes:  # only the processing target reads the routing table
-        secrets[PROCESS_TARGET] = (*secrets.get(PROCESS_TARGET, ()), NOTIFY_ROUTES_SECRET)
-    if settings.metrics.switch:  # /_runrun/metrics outside dev mode needs its token
-        secrets[PROCESS_TARGET] = (*secrets.get(PROCESS_TARGET, ()), METRICS_TOKEN_SECRET)
+    apis, roles, account_roles = runtime_access(settings, project)
     variables = {
         "GOOGLE_CLOUD_PROJECT": project,
         "RUNRUN_TOPIC": queue_settings.topic,
@@ -135,12 +130,58 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
         "RUNRUN_IDEMPOTENCY_COLLECTION": store.idempotency_collection,
         **carried_env(),
     }
+    setup = bigquery_setup(table, project, region) if table else []
+    queue = tasks_queue(queue_settings) if "tasks" in queue_settings.queues_used else None
+    if queue is not None:
+        apis.append("cloudtasks.googleapis.com")
+    alerts = alert_needs(settings, receiving_deadlines(targets, settings))
+    catch_up = catch_up_needs(project, region, store.idempotency_collection)
+    apis += catch_up.get("apis", [])
+    return DeployNeeds(
+        apis=tuple(apis),
+        secrets=service_secrets(targets, settings),
+        env=variables,
+        published_topics=(queue_settings.topic, deploy.command_topic),
+        event_topics={PROCESS_TARGET: queue_settings.topic},
+        project_roles=tuple(roles),
+        account_roles=tuple(account_roles),
+        firestore_ttl=(store.idempotency_collection, "expire_at"),
+        queue=queue,
+        dead_letter_publisher=PROCESS_TARGET if queue is not None else "",
+        setup_lines=tuple(setup),
+        log_metrics=tuple(alerts["log_metrics"]),
+        alert_policies=tuple(alerts["alert_policies"]),
+        scheduled=ScheduledNeeds.from_mapping(catch_up["scheduled"]) if catch_up else None,
+    )
+
+
+def catch_up_needs(project: str, region: str, collection: str) -> dict[str, Any]:
+    """The hourly `catch-up github` job, when its settings are there (docs/catch-up.md)."""
+    from shared.catchup import CatchUpError, scheduled_needs
+
+    try:
+        return scheduled_needs(os.environ, project=project, region=region, collection=collection)
+    except CatchUpError as exc:
+        raise PlanSettingsError(exc.message) from None
+
+
+Grants = tuple[list[str], list[tuple[str, str]], list[tuple[str, str]]]
+
+
+def runtime_access(settings: Settings, project: str) -> Grants:
+    """The APIs the configured features call, the runtime account's project roles and its
+    roles on other accounts: each only when a configured feature needs it."""
+    from shared.processors.bigquery import BigQuerySettings
+    from shared.processors.deploy_staging import DeploySettings
+    from shared.processors.notify import NotifySettings
+
+    deploy = DeploySettings.from_env(settings)
     apis = ["firestore.googleapis.com", "pubsub.googleapis.com"]
     roles = [(project, "roles/datastore.user")]
     account_roles: list[tuple[str, str]] = []
     if settings.metrics.exported:  # the figures sent to Cloud Monitoring
         roles.append((project, "roles/monitoring.metricWriter"))
-    if notify.routes:
+    if NotifySettings.from_env(settings).routes:
         apis.append("fcm.googleapis.com")
         roles.append((project, "roles/firebasecloudmessaging.admin"))
     if deploy.triggers and deploy.via == "cloudbuild":
@@ -155,26 +196,25 @@ def bundle_needs(targets: tuple[Target, ...], project: str, region: str) -> Depl
         # (cloud.google.com/iam/docs/roles-permissions/telemetry: telemetry.traces.write).
         apis += ["telemetry.googleapis.com", "cloudtrace.googleapis.com"]
         roles.append((project, "roles/telemetry.tracesWriter"))
-    setup = bigquery_setup(table, project, region) if table else []
-    if table:
+    if BigQuerySettings.from_env(settings).table:
         apis.append("bigquery.googleapis.com")
-    queue = tasks_queue(queue_settings) if "tasks" in queue_settings.queues_used else None
-    if queue is not None:
-        apis.append("cloudtasks.googleapis.com")
-    return DeployNeeds(
-        apis=tuple(apis),
-        secrets=secrets,
-        env=variables,
-        published_topics=(queue_settings.topic, deploy.command_topic),
-        event_topics={PROCESS_TARGET: queue_settings.topic},
-        project_roles=tuple(roles),
-        account_roles=tuple(account_roles),
-        firestore_ttl=(store.idempotency_collection, "expire_at"),
-        queue=queue,
-        dead_letter_publisher=PROCESS_TARGET if queue is not None else "",
-        setup_lines=tuple(setup),
-        **alert_needs(settings, receiving_deadlines(targets, settings)),
-    )
+    return apis, roles, account_roles
+
+
+def service_secrets(targets: Iterable[Target], settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Each target's secrets, and the processing target's own: the routing table when
+    notify is configured, the metrics token when /_runrun/metrics is on outside dev mode."""
+    from shared.processors.notify import NotifySettings
+
+    secrets = secrets_table(targets)
+    extra = []
+    if NotifySettings.from_env(settings).routes:
+        extra.append(NOTIFY_ROUTES_SECRET)
+    if settings.metrics.switch:
+        extra.append(METRICS_TOKEN_SECRET)
+    if extra:
+        secrets[PROCESS_TARGET] = (*secrets.get(PROCESS_TARGET, ()), *extra)
+    return secrets
 
 
 def carried_env() -> dict[str, str]:

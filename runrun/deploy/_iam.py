@@ -45,13 +45,17 @@ def service_agents(services: list[str], s: PlanSettings) -> list[str]:
 
 
 def accounts(s: PlanSettings) -> list[str]:
-    """The three accounts, created by id (an id is not an email) when missing."""
+    """The three accounts, and the scheduler's when a job runs on a schedule, created by id
+    (an id is not an email) when missing."""
     lines = ["# Service accounts: runtime, push deliveries, builds and deploys"]
-    for account_id, display in (
+    wanted = [
         (s.runtime_account, "runrun runtime"),
         (s.push_account, "runrun push deliveries"),
         (s.build_account, "runrun builds and deploys"),
-    ):
+    ]
+    if s.needs.scheduled is not None:
+        wanted.append((s.scheduler_account, "runrun scheduled jobs"))
+    for account_id, display in wanted:
         describe = ["gcloud", "iam", "service-accounts", "describe", s.email(account_id), _p(s)]
         create = [
             "gcloud",

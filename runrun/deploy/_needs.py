@@ -1,9 +1,9 @@
 """What a library contributes to a deploy, in plain values: the APIs it calls, the secrets
 each target reads, the variables every target needs, the topics and queue it hands work to,
 the roles its runtime account must hold, the Firestore TTL it relies on, setup steps of
-its own, and the log-based metrics and alert policies that watch it. A library can return
-these as a plain mapping (`DeployNeeds.from_mapping`) without importing runrun; runrun turns
-them into the plans' commands.
+its own, the log-based metrics and alert policies that watch it, and the jobs it runs on a
+schedule. A library can return these as a plain mapping (`DeployNeeds.from_mapping`)
+without importing runrun; runrun turns them into the plans' commands.
 
 A plain functions project contributes nothing (`DeployNeeds()`): its plan is its functions
 or service, its event triggers and its accounts.
@@ -32,6 +32,40 @@ class QueueNeeds:
     env: Mapping[str, str] = field(default_factory=dict)
 
 
+Command = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScheduledStep:
+    """One idempotent step of a scheduled job's setup: `apply` runs when `describe` fails
+    (or every time when there is none: a command that converges by itself). Arguments may
+    hold `{image}`, `{runtime_email}` and `{scheduler_email}`, which the plan fills in."""
+
+    comment: str
+    apply: Command
+    describe: Command | None = None
+
+
+@dataclass(frozen=True)
+class ScheduledNeeds:
+    """Jobs the library runs on a schedule (Cloud Scheduler starting a Cloud Run job): the
+    steps that make them, and the secrets they read (made by the setup, readable by the
+    runtime account, which the jobs run as)."""
+
+    steps: tuple[ScheduledStep, ...]
+    secrets: tuple[str, ...] = ()
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> ScheduledNeeds:
+        steps = tuple(
+            ScheduledStep(
+                str(comment), tuple(apply), tuple(describe) if describe is not None else None
+            )
+            for comment, apply, describe in values["steps"]
+        )
+        return cls(steps, tuple(values.get("secrets", ())))
+
+
 @dataclass(frozen=True)
 class DeployNeeds:
     """Everything a library adds to a deploy plan (all optional)."""
@@ -54,6 +88,7 @@ class DeployNeeds:
     # updates each, and gives every policy the plan's notification channels.
     log_metrics: tuple[Mapping[str, Any], ...] = ()
     alert_policies: tuple[Mapping[str, Any], ...] = ()
+    scheduled: ScheduledNeeds | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | DeployNeeds) -> DeployNeeds:
@@ -68,6 +103,8 @@ class DeployNeeds:
         for name, value in values.items():
             if name == "queue" and isinstance(value, Mapping):
                 value = QueueNeeds(**value)
+            elif name == "scheduled" and isinstance(value, Mapping):
+                value = ScheduledNeeds.from_mapping(value)
             elif name == "secrets":
                 value = {target: tuple(envs) for target, envs in value.items()}
             elif name in ("project_roles", "account_roles"):
@@ -80,4 +117,5 @@ class DeployNeeds:
         return cls(**found)
 
     def all_secrets(self) -> list[str]:
-        return sorted({env for envs in self.secrets.values() for env in envs})
+        scheduled = self.scheduled.secrets if self.scheduled is not None else ()
+        return sorted({*(env for envs in self.secrets.values() for env in envs), *scheduled})

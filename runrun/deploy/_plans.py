@@ -5,7 +5,7 @@
   Firestore's TTL, topics, dead letters and their alerts, the library's alert policies
   and the log-based metrics they watch, the Cloud Tasks queue; then the
   first deploy when nothing is deployed yet, and what needs the deployed service (public
-  access, event routes).
+  access, event routes, the library's scheduled jobs: catch-up every hour).
 - `deploy_step`: what every commit runs, as the build account (cloudbuild.yaml's deploy
   step): `gcloud run deploy`, or one `gcloud functions deploy` per target. Nothing else:
   the build account holds only what a deploy needs.
@@ -37,6 +37,7 @@ from ._monitoring import channels_exist, monitoring_setup
 from ._project import apis, build_storage, firestore, secrets, source_bucket, storage_agent, topics
 from ._pubsub import dead_letters
 from ._run import run_deploy, run_wiring, service_exists
+from ._scheduled import check_scheduled, scheduled_jobs
 from ._settings import PlanSettings, PlanSettingsError
 from ._shell import HEADER, RETRY_FUNCTION, render
 from ._tasks import tasks_setup
@@ -93,6 +94,7 @@ def submit(mode: str, s: PlanSettings) -> list[str]:
 def setup_plan(mode: str, targets: tuple[Target, ...], s: PlanSettings) -> list[str]:
     """The one-time setup (Owner), in the order things must exist."""
     _check_mode(mode, s)
+    check_scheduled(mode, s)  # the setup makes them: the per-commit deploy knows nothing of them
     events = event_triggers(targets, s)
     eventarc = any(not t.is_topic for t in events)
     storage = any(t.event_type.startswith("google.cloud.storage.") for t in events)
@@ -120,7 +122,7 @@ def setup_plan(mode: str, targets: tuple[Target, ...], s: PlanSettings) -> list[
         lines += run_wiring(events, s)
     else:
         lines += functions_wiring(targets, {t.target: t for t in events}, s)
-    return lines
+    return lines + scheduled_jobs(s)
 
 
 def deploy_step(mode: str, targets: tuple[Target, ...], s: PlanSettings) -> list[str]:

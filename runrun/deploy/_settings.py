@@ -53,6 +53,7 @@ class PlanSettings:
     runtime_account: str = "runrun-runtime"  # account ids, not emails
     push_account: str = "runrun-push"
     build_account: str = "runrun-build"
+    scheduler_account: str = "runrun-scheduler"  # starts scheduled jobs (made when needed)
     max_delivery_attempts: int = 10  # Pub/Sub allows 5..100; 10 spans about 40 minutes
     alert_channels: tuple[str, ...] = ()  # Cloud Monitoring notification channel names
     pyproject: Path | None = None  # the [tool.runrun.triggers] file; default: beside the source
@@ -64,7 +65,7 @@ class PlanSettings:
                 "the region is required (--region or RUNRUN_REGION): the service, its "
                 "queue and its image must all be in the region the providers call"
             )
-        for name in ("runtime_account", "push_account", "build_account"):
+        for name in ("runtime_account", "push_account", "build_account", "scheduler_account"):
             value = getattr(self, name)
             if not ACCOUNT_ID.fullmatch(value):
                 raise PlanSettingsError(
@@ -91,6 +92,10 @@ class PlanSettings:
     @property
     def build_email(self) -> str:
         return self.email(self.build_account)
+
+    @property
+    def scheduler_email(self) -> str:
+        return self.email(self.scheduler_account)
 
     @property
     def url(self) -> str:

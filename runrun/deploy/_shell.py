@@ -25,6 +25,7 @@ SHELL_VARS = (
     "FIRST_DEPLOY",
     "MONITORING_DIR",
     "POLICY",
+    "JOB_IMAGE",
 )
 
 RETRY_FUNCTION = (

@@ -5,12 +5,13 @@ GitHub does not redeliver failed deliveries on its own; it lists a hook's delive
 redelivers one on request, for three days. `main` is the command (`runrun catch-up github`,
 `python -m shared.catchup github`); `catch_up` is one run over a hook, for callers that
 build their own client; `schedule_steps` are the gcloud steps a deploy plan adds to run it
-every hour.
+every hour, and `scheduled_needs` what a deploy tool needs for them, from the settings.
 """
 
 from ._auth import AppAuth as AppAuth
 from ._auth import TokenAuth as TokenAuth
 from ._cli import main as main
+from ._deploy import scheduled_needs as scheduled_needs
 from ._errors import CatchUpError as CatchUpError
 from ._github import HookDeliveries as HookDeliveries
 from ._github import app_hook as app_hook
@@ -40,4 +41,5 @@ __all__ = [
     "org_hook",
     "repo_hook",
     "schedule_steps",
+    "scheduled_needs",
 ]

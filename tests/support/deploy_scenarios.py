@@ -25,6 +25,8 @@ ROOT = corpus.ROOT
 EVENTS = ROOT / "tests" / "support" / "runrun_scenarios" / "event_triggers"
 PROJECT, REGION = "acme", "europe-west1"
 TRIGGER_ACCOUNT = "deployer@acme.iam.gserviceaccount.com"
+# The notification channel every alert policy is sent to (RUNRUN_ALERT_CHANNELS), made by hand
+CHANNEL = f"projects/{PROJECT}/notificationChannels/oncall"
 ROUTES = [{"target": "stripe_webhook", "event": "invoice.paid", "topic": "billing", "body": "x"}]
 # Every optional processor and feature configured.
 EVERYTHING = {
@@ -37,6 +39,8 @@ EVERYTHING = {
     "DIALOGFLOW_AUDIENCE": "https://runrun.example/dialogflow_webhook",
     "DIALOGFLOW_SERVICE_AGENT": "service-1@gcp-sa-dialogflow.iam.gserviceaccount.com",
 }
+# Catch-up every hour, as a Cloud Run job that Cloud Scheduler starts (run mode).
+CATCHUP = {"RUNRUN_CATCHUP_GITHUB": "--repo acme/app --hook-id 42"}
 TASKS = {
     "RUNRUN_TARGET_QUEUES": "shopify_webhook=tasks,stripe_webhook=tasks",
     "RUNRUN_TASKS_QUEUE": f"projects/{PROJECT}/locations/{REGION}/queues/orders",
@@ -114,6 +118,7 @@ def run_scenario(
     (folder / "cloudbuild.yaml").write_text(cloudbuild or plans.cloudbuild)
     model = ModelProject(folder, project=PROJECT)
     model.edit(lambda s: s["accounts"].setdefault(TRIGGER_ACCOUNT, {"email": TRIGGER_ACCOUNT}))
+    model.edit(lambda s: s["channels"].setdefault(CHANNEL, {"name": CHANNEL, "type": "email"}))
     text = setup or plans.setup
     setups = [model.run(text)]
     model.add_secret_versions()
@@ -123,7 +128,7 @@ def run_scenario(
 
 
 SCENARIOS = {
-    "run": ("run", ROOT / "main.py", {**EVERYTHING, **TASKS}),
+    "run": ("run", ROOT / "main.py", {**EVERYTHING, **TASKS, **CATCHUP}),
     "functions": ("functions", ROOT / "main.py", EVERYTHING),
     "run-events": ("run", EVENTS / "events_main.py", {}),
     "functions-events": ("functions", EVENTS / "events_main.py", {}),
@@ -135,7 +140,7 @@ def scenario(name: str, folder: Path) -> tuple[Plans, Outcome]:
     """A scenario's plans and outcome, run once per session (`folder`: where, the first time)."""
     if name not in _outcomes:
         mode, source, env = SCENARIOS[name]
-        plans = make_plans(mode, source, env)
+        plans = make_plans(mode, source, env, alert_channels=(CHANNEL,))
         _outcomes[name] = (plans, run_scenario(folder, plans))
     return _outcomes[name]
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from runrun.deploy._gcloud_check import HelpCache, check
-from tests.support.deploy_scenarios import EVENTS, make_plans
+from tests.support.deploy_scenarios import CATCHUP, CHANNEL, EVENTS, EVERYTHING, TASKS, make_plans
 from tests.support.runrun_scenarios import corpus
 
 pytestmark = pytest.mark.skipif(
@@ -67,3 +67,19 @@ def test_check_fails_naming_the_offending_line(cache: HelpCache) -> None:
     assert unknown.startswith("b: ") and "frobnicate" in unknown
     assert switch.startswith("c: --retry of `gcloud functions deploy` is a switch, given a value")
     assert valued.startswith("d: --topic of `gcloud pubsub subscriptions create` needs a value")
+
+
+def test_alerts_and_the_scheduled_catch_up_check_too(cache: HelpCache) -> None:
+    """Every optional feature on: the log-based metrics, the alert policies and their
+    channels, the catch-up job and its Cloud Scheduler job, each against gcloud's --help."""
+    env = {**EVERYTHING, **TASKS, **CATCHUP}
+    plans = make_plans("run", corpus.ROOT / "main.py", env, alert_channels=(CHANNEL,))
+    assert check([("run", line) for line in plans.lines], cache) == []
+    for leaf in (
+        ("logging", "metrics", "create"),
+        ("alpha", "monitoring", "policies", "update"),
+        ("alpha", "monitoring", "channels", "describe"),
+        ("run", "jobs", "deploy"),
+        ("scheduler", "jobs", "create", "http"),
+    ):
+        assert leaf in cache.leaves, leaf

@@ -51,8 +51,9 @@ def _handlers() -> dict[tuple[str, ...], Handler]:
     from ._commands import HANDLERS as base
     from ._deploys import HANDLERS as deploys
     from ._monitoring import HANDLERS as monitoring
+    from ._scheduler import HANDLERS as scheduler
 
-    return {**base, **deploys, **monitoring}
+    return {**base, **deploys, **monitoring, **scheduler}
 
 
 def _find(handlers: dict[tuple[str, ...], Handler], words: list[str]) -> tuple[Handler, list[str]]:
@@ -64,12 +65,16 @@ def _find(handlers: dict[tuple[str, ...], Handler], words: list[str]) -> tuple[H
 
 
 def _value(resource: Any, expression: str) -> str:
-    """gcloud's `value(a.b.c)` and `value(a.b.basename())` projections."""
+    """gcloud's `value(a.b.c)`, `value(a.b[0].c)` and `value(a.b.basename())` projections."""
     basename = expression.endswith(".basename()")
     path = expression.removesuffix(".basename()").split(".")
     found = resource
     for key in path:
-        found = found.get(key, "") if isinstance(found, dict) else ""
+        name, _, index = key.partition("[")
+        found = found.get(name, "") if isinstance(found, dict) else ""
+        if index:
+            position = int(index.rstrip("]"))
+            found = found[position] if isinstance(found, list) and len(found) > position else ""
     text = str(found)
     return text.rsplit("/", 1)[-1] if basename else text
 

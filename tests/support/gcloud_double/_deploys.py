@@ -87,7 +87,9 @@ def run_describe(call: Any) -> dict[str, Any]:
     (cloud.google.com/run/docs/triggering/https-request)."""
     rules.api_enabled(call.state, "run")
     service = rules.exists("Cloud Run service", call.state["services"], call.words[0])
-    return {**service, "status": {"url": f"https://{call.words[0]}-a1b2c3d4e5-ew.a.run.app"}}
+    spec = {"template": {"spec": {"containers": [{"image": service.get("image", "")}]}}}
+    url = f"https://{call.words[0]}-a1b2c3d4e5-ew.a.run.app"
+    return {**service, "spec": spec, "status": {"url": url}}
 
 
 def run_update(call: Any) -> None:

@@ -26,7 +26,7 @@ ROLES: dict[str, frozenset[str]] = {
             "run.services.setIamPolicy",
         }
     ),
-    "roles/run.invoker": frozenset({"run.routes.invoke"}),
+    "roles/run.invoker": frozenset({"run.routes.invoke", "run.jobs.run"}),
     "roles/iam.serviceAccountUser": frozenset({"iam.serviceAccounts.actAs"}),
     "roles/iam.serviceAccountTokenCreator": frozenset({"iam.serviceAccounts.getOpenIdToken"}),
     "roles/storage.objectViewer": frozenset({"storage.objects.get", "storage.objects.list"}),

@@ -183,7 +183,8 @@ def policies_create(call: Any) -> None:
     if title in table:  # display names are not unique: the API makes a second policy
         table[title]["copies"] = table[title].get("copies", 1) + 1
         return
-    number = len(table) + 1
+    # A policy's name is made by the API and never reused, even after a deletion.
+    number = 1 + max((int(p["name"].rsplit("/", 1)[1]) for p in table.values()), default=0)
     table[title] = {**policy, "name": f"{_project(call)}/alertPolicies/{number}"}
 
 

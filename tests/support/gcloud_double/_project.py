@@ -62,6 +62,8 @@ class ModelProject:
             "channels": {},
             "datasets": {},
             "services": {},
+            "jobs": {},
+            "schedules": {},
             "functions": {},
             "triggers": {},
             "builds": [],

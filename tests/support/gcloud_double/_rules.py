@@ -28,6 +28,7 @@ API_OF = {
     "builds": "cloudbuild.googleapis.com",
     "monitoring": "monitoring.googleapis.com",
     "logging": "logging.googleapis.com",
+    "scheduler": "cloudscheduler.googleapis.com",
     "iam": "iam.googleapis.com",
 }
 
