@@ -75,13 +75,27 @@ class CloudLoggingFormatter(logging.Formatter):
         return _ENCODE(entry)
 
 
+class _CurrentStdout:
+    """Whatever `sys.stdout` is when a line is written. Logging starts with the first request
+    of a worker, not at import, and whoever runs the worker may have swapped stdout for a
+    while by then (a test's capture, an embedding server): lines follow the current one
+    instead of a stream that may since have been closed."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def configure_logging() -> None:
-    """Send the `runrun` loggers to stdout as JSON lines (once per process)."""
+    """Send the `runrun` loggers to stdout as JSON lines: one handler per process, and the
+    level and propagation put back on every call (something else may have changed them)."""
     logger = logging.getLogger("runrun")
-    if any(isinstance(h.formatter, CloudLoggingFormatter) for h in logger.handlers):
-        return
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(CloudLoggingFormatter())
-    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    if any(isinstance(h.formatter, CloudLoggingFormatter) for h in logger.handlers):
+        return
+    handler: logging.StreamHandler[Any] = logging.StreamHandler(_CurrentStdout())
+    handler.setFormatter(CloudLoggingFormatter())
+    logger.addHandler(handler)

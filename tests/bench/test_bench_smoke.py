@@ -67,5 +67,5 @@ def test_bench_smoke_mode_produces_every_figure(tmp_path: Path) -> None:
     assert set(figures["one_cpu"]) == {"functions_framework", "runrun"}
     assert figures["one_cpu"]["runrun"]["pss_mib"]["median"] > 0
     assert figures["cold_start_one_cpu_s"]["runrun"]["median"] > 0
-    assert {row["id"] for row in figures["targets"]} == {"P1", "P2", "P3", "P4", "P5", "P6"}
+    assert {row["id"] for row in figures["targets"]} == {"P1", "P2", "P3", "P4", "P5", "P6", "O2"}
     assert "| P4 | RSS runrun (all) / functions-framework (one), 1 CPU |" in result.stdout

@@ -36,6 +36,7 @@ from functions.processors import registry
 from shared import BackendUnavailable, Delivery, MemoryPublisher, Runtime, reload_settings
 from shared._delivery import message_published_event
 from shared.backends.idempotency import IdempotencyStore, document_id
+from shared.processors.store import EventsSettings
 from tests.shared.processors.test_bigquery_store import rows
 from tests.support.cloudbuild_standin import CloudBuildStandIn
 from tests.support.failing_proxy import Outage, failing_proxy
@@ -174,7 +175,7 @@ def test_store_second_attempt_rewrites_the_same_document(
     if backend == "firestore":
         warm_up(request.getfixturevalue("on_emulators"))
     runtime = _runtime()
-    collection = runtime.documents(runtime.settings.events_collection)
+    collection = runtime.documents(EventsSettings.from_env(runtime.settings).collection)
     delivery = _delivery()
     seen: list[dict[str, Any] | None] = []
     real_put = collection.put

@@ -30,7 +30,7 @@ from shared import (
     reload_settings,
     stop_runtime,
 )
-from shared._log import CloudLoggingFormatter
+from shared._log import CloudLoggingFormatter, configure_logging
 from shared.backends.handoff import LocalQueue, PublishedMessage
 from shared.backends.idempotency import document_id
 from tests.support.helpers import hex_hmac
@@ -177,7 +177,10 @@ class CurrentStdout:
 @pytest.fixture
 def log_out(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Everything written to stdout and stderr. The JSON log handler keeps the stdout it was
-    configured with, so it is pointed at the stdout of the moment instead."""
+    configured with, so it is pointed at the stdout of the moment instead. Logging starts
+    with the process's start (a worker's first request, or runrun's hook), not at import: it
+    is started here as that start would."""
+    configure_logging()
     handlers = [
         h
         for h in logging.getLogger("runrun").handlers

@@ -23,6 +23,7 @@ from shared.serving import ServingHooks
 hooks = ServingHooks("functions")
 hooks.worker_started()  # what runrun serve does in each worker before it serves
 from shared import current_runtime
+from shared.processors.store import EventsSettings
 app = functions_framework.create_app("github_webhook", source="main.py")
 delivery_id = str(uuid.uuid4())
 body = json.dumps({"ref": "refs/heads/feature", "repository": {"full_name": "o/r"}}).encode()
@@ -30,7 +31,7 @@ signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdiges
 headers = {"Content-Type": "application/json", "X-GitHub-Event": "push",
            "X-GitHub-Delivery": delivery_id, "X-Hub-Signature-256": signature}
 assert app.test_client().post("/", data=body, headers=headers).status_code == 200
-events = current_runtime().documents(get_settings().events_collection)
+events = current_runtime().documents(EventsSettings.from_env(get_settings()).collection)
 deadline = time.monotonic() + 120  # a safety net: the loop ends when the worker stored it
 while events.get(delivery_id) is None:
     assert time.monotonic() < deadline, "the delivery was never processed"
