@@ -102,5 +102,9 @@ def run(capsys: pytest.CaptureFixture[str], github: GitHubStandIn, *args: str, *
     settings = {"GITHUB_API_URL": github.url, "GITHUB_TOKEN": github.auth.token, **env}
     code = main(list(args or REPO_ARGS), clock=github.clock, sleep=github.clock.sleep, env=settings)
     captured = capsys.readouterr()
-    report = json.loads(captured.out) if captured.out.strip().startswith("{") else {}
+    # The command's report is its one JSON line without a severity: the test's own receiver
+    # and queue worker, in this process, log JSON lines to the same stdout.
+    found = [json.loads(line) for line in captured.out.splitlines() if line.startswith("{")]
+    reports = [line for line in found if "severity" not in line]
+    report = reports[-1] if reports else {}
     return {**report, "exit": code, "stderr": captured.err}
